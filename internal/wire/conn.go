@@ -1,0 +1,190 @@
+package wire
+
+import (
+	"bufio"
+	"errors"
+	"fmt"
+	"io"
+	"net"
+	"time"
+)
+
+// BufferSize is the size of the per-connection read and write buffers. Small
+// packets (the common case) are served straight out of the read buffer.
+const BufferSize = 16 * 1024
+
+// ErrPacketTooLarge is returned by ReadPacket when a logical packet exceeds
+// the caller's limit. The connection is no longer in sync and must be closed
+// after the error has been reported to the peer.
+var ErrPacketTooLarge = errors.New("wire: packet bigger than max_allowed_packet")
+
+// Conn frames MySQL packets over a byte stream. It tracks the sequence id:
+// every packet read sets the next expected id, every packet written uses it
+// and increments it, as the protocol requires within one command exchange.
+//
+// Conn is not safe for concurrent use; one goroutine owns it.
+type Conn struct {
+	net.Conn
+	br  *bufio.Reader
+	bw  *bufio.Writer
+	Seq uint8
+
+	buf []byte // reused payload buffer for packets that do not fit br
+}
+
+// NewConn wraps c with buffered packet I/O.
+func NewConn(c net.Conn) *Conn {
+	return &Conn{
+		Conn: c,
+		br:   bufio.NewReaderSize(c, BufferSize),
+		bw:   bufio.NewWriterSize(c, BufferSize),
+	}
+}
+
+// Rewrap replaces the underlying stream (after a TLS upgrade) and resets the
+// buffers. Any buffered input is discarded, which is correct for TLS because
+// the client waits for the server's handshake before sending more.
+func (c *Conn) Rewrap(nc net.Conn) {
+	c.Conn = nc
+	c.br.Reset(nc)
+	c.bw.Reset(nc)
+}
+
+// ReadRaw reads one physical packet and returns its payload. The slice is
+// valid until the next read. A payload of exactly MaxPayload bytes means the
+// logical packet continues in the next physical packet.
+func (c *Conn) ReadRaw() ([]byte, error) {
+	hdr, err := c.br.Peek(4)
+	if err != nil {
+		if len(hdr) > 0 && err == io.EOF {
+			err = io.ErrUnexpectedEOF
+		}
+		return nil, err
+	}
+	n := int(hdr[0]) | int(hdr[1])<<8 | int(hdr[2])<<16
+	c.Seq = hdr[3] + 1
+	if n+4 <= c.br.Size() {
+		if cap(c.buf) > 1<<20 {
+			c.buf = nil // do not pin a large buffer to an idle connection
+		}
+		p, err := c.br.Peek(n + 4)
+		if err != nil {
+			if err == io.EOF {
+				err = io.ErrUnexpectedEOF
+			}
+			return nil, err
+		}
+		c.br.Discard(n + 4)
+		return p[4:], nil
+	}
+	c.br.Discard(4)
+	if cap(c.buf) < n {
+		c.buf = make([]byte, n)
+	}
+	p := c.buf[:n]
+	if _, err := io.ReadFull(c.br, p); err != nil {
+		if err == io.EOF {
+			err = io.ErrUnexpectedEOF
+		}
+		return nil, err
+	}
+	return p, nil
+}
+
+// ReadPacket reads one logical packet, joining continuation packets, and
+// returns its payload. It fails with ErrPacketTooLarge once the payload would
+// exceed limit bytes (limit <= 0 means no limit). The slice is valid until the
+// next read.
+func (c *Conn) ReadPacket(limit int) ([]byte, error) {
+	p, err := c.ReadRaw()
+	if err != nil || len(p) < MaxPayload {
+		if err == nil && limit > 0 && len(p) > limit {
+			return nil, ErrPacketTooLarge
+		}
+		return p, err
+	}
+	// Multi-packet payload: accumulate in a fresh slice that is not kept
+	// after the caller is done with it.
+	acc := make([]byte, 0, 2*MaxPayload)
+	acc = append(acc, p...)
+	for {
+		if limit > 0 && len(acc) > limit {
+			return nil, ErrPacketTooLarge
+		}
+		p, err = c.ReadRaw()
+		if err != nil {
+			return nil, err
+		}
+		acc = append(acc, p...)
+		if len(p) < MaxPayload {
+			break
+		}
+	}
+	if limit > 0 && len(acc) > limit {
+		return nil, ErrPacketTooLarge
+	}
+	return acc, nil
+}
+
+// WriteRaw writes one physical packet (len(p) <= MaxPayload) with the next
+// sequence id. Data is buffered until Flush.
+func (c *Conn) WriteRaw(p []byte) error {
+	if len(p) > MaxPayload {
+		return fmt.Errorf("wire: physical packet of %d bytes exceeds %d", len(p), MaxPayload)
+	}
+	var hdr [4]byte
+	hdr[0], hdr[1], hdr[2], hdr[3] = byte(len(p)), byte(len(p)>>8), byte(len(p)>>16), c.Seq
+	c.Seq++
+	if _, err := c.bw.Write(hdr[:]); err != nil {
+		return err
+	}
+	_, err := c.bw.Write(p)
+	return err
+}
+
+// WritePacket writes a logical packet, splitting it into physical packets
+// as needed. Data is buffered until Flush.
+func (c *Conn) WritePacket(p []byte) error {
+	for {
+		n := len(p)
+		if n > MaxPayload {
+			n = MaxPayload
+		}
+		if err := c.WriteRaw(p[:n]); err != nil {
+			return err
+		}
+		p = p[n:]
+		if n < MaxPayload {
+			return nil
+		}
+	}
+}
+
+// Flush sends buffered packets.
+func (c *Conn) Flush() error { return c.bw.Flush() }
+
+// Buffered reports how many bytes of input are already buffered.
+func (c *Conn) Buffered() int { return c.br.Buffered() }
+
+// Alive reports whether an idle connection still looks usable: the peer has
+// not closed it and has sent nothing unsolicited (a server that kills an idle
+// connection may queue an error packet before closing). It costs one
+// non-blocking read.
+func (c *Conn) Alive() bool {
+	if c.br.Buffered() > 0 {
+		return false
+	}
+	if err := c.Conn.SetReadDeadline(time.Now()); err != nil {
+		return false
+	}
+	_, err := c.br.Peek(1)
+	alive := false
+	var ne net.Error
+	if errors.As(err, &ne) && ne.Timeout() {
+		alive = true
+	}
+	if err := c.Conn.SetReadDeadline(time.Time{}); err != nil {
+		return false
+	}
+	return alive
+}

@@ -1,0 +1,174 @@
+package wire
+
+import (
+	"bytes"
+	"crypto/sha1"
+	"errors"
+	"net"
+	"testing"
+)
+
+func TestNativePasswordHashedAndCleartext(t *testing.T) {
+	salt := []byte("abcdefghijklmnopqrst")
+	s1 := sha1.Sum([]byte("password"))
+	resp := ScrambleNative(s1[:], salt)
+	tests := []struct {
+		stored string
+		resp   []byte
+		want   bool
+	}{
+		{"password", resp, true},
+		{"*2470C0C06DEE42FD1618BB99005ADCA2EC9D1E19", resp, true}, // MySQL's PASSWORD('password')
+		{"*2470c0c06dee42fd1618bb99005adca2ec9d1e19", resp, true},
+		{"other", resp, false},
+		{"password", nil, false},
+		{"", nil, true},
+		{"", resp, false},
+		{"password", resp[:10], false},
+	}
+	for _, tt := range tests {
+		cred, ok := ParseStoredPassword(tt.stored)
+		if !ok {
+			t.Fatalf("ParseStoredPassword(%q) failed", tt.stored)
+		}
+		st1, got := cred.VerifyNative(salt, tt.resp)
+		if got != tt.want {
+			t.Errorf("stored %q: VerifyNative = %v, want %v", tt.stored, got, tt.want)
+		}
+		if got && tt.stored != "" && !bytes.Equal(st1, s1[:]) {
+			t.Errorf("stored %q: recovered stage1 %x, want SHA1(password) %x", tt.stored, st1, s1)
+		}
+	}
+	if _, ok := ParseStoredPassword("$A$005$abc"); ok {
+		t.Error("caching_sha2 hash accepted; want refusal")
+	}
+}
+
+func TestCachingSHA2Fast(t *testing.T) {
+	salt := []byte("abcdefghijklmnopqrst")
+	cred, _ := ParseStoredPassword("secret")
+	if !cred.VerifyCachingSHA2Fast(salt, ScrambleCachingSHA2([]byte("secret"), salt)) {
+		t.Error("correct password rejected")
+	}
+	if cred.VerifyCachingSHA2Fast(salt, ScrambleCachingSHA2([]byte("wrong"), salt)) {
+		t.Error("wrong password accepted")
+	}
+	hashed, _ := ParseStoredPassword("*2470C0C06DEE42FD1618BB99005ADCA2EC9D1E19")
+	if hashed.VerifyCachingSHA2Fast(salt, ScrambleCachingSHA2([]byte("password"), salt)) {
+		t.Error("fast path must not work without the cleartext")
+	}
+	if !hashed.VerifyCleartext([]byte("password\x00")) || hashed.VerifyCleartext([]byte("nope")) {
+		t.Error("VerifyCleartext against a native hash is wrong")
+	}
+}
+
+func TestPacketFramingLarge(t *testing.T) {
+	a, b := net.Pipe()
+	defer a.Close()
+	defer b.Close()
+	ca, cb := NewConn(a), NewConn(b)
+	sizes := []int{0, 1, 100, BufferSize - 4, BufferSize, MaxPayload - 1, MaxPayload, MaxPayload + 5, 2 * MaxPayload}
+	go func() {
+		for _, n := range sizes {
+			ca.Seq = 0
+			p := bytes.Repeat([]byte{byte(n)}, n)
+			if err := ca.WritePacket(p); err != nil {
+				t.Error(err)
+				return
+			}
+			if err := ca.Flush(); err != nil {
+				t.Error(err)
+				return
+			}
+		}
+	}()
+	for _, n := range sizes {
+		p, err := cb.ReadPacket(0)
+		if err != nil {
+			t.Fatalf("size %d: %v", n, err)
+		}
+		if len(p) != n || (n > 0 && (p[0] != byte(n) || p[n-1] != byte(n))) {
+			t.Fatalf("size %d: got %d bytes", n, len(p))
+		}
+	}
+}
+
+func TestReadPacketLimit(t *testing.T) {
+	a, b := net.Pipe()
+	defer a.Close()
+	defer b.Close()
+	go func() {
+		c := NewConn(a)
+		c.WritePacket(make([]byte, MaxPayload+10))
+		c.Flush()
+	}()
+	_, err := NewConn(b).ReadPacket(1 << 20)
+	if !errors.Is(err, ErrPacketTooLarge) {
+		t.Fatalf("err = %v, want ErrPacketTooLarge", err)
+	}
+}
+
+func TestHandshakeRoundTrip(t *testing.T) {
+	g := Greeting{ServerVersion: "8.0.11", ConnID: 7, Salt: NewSalt(), Caps: ClientProtocol41 | ClientSecureConnection | ClientPluginAuth | ClientDeprecateEOF,
+		Charset: 45, Status: StatusAutocommit, AuthPlugin: NativePassword}
+	got, err := ParseGreeting(g.Append(nil))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got.ServerVersion != g.ServerVersion || got.ConnID != 7 || !bytes.Equal(got.Salt, g.Salt) || got.Caps != g.Caps || got.AuthPlugin != NativePassword {
+		t.Fatalf("greeting round trip: %+v", got)
+	}
+	for _, caps := range []uint32{
+		ClientProtocol41 | ClientSecureConnection | ClientPluginAuth | ClientConnectWithDB | ClientConnectAttrs | ClientPluginAuthLenencClientData,
+		ClientProtocol41 | ClientSecureConnection,
+	} {
+		hr := HandshakeResponse{Caps: caps, MaxPacket: 1 << 24, Charset: 33, User: "app", AuthResponse: bytes.Repeat([]byte{9}, 20), DB: "test", AuthPlugin: NativePassword, Attrs: []byte("\x01a\x01b")}
+		r, err := ParseHandshakeResponse(hr.Append(nil))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if r.User != "app" || !bytes.Equal(r.AuthResponse, hr.AuthResponse) || r.Charset != 33 {
+			t.Fatalf("response round trip: %+v", r)
+		}
+		if caps&ClientConnectWithDB != 0 && (r.DB != "test" || r.AuthPlugin != NativePassword || string(r.Attrs) != "\x01a\x01b") {
+			t.Fatalf("response round trip (db/plugin/attrs): %+v", r)
+		}
+	}
+}
+
+func TestOKAndErr(t *testing.T) {
+	ok := OK{AffectedRows: 300, LastInsertID: 1 << 40, Status: StatusAutocommit | StatusInTrans, Warnings: 2}
+	got, err := ParseOK(AppendOK(nil, OKHeader, ok))
+	if err != nil || got != ok {
+		t.Fatalf("OK round trip: %+v %v", got, err)
+	}
+	e := ParseErr(AppendErr(nil, &Error{Code: 1045, SQLState: "28000", Message: "Access denied"}))
+	if e.Code != 1045 || e.SQLState != "28000" || e.Message != "Access denied" {
+		t.Fatalf("ERR round trip: %+v", e)
+	}
+	if !IsEOF(AppendEOF(nil, 0, 2)) || IsEOF(append([]byte{0xfe}, make([]byte, 8)...)) {
+		t.Fatal("IsEOF")
+	}
+}
+
+// FuzzParsers feeds arbitrary bytes to every parser a peer can reach: none
+// may panic.
+func FuzzParsers(f *testing.F) {
+	hr := HandshakeResponse{Caps: ClientProtocol41 | ClientSecureConnection | ClientPluginAuth | ClientConnectWithDB | ClientConnectAttrs | ClientPluginAuthLenencClientData, User: "u", DB: "d", AuthPlugin: NativePassword}
+	f.Add(hr.Append(nil))
+	g := Greeting{ServerVersion: "x", Salt: NewSalt(), Caps: ClientProtocol41 | ClientSecureConnection | ClientPluginAuth}
+	f.Add(g.Append(nil))
+	f.Add(AppendOK(nil, 0, OK{AffectedRows: 1}))
+	f.Add([]byte{0xff, 1, 2, '#'})
+	f.Fuzz(func(t *testing.T, p []byte) {
+		ParseHandshakeResponse(p)
+		ParseGreeting(p)
+		ParseOK(p)
+		ParseErr(p)
+		ParseEOF(p)
+		ParseChangeUser(p, ClientSecureConnection|ClientPluginAuth)
+		ParseChangeUser(p, 0)
+		LenEncString(p)
+		IsSSLRequest(p)
+	})
+}
