@@ -1,0 +1,161 @@
+package router
+
+import (
+	"fmt"
+	"testing"
+)
+
+func TestDigest(t *testing.T) {
+	tests := []struct{ in, want, comment string }{
+		{"select /* c */ 1", "select ?", "c"},
+		{"SELECT * FROM t WHERE id IN (1,2,3,4,5)", "SELECT * FROM t WHERE id IN (?,?,?,...)", ""},
+		{"SELECT * FROM t WHERE id IN (1,2,3,4)", "SELECT * FROM t WHERE id IN (?,?,?,?)", ""},
+		{"INSERT INTO t (a,b) VALUES ('x',1),('y',2)", "INSERT INTO t (a,b) VALUES (?,?),(?,?)", ""},
+		{"SELECT c FROM sbtest1 WHERE id=42", "SELECT c FROM sbtest1 WHERE id=?", ""},
+		{"  SELECT  c\n\tFROM t   WHERE id = 'it''s' ;", "SELECT c FROM t WHERE id=?", ""},
+		{`SELECT "a\"b", 0x1F, 1.5e-9, -3`, "SELECT ?,?,?,?", ""},
+		{"SELECT - '1'", "SELECT ?", ""},
+		{"SELECT 1, -4", "SELECT ?,?", ""},
+		{"SELECT a - 1 FROM t", "SELECT a-? FROM t", ""},
+		{"SELECT col1 FROM t1 # trailing\n WHERE x=1 -- c\n", "SELECT col1 FROM t1 WHERE x=?", ""},
+		{"SELECT /*!40001 SQL_NO_CACHE */ * FROM t", "SELECT SQL_NO_CACHE * FROM t", ""},
+		{"/* hostgroup=2 */ SELECT 1", "SELECT ?", "hostgroup=2"},
+		{"SELECT @@version", "SELECT @@version", ""},
+		{"INSERT INTO t VALUES (1),(2),(3),(4),(5),(6),(7),(8),(9),(10),(11),(12)",
+			"INSERT INTO t VALUES (?),(?),(?),(?),(?),(?),(?),(?),(?),(?),...", ""},
+	}
+	for _, tt := range tests {
+		got, c := Digest(tt.in)
+		if got != tt.want || c != tt.comment {
+			t.Errorf("Digest(%q) = %q, %q; want %q, %q", tt.in, got, c, tt.want, tt.comment)
+		}
+	}
+}
+
+func TestClassifyAndFlags(t *testing.T) {
+	keep := []string{"tx_isolation", "transaction_isolation", "version"}
+	tests := []struct {
+		q     string
+		cmd   CommandType
+		flags StmtFlags
+	}{
+		{"SELECT @@version", CmdSelect, 0},
+		{"SELECT @@max_allowed_packet", CmdSelect, FlagUserVariable},
+		{"SET @x=1", CmdSet, FlagUserVariable},
+		{"CREATE TEMPORARY TABLE t (a int)", CmdCreateTemporary, FlagTempTable},
+		{"SELECT GET_LOCK('a', 1)", CmdSelect, FlagGetLock},
+		{"SELECT SQL_CALC_FOUND_ROWS * FROM t", CmdSelect, FlagFoundRows},
+		{"LOCK TABLES t WRITE", CmdLock, FlagLockTables},
+		{"UNLOCK TABLES", CmdUnlock, FlagUnlockTables},
+		{"SELECT LAST_INSERT_ID()", CmdSelect, FlagLastInsertID},
+		{"select id from t for update", CmdSelectForUpdate, 0},
+		{"(SELECT 1) UNION (SELECT 2)", CmdSelect, 0},
+	}
+	for _, tt := range tests {
+		d, _ := Digest(tt.q)
+		if c := Classify(d); c != tt.cmd {
+			t.Errorf("Classify(%q) = %v, want %v", tt.q, c, tt.cmd)
+		}
+		if f := StatementFlags(d, keep); f != tt.flags {
+			t.Errorf("StatementFlags(%q) = %b, want %b", tt.q, f, tt.flags)
+		}
+	}
+}
+
+func TestParseSet(t *testing.T) {
+	tests := []struct {
+		q    string
+		ok   bool
+		want string
+	}{
+		{"SET autocommit=0", true, "[{autocommit 0  false}]"},
+		{"set AUTOCOMMIT = ON;", true, "[{autocommit 1  false}]"},
+		{"SET NAMES utf8mb4 COLLATE utf8mb4_unicode_ci", true, "[{names utf8mb4 utf8mb4_unicode_ci false}]"},
+		{"SET NAMES 'latin1'", true, "[{names latin1  false}]"},
+		{"SET CHARACTER SET utf8", true, "[{charset utf8  false}]"},
+		{"SET sql_mode='ANSI', time_zone='+1:00'", true, "[{sql_mode 'ANSI'  false} {time_zone '+01:00'  false}]"},
+		{"SET @@session.sql_mode = 'TRADITIONAL'", true, "[{sql_mode 'TRADITIONAL'  false}]"},
+		{"SET SESSION wait_timeout=100", true, "[{wait_timeout 100  true}]"},
+		{"SET SESSION TRANSACTION ISOLATION LEVEL READ COMMITTED", true, "[{transaction_isolation READ-COMMITTED  false}]"},
+		{"SET TRANSACTION READ ONLY", true, "[{next_transaction_read_only 1  false}]"},
+		{"SET tx_isolation='repeatable-read'", true, "[{transaction_isolation REPEATABLE-READ  false}]"},
+		{"SET @x = 1", false, ""},
+		{"SET GLOBAL sql_mode=''", false, ""},
+		{"SET @@global.max_connections=10", false, ""},
+		{"SET sql_mode=CONCAT(@@sql_mode, ',STRICT')", false, ""},
+		{"SET no_such_var=1", false, ""},
+		{"SET autocommit=0; SELECT 1", false, ""},
+		{"SET foreign_key_checks=1, sql_safe_updates=0", true, "[{foreign_key_checks 1  false} {sql_safe_updates 0  false}]"},
+	}
+	for _, tt := range tests {
+		as, ok := ParseSet(tt.q)
+		if ok != tt.ok || (ok && fmt.Sprint(as) != tt.want) {
+			t.Errorf("ParseSet(%q) = %v, %v; want %s, %v", tt.q, as, ok, tt.want, tt.ok)
+		}
+	}
+}
+
+func TestRules(t *testing.T) {
+	s := func(v string) *string { return &v }
+	i := func(v int) *int { return &v }
+	rules, err := Compile([]Rule{
+		{RuleID: 2, Active: true, MatchDigest: s("^SELECT"), DestinationHostgroup: i(1), Apply: true, ReModifiers: "CASELESS"},
+		{RuleID: 1, Active: true, MatchDigest: s("^SELECT.*FOR UPDATE"), DestinationHostgroup: i(0), Apply: true, ReModifiers: "CASELESS"},
+		{RuleID: 3, Active: false, MatchDigest: s("."), DestinationHostgroup: i(9)},
+		{RuleID: 10, Active: true, Username: s("etl"), FlagOUT: i(5), MatchDigest: s("^INSERT")},
+		{RuleID: 11, Active: true, FlagIN: 5, DestinationHostgroup: i(7), Apply: true},
+		{RuleID: 20, Active: true, MatchPattern: s("^DELETE"), NegateMatchPattern: true, Schemaname: s("ro"), ErrorMsg: s("read-only schema")},
+		{RuleID: 30, Active: true, MatchPattern: s("old_table"), ReplacePattern: s("new_table"), ReModifiers: "CASELESS,GLOBAL"},
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	eval := func(user, schema, q string) Result {
+		d, _ := Digest(q)
+		return rules.Evaluate(Input{Username: user, Schema: schema, Query: q, DigestText: d, Digest: DigestHash(d)})
+	}
+	if r := eval("app", "x", "select * from t for update"); r.DestinationHostgroup != 0 || fmt.Sprint(r.Hits) != "[1]" {
+		t.Errorf("FOR UPDATE: %+v", r)
+	}
+	if r := eval("app", "x", "SELECT 1"); r.DestinationHostgroup != 1 {
+		t.Errorf("SELECT: %+v", r)
+	}
+	if r := eval("etl", "x", "INSERT INTO t VALUES (1)"); r.DestinationHostgroup != 7 {
+		t.Errorf("flag chain: %+v", r)
+	}
+	if r := eval("app", "x", "INSERT INTO t VALUES (1)"); r.DestinationHostgroup != -1 {
+		t.Errorf("no rule for app INSERT: %+v", r)
+	}
+	if r := eval("app", "ro", "UPDATE t SET a=1"); r.ErrorMsg == nil {
+		t.Errorf("negated pattern in schema ro: %+v", r)
+	}
+	if r := eval("app", "x", "UPDATE old_table SET a=1 WHERE b IN (SELECT b FROM OLD_TABLE)"); r.NewQuery != "UPDATE new_table SET a=1 WHERE b IN (SELECT b FROM new_table)" {
+		t.Errorf("replace_pattern: %q", r.NewQuery)
+	}
+	if _, err := Compile([]Rule{{RuleID: 4, Active: true, MatchPattern: s("(")}}); err == nil {
+		t.Error("invalid regex accepted")
+	}
+	if a := ParseAnnotations("hostgroup=20;query_timeout=500"); a.Hostgroup != 20 || a.QueryTimeout != 500 || a.Mirror != -1 {
+		t.Errorf("annotations: %+v", a)
+	}
+}
+
+func FuzzDigestAndSet(f *testing.F) {
+	for _, s := range []string{"SELECT 1", "SET NAMES x", "/*", "'", "SET a=", "INSERT INTO t VALUES (1),(2", "SET TRANSACTION ISOLATION LEVEL"} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, q string) {
+		d, _ := Digest(q)
+		Classify(d)
+		StatementFlags(d, []string{"version"})
+		ParseSet(q)
+		ParseAnnotations(q)
+	})
+}
+
+func BenchmarkDigestPointSelect(b *testing.B) {
+	b.ReportAllocs()
+	for b.Loop() {
+		Digest("SELECT c FROM sbtest1 WHERE id=5012")
+	}
+}
