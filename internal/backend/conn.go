@@ -1,0 +1,416 @@
+// Package backend owns the connections from sqlgate to MySQL servers: dialing
+// and authenticating them, per-hostgroup pools with weighted server
+// selection, and the per-connection session state that lets a pooled
+// connection be reused by any client after a lazy state replay.
+package backend
+
+import (
+	"context"
+	"crypto/tls"
+	"errors"
+	"fmt"
+	"net"
+	"strconv"
+	"time"
+
+	"sqlgate/internal/wire"
+)
+
+// Conn is one authenticated connection to a backend server. It carries the
+// session state that was applied to it, so a client session can tell what
+// must be replayed before its next statement runs here.
+type Conn struct {
+	*wire.Conn
+	Server   *Server
+	ThreadID uint32
+	Caps     uint32 // negotiated capabilities
+
+	// Session state as last applied.
+	User       string
+	Schema     string
+	Charset    string            // canonical key, see frontend; "" = unknown
+	Autocommit bool              // server's autocommit flag
+	MultiStmt  bool              // CLIENT_MULTI_STATEMENTS currently enabled
+	Vars       map[string]string // tracked session variables set on it
+	Stmts      map[uint32]uint32 // global statement id -> backend statement id
+
+	// Flags that forbid returning the connection to the pool (set by the
+	// statements run on it; see router.StmtFlags).
+	Pinned   uint32
+	InTrans  bool
+	Broken   bool // an I/O error or protocol desync: must be closed
+	lastUsed time.Time
+	created  time.Time
+}
+
+// DeprecateEOF reports whether result sets from this connection end with an
+// OK packet instead of EOF.
+func (c *Conn) DeprecateEOF() bool { return c.Caps&wire.ClientDeprecateEOF != 0 }
+
+// DialOptions describe how to log into a backend.
+type DialOptions struct {
+	User         string
+	Cred         wire.Credential
+	Schema       string
+	Collation    uint8
+	FoundRows    bool
+	DeprecateEOF bool
+	TLS          *tls.Config // nil = plain
+	Timeout      time.Duration
+}
+
+// backendCaps are the capabilities sqlgate asks a backend for. Multi
+// statements are always requested; COM_SET_OPTION switches them per client.
+const backendCaps = wire.ClientLongPassword | wire.ClientLongFlag | wire.ClientConnectWithDB |
+	wire.ClientLocalFiles | wire.ClientProtocol41 | wire.ClientTransactions |
+	wire.ClientSecureConnection | wire.ClientMultiStatements | wire.ClientMultiResults |
+	wire.ClientPSMultiResults | wire.ClientPluginAuth | wire.ClientPluginAuthLenencClientData |
+	wire.ClientConnectAttrs
+
+// connectAttrs is sent to backends so DBAs can tell proxy connections apart
+// (ProxySQL sends program_name=proxysql).
+var connectAttrs = func() []byte {
+	var b []byte
+	b = wire.AppendLenEncString(b, "program_name")
+	b = wire.AppendLenEncString(b, "sqlgate")
+	return b
+}()
+
+// dial opens and authenticates a connection to addr.
+func dial(ctx context.Context, network, addr string, o DialOptions) (*Conn, error) {
+	d := net.Dialer{Timeout: o.Timeout, KeepAlive: 120 * time.Second}
+	ctx, cancel := context.WithTimeout(ctx, o.Timeout)
+	defer cancel()
+	nc, err := d.DialContext(ctx, network, addr)
+	if err != nil {
+		return nil, err
+	}
+	if tc, ok := nc.(*net.TCPConn); ok {
+		tc.SetNoDelay(true)
+	}
+	deadline, _ := ctx.Deadline()
+	nc.SetDeadline(deadline)
+	c := &Conn{Conn: wire.NewConn(nc), created: time.Now()}
+	if err := c.handshake(o); err != nil {
+		nc.Close()
+		return nil, err
+	}
+	nc.SetDeadline(time.Time{})
+	c.User = o.User
+	c.Schema = o.Schema
+	c.Charset = "id:" + strconv.Itoa(int(o.Collation))
+	c.Vars = map[string]string{}
+	c.MultiStmt = true
+	return c, nil
+}
+
+func (c *Conn) handshake(o DialOptions) error {
+	p, err := c.ReadPacket(0)
+	if err != nil {
+		return fmt.Errorf("reading greeting: %w", err)
+	}
+	g, err := wire.ParseGreeting(p)
+	if err != nil {
+		return err
+	}
+	c.ThreadID = g.ConnID
+	caps := backendCaps
+	if o.FoundRows {
+		caps |= wire.ClientFoundRows
+	}
+	if o.DeprecateEOF {
+		caps |= wire.ClientDeprecateEOF
+	}
+	if o.Schema == "" {
+		caps &^= wire.ClientConnectWithDB
+	}
+	caps &= g.Caps
+	if caps&wire.ClientProtocol41 == 0 || caps&wire.ClientSecureConnection == 0 {
+		return fmt.Errorf("backend %s does not support protocol 4.1 with secure authentication", c.RemoteAddr())
+	}
+	if o.TLS != nil {
+		if g.Caps&wire.ClientSSL == 0 {
+			return fmt.Errorf("backend %s does not support TLS but use_ssl=1", c.RemoteAddr())
+		}
+		caps |= wire.ClientSSL
+		if err := c.WritePacket(wire.AppendSSLRequest(nil, caps, wire.MaxPayload, o.Collation)); err != nil {
+			return err
+		}
+		if err := c.Flush(); err != nil {
+			return err
+		}
+		tc := tls.Client(c.Conn.Conn, o.TLS)
+		if err := tc.Handshake(); err != nil {
+			return fmt.Errorf("TLS handshake: %w", err)
+		}
+		c.Rewrap(tc)
+	}
+	c.Caps = caps
+	plugin := g.AuthPlugin
+	if plugin == "" {
+		plugin = wire.NativePassword
+	}
+	authResp, err := authResponse(plugin, o.Cred, g.Salt)
+	if err != nil {
+		plugin = wire.NativePassword
+		authResp, err = authResponse(plugin, o.Cred, g.Salt)
+		if err != nil {
+			return err
+		}
+	}
+	hr := &wire.HandshakeResponse{
+		Caps: caps, MaxPacket: wire.MaxPayload, Charset: o.Collation, User: o.User,
+		AuthResponse: authResp, DB: o.Schema, AuthPlugin: plugin, Attrs: connectAttrs,
+	}
+	if err := c.WritePacket(hr.Append(nil)); err != nil {
+		return err
+	}
+	if err := c.Flush(); err != nil {
+		return err
+	}
+	for range 4 {
+		p, err := c.ReadPacket(0)
+		if err != nil {
+			return fmt.Errorf("reading auth result: %w", err)
+		}
+		switch {
+		case len(p) == 0:
+			return wire.ErrMalformed
+		case p[0] == wire.OKHeader:
+			return nil
+		case p[0] == wire.ErrHeader:
+			return wire.ParseErr(p)
+		case p[0] == wire.AuthSwitchHeader:
+			name, n, ok := wire.NulString(p[1:])
+			if !ok {
+				return wire.ErrMalformed
+			}
+			salt := p[1+n:]
+			if len(salt) > 0 && salt[len(salt)-1] == 0 {
+				salt = salt[:len(salt)-1]
+			}
+			plugin = string(name)
+			resp, err := authResponse(plugin, o.Cred, append([]byte(nil), salt...))
+			if err != nil {
+				return err
+			}
+			if err := c.WritePacket(resp); err != nil {
+				return err
+			}
+			if err := c.Flush(); err != nil {
+				return err
+			}
+		case p[0] == wire.AuthMoreData && plugin == wire.CachingSHA2Password:
+			if len(p) >= 2 && p[1] == 3 { // fast auth succeeded, OK follows
+				continue
+			}
+			if c.Caps&wire.ClientSSL != 0 && o.Cred.HasCleartext {
+				if err := c.WritePacket(append([]byte(o.Cred.Cleartext), 0)); err != nil {
+					return err
+				}
+				if err := c.Flush(); err != nil {
+					return err
+				}
+				continue
+			}
+			return fmt.Errorf("backend asks for caching_sha2_password full authentication, which needs use_ssl=1 and a cleartext password in mysql_users")
+		default:
+			return fmt.Errorf("unexpected packet 0x%02x during backend authentication", p[0])
+		}
+	}
+	return errors.New("backend authentication did not finish")
+}
+
+func authResponse(plugin string, cred wire.Credential, salt []byte) ([]byte, error) {
+	switch plugin {
+	case wire.NativePassword:
+		if cred.Empty() {
+			return nil, nil
+		}
+		if cred.Stage1 == nil {
+			return nil, errors.New("the password of this user is stored hashed in mysql_users and the user has not logged in through sqlgate yet; store the cleartext password to let sqlgate log into backends")
+		}
+		return wire.ScrambleNative(cred.Stage1, salt), nil
+	case wire.CachingSHA2Password:
+		if !cred.HasCleartext {
+			return nil, errors.New("caching_sha2_password backends need the cleartext password in mysql_users")
+		}
+		return wire.ScrambleCachingSHA2([]byte(cred.Cleartext), salt), nil
+	case wire.ClearPassword:
+		if !cred.HasCleartext {
+			return nil, errors.New("mysql_clear_password needs the cleartext password in mysql_users")
+		}
+		return append([]byte(cred.Cleartext), 0), nil
+	default:
+		return nil, fmt.Errorf("backend authentication plugin %q is not supported", plugin)
+	}
+}
+
+// Exec runs a statement that returns no rows (a state-replay SET, INIT_DB,
+// ...) and reads its reply. A result set is drained and reported as an error.
+func (c *Conn) Exec(cmd byte, arg string) (wire.OK, error) {
+	c.Seq = 0
+	buf := make([]byte, 0, 1+len(arg))
+	buf = append(buf, cmd)
+	buf = append(buf, arg...)
+	if err := c.WritePacket(buf); err != nil {
+		c.Broken = true
+		return wire.OK{}, err
+	}
+	if err := c.Flush(); err != nil {
+		c.Broken = true
+		return wire.OK{}, err
+	}
+	return c.ReadOK()
+}
+
+// ReadOK reads a reply that must be OK or ERR (or EOF for COM_SET_OPTION).
+func (c *Conn) ReadOK() (wire.OK, error) {
+	p, err := c.ReadPacket(0)
+	if err != nil {
+		c.Broken = true
+		return wire.OK{}, err
+	}
+	switch {
+	case len(p) == 0:
+		c.Broken = true
+		return wire.OK{}, wire.ErrMalformed
+	case p[0] == wire.OKHeader:
+		ok, err := wire.ParseOK(p)
+		if err != nil {
+			c.Broken = true
+		}
+		c.noteStatus(ok.Status)
+		return ok, err
+	case p[0] == wire.ErrHeader:
+		return wire.OK{}, wire.ParseErr(p)
+	case wire.IsEOF(p):
+		w, st := wire.ParseEOF(p)
+		c.noteStatus(st)
+		return wire.OK{Status: st, Warnings: w}, nil
+	default:
+		c.Broken = true
+		return wire.OK{}, fmt.Errorf("backend %s: unexpected result set in reply to a state-sync command", c.RemoteAddr())
+	}
+}
+
+func (c *Conn) noteStatus(st uint16) {
+	c.InTrans = st&wire.StatusInTrans != 0
+	c.Autocommit = st&wire.StatusAutocommit != 0
+}
+
+// NoteStatus records the server status flags of the last reply.
+func (c *Conn) NoteStatus(st uint16) { c.noteStatus(st) }
+
+// Reset wipes the connection's session state with COM_RESET_CONNECTION.
+// Prepared statements are gone afterwards; schema and charset are treated
+// as unknown so the next user replays them.
+func (c *Conn) Reset() error {
+	ok, err := c.Exec(wire.ComResetConnection, "")
+	if err != nil {
+		c.Broken = true
+		return err
+	}
+	c.noteStatus(ok.Status)
+	c.Vars = map[string]string{}
+	c.Stmts = nil
+	c.Schema = "\x00unknown"
+	c.Charset = ""
+	c.MultiStmt = true
+	c.Pinned = 0
+	return nil
+}
+
+// Close closes the connection, telling the server first when possible.
+func (c *Conn) Close() error {
+	if !c.Broken {
+		c.Seq = 0
+		c.Conn.SetWriteDeadline(time.Now().Add(100 * time.Millisecond))
+		if c.WritePacket([]byte{wire.ComQuit}) == nil {
+			c.Flush()
+		}
+	}
+	return c.Conn.Close()
+}
+
+// QueryStrings runs a query and returns its rows as strings (NULL as "").
+// It is for small internal queries such as loading the collation table,
+// never for client traffic.
+func (c *Conn) QueryStrings(q string) ([][]string, error) {
+	c.Seq = 0
+	if err := c.WritePacket(append([]byte{wire.ComQuery}, q...)); err != nil {
+		c.Broken = true
+		return nil, err
+	}
+	if err := c.Flush(); err != nil {
+		c.Broken = true
+		return nil, err
+	}
+	p, err := c.ReadPacket(0)
+	if err != nil {
+		c.Broken = true
+		return nil, err
+	}
+	if len(p) > 0 && p[0] == wire.ErrHeader {
+		return nil, wire.ParseErr(p)
+	}
+	if len(p) > 0 && p[0] == wire.OKHeader {
+		return nil, nil
+	}
+	n, _, _, ok := wire.LenEncInt(p)
+	if !ok {
+		c.Broken = true
+		return nil, wire.ErrMalformed
+	}
+	for range n {
+		if _, err := c.ReadPacket(0); err != nil {
+			c.Broken = true
+			return nil, err
+		}
+	}
+	if !c.DeprecateEOF() {
+		if _, err := c.ReadPacket(0); err != nil {
+			c.Broken = true
+			return nil, err
+		}
+	}
+	var rows [][]string
+	for {
+		p, err := c.ReadPacket(0)
+		if err != nil {
+			c.Broken = true
+			return nil, err
+		}
+		if len(p) > 0 && p[0] == wire.ErrHeader {
+			return nil, wire.ParseErr(p)
+		}
+		if (!c.DeprecateEOF() && wire.IsEOF(p)) || (c.DeprecateEOF() && wire.IsOKTerminator(p)) {
+			return rows, nil
+		}
+		var row []string
+		for i := 0; i < len(p); {
+			s, m, ok := wire.LenEncString(p[i:])
+			if !ok || m == 0 {
+				c.Broken = true
+				return nil, wire.ErrMalformed
+			}
+			row = append(row, string(s))
+			i += m
+		}
+		rows = append(rows, row)
+	}
+}
+
+// Dial opens and authenticates a standalone connection, outside any pool
+// (for tests and health checks). Timeout bounds the connect and the login.
+func Dial(ctx context.Context, network, addr string, o DialOptions) (*Conn, error) {
+	if o.Timeout <= 0 {
+		o.Timeout = 10 * time.Second
+	}
+	c, err := dial(ctx, network, addr, o)
+	if err != nil {
+		return nil, err
+	}
+	c.Server = &Server{ServerConfig: ServerConfig{Host: addr}}
+	return c, nil
+}
