@@ -1,0 +1,157 @@
+// Command sqlgate is a ProxySQL-compatible MySQL proxy.
+//
+//	sqlgate -f -c proxysql.cnf -D DATADIR [--initial] [--reload]
+//
+// It reads ProxySQL's configuration file unchanged and serves MySQL clients
+// on mysql-interfaces (default 0.0.0.0:6033).
+package main
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"log/slog"
+	"net"
+	"os"
+	"os/signal"
+	"strings"
+	"syscall"
+	"time"
+
+	"sqlgate/internal/backend"
+	"sqlgate/internal/config"
+	"sqlgate/internal/frontend"
+	"sqlgate/internal/runtime"
+)
+
+// version is set at build time with -ldflags "-X main.version=...".
+var version = "0.1.0-dev"
+
+func main() {
+	os.Exit(run(os.Args[1:]))
+}
+
+func run(args []string) int {
+	fs := flag.NewFlagSet("sqlgate", flag.ContinueOnError)
+	var (
+		foreground = fs.Bool("f", false, "run in the foreground (sqlgate always does; accepted for ProxySQL compatibility)")
+		cnf        = fs.String("c", "/etc/proxysql.cnf", "configuration file (ProxySQL's proxysql.cnf format)")
+		datadir    = fs.String("D", "", "data directory (overrides datadir in the configuration file)")
+		initial    = fs.Bool("initial", false, "ignore the saved configuration database and start from the configuration file")
+		reload     = fs.Bool("reload", false, "merge the configuration file into the saved configuration database")
+		showVer    = fs.Bool("version", false, "print the version and exit")
+		logLevel   = fs.String("log-level", "info", "log level: debug, info, warn, error")
+	)
+	if err := fs.Parse(args); err != nil {
+		return 2
+	}
+	_ = foreground
+	_, _ = initial, reload // no disk layer yet: the configuration file is always authoritative
+	if *showVer {
+		fmt.Println("sqlgate", version)
+		return 0
+	}
+	var lvl slog.Level
+	if err := lvl.UnmarshalText([]byte(*logLevel)); err != nil {
+		fmt.Fprintf(os.Stderr, "sqlgate: -log-level: %v\n", err)
+		return 2
+	}
+	log := slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: lvl}))
+
+	cfg, warnings, err := config.Load(*cnf)
+	if err != nil {
+		fmt.Fprintf(os.Stderr, "sqlgate: %v\n", err)
+		return 1
+	}
+	for _, w := range warnings {
+		log.Warn("config: " + w.String())
+	}
+	dir := cfg.Datadir
+	if *datadir != "" {
+		dir = *datadir
+	}
+	if dir == "" {
+		dir = "/var/lib/proxysql"
+	}
+	if err := os.MkdirAll(dir, 0o750); err != nil {
+		fmt.Fprintf(os.Stderr, "sqlgate: data directory: %v\n", err)
+		return 1
+	}
+	snap, vwarn, err := runtime.Build(cfg)
+	if err != nil {
+		fmt.Fprintf(os.Stderr, "sqlgate: %s: %v\n", *cnf, err)
+		return 1
+	}
+	for _, w := range vwarn {
+		log.Warn("config: " + w)
+	}
+	var store runtime.Store
+	store.Publish(snap)
+
+	pool := backend.NewPool(log)
+	pool.Configure(snap.Servers, snap.PoolOptions())
+	defer pool.Close()
+
+	var srv *frontend.Server
+	if snap.Vars.HaveSSL {
+		tlsConf, err := frontend.LoadOrCreateTLS(dir)
+		if err != nil {
+			fmt.Fprintf(os.Stderr, "sqlgate: %v\n", err)
+			return 1
+		}
+		srv = frontend.NewServer(&store, pool, tlsConf, log)
+	} else {
+		srv = frontend.NewServer(&store, pool, nil, log)
+	}
+
+	var listeners []net.Listener
+	for _, addr := range strings.Split(snap.Vars.Interfaces, ";") {
+		addr = strings.TrimSpace(addr)
+		if addr == "" {
+			continue
+		}
+		network := "tcp"
+		if strings.HasPrefix(addr, "/") {
+			network = "unix"
+			os.Remove(addr)
+		}
+		ln, err := net.Listen(network, addr)
+		if err != nil {
+			fmt.Fprintf(os.Stderr, "sqlgate: mysql-interfaces: %v\n", err)
+			for _, l := range listeners {
+				l.Close()
+			}
+			return 1
+		}
+		listeners = append(listeners, ln)
+	}
+	if len(listeners) == 0 {
+		fmt.Fprintf(os.Stderr, "sqlgate: mysql-interfaces is empty: nothing to listen on\n")
+		return 1
+	}
+	errc := make(chan error, len(listeners))
+	for _, ln := range listeners {
+		log.Info("listening for MySQL clients", "addr", ln.Addr().String())
+		go func() { errc <- srv.Serve(ln) }()
+	}
+	log.Info("sqlgate started", "version", version, "config", *cnf, "datadir", dir,
+		"servers", len(snap.Servers), "users", len(snap.Users), "rules", snap.Rules.Len())
+
+	sig := make(chan os.Signal, 1)
+	signal.Notify(sig, syscall.SIGINT, syscall.SIGTERM)
+	code := 0
+	select {
+	case s := <-sig:
+		log.Info("shutting down", "signal", s.String())
+	case err := <-errc:
+		if err != nil && !errors.Is(err, net.ErrClosed) {
+			log.Error("listener failed", "err", err)
+			code = 1
+		}
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	srv.Shutdown(ctx)
+	return code
+}

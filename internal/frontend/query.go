@@ -1,0 +1,549 @@
+package frontend
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"strings"
+
+	"sqlgate/internal/backend"
+	"sqlgate/internal/router"
+	"sqlgate/internal/runtime"
+	"sqlgate/internal/wire"
+)
+
+// Reasons a backend connection stays attached to its session (bits of
+// backend.Conn.Pinned). Each one stands for server-side state that only
+// that connection holds.
+const (
+	pinUserVariable uint32 = 1 << iota
+	pinTempTable
+	pinLockTables
+	pinGetLock
+	pinFoundRows
+	pinPrepare
+	pinSQLLogBin0
+	pinUnparsedSet
+	pinNextTrx
+	pinCursor
+)
+
+// stmtInfo is what the session learned about a statement before running it.
+type stmtInfo struct {
+	cmd       router.CommandType
+	flags     router.StmtFlags
+	set       []router.Assignment
+	isSet     bool
+	setParsed bool
+	userVar   bool // the digest references a user variable (@x, not @@x)
+}
+
+// retrySafe reports whether the statement can be re-run on another
+// connection after its connection failed before any reply: it must not
+// change data, so running it twice is harmless.
+func (i *stmtInfo) retrySafe() bool {
+	switch i.cmd {
+	case router.CmdSelect, router.CmdShow, router.CmdSet, router.CmdUse:
+		return true
+	}
+	return false
+}
+
+func (s *Session) comQuery(rt *runtime.Snapshot, p []byte) error {
+	q := string(p[1:])
+	digest, comment := router.Digest(q)
+	info := stmtInfo{cmd: router.Classify(digest)}
+	info.flags = router.StatementFlags(digest, rt.Vars.KeepMultiplexingVariables)
+	if info.flags&router.FlagUserVariable != 0 {
+		info.userVar = containsUserVariable(digest)
+	}
+	switch info.cmd {
+	case router.CmdSelect:
+		if strings.EqualFold(strings.TrimSpace(q), "select @@version_comment limit 1") {
+			// Answered locally, as ProxySQL does: the mysql client sends it
+			// on connect and it must not cost a backend round trip.
+			v := "(sqlgate)"
+			return s.writeLocalResult([]string{"@@version_comment"}, [][]*string{{&v}})
+		}
+	case router.CmdUse:
+		if db, ok := parseUse(q); ok {
+			return s.initDB(rt, db)
+		}
+	case router.CmdCommit, router.CmdRollback:
+		if isBareEnd(digest) && !s.inTrans() {
+			return s.writeOKStatus(wire.OK{})
+		}
+	case router.CmdSet:
+		info.isSet = true
+		info.set, info.setParsed = router.ParseSet(q)
+	}
+	hg, res := s.route(rt, q, digest, comment, &info)
+	if res.ErrorMsg != nil {
+		return wire.Errorf(wire.ErQueryRule, "42000", "%s", *res.ErrorMsg)
+	}
+	if res.OKMsg != nil {
+		return s.writeOKStatus(wire.OK{Info: *res.OKMsg})
+	}
+	if res.NewQuery != "" {
+		p = append([]byte{wire.ComQuery}, res.NewQuery...)
+	}
+	return s.run(rt, hg, p, respQuery, &info)
+}
+
+// isBareEnd reports a plain COMMIT or ROLLBACK (no AND CHAIN, no savepoint).
+func isBareEnd(digest string) bool {
+	d := strings.TrimSpace(digest)
+	return strings.EqualFold(d, "commit") || strings.EqualFold(d, "rollback")
+}
+
+// parseUse extracts the schema of "USE db" / "USE `db`".
+func parseUse(q string) (string, bool) {
+	q = strings.TrimSpace(strings.TrimRight(strings.TrimSpace(q), ";"))
+	if len(q) < 4 || !strings.EqualFold(q[:3], "use") || (q[3] != ' ' && q[3] != '\t' && q[3] != '\n' && q[3] != '`') {
+		return "", false
+	}
+	db := strings.TrimSpace(q[3:])
+	if len(db) >= 2 && db[0] == '`' && db[len(db)-1] == '`' {
+		db = strings.ReplaceAll(db[1:len(db)-1], "``", "`")
+	} else if strings.ContainsAny(db, " \t\n") || db == "" {
+		return "", false
+	}
+	return db, true
+}
+
+func (s *Session) inTrans() bool {
+	for _, bc := range s.backend {
+		if bc.InTrans {
+			return true
+		}
+	}
+	return false
+}
+
+// route picks the hostgroup for a statement: the user's default hostgroup,
+// overridden by query rules, then by a hostgroup annotation, then by the
+// session's transaction or lock (which always win: they hold state).
+func (s *Session) route(rt *runtime.Snapshot, q, digest, comment string, info *stmtInfo) (int, router.Result) {
+	hg := s.user.DefaultHostgroup
+	res := router.Result{DestinationHostgroup: -1}
+	if rt.Rules.Len() > 0 {
+		la, lp := splitHostPort(s.c.LocalAddr().String())
+		res = rt.Rules.Evaluate(router.Input{
+			Username: s.user.Name, Schema: s.state.schema, Query: q, DigestText: digest,
+			Digest: router.DigestHash(digest), ClientAddr: s.host(), ProxyAddr: la, ProxyPort: lp,
+		})
+		if res.DestinationHostgroup >= 0 {
+			hg = res.DestinationHostgroup
+		}
+	}
+	if comment != "" {
+		if a := router.ParseAnnotations(comment); a.Hostgroup >= 0 {
+			hg = a.Hostgroup
+		}
+	}
+	if info.flags&router.FlagLastInsertID != 0 && s.lastInsertHG >= 0 && s.backend[s.lastInsertHG] != nil {
+		hg = s.lastInsertHG
+	}
+	if s.trxHG >= 0 {
+		hg = s.trxHG
+	}
+	if s.lockedHG >= 0 {
+		hg = s.lockedHG
+	}
+	return hg, res
+}
+
+// currentHG is the hostgroup for commands that are not routed by rules.
+func (s *Session) currentHG() int {
+	switch {
+	case s.lockedHG >= 0:
+		return s.lockedHG
+	case s.trxHG >= 0:
+		return s.trxHG
+	}
+	return s.user.DefaultHostgroup
+}
+
+// backendIOError wraps a failure of the backend connection itself.
+type backendIOError struct{ err error }
+
+func (e backendIOError) Error() string { return "backend: " + e.err.Error() }
+func (e backendIOError) Unwrap() error { return e.err }
+
+// clientIOError wraps a failure to talk to the client; the session ends.
+type clientIOError struct{ err error }
+
+func (e clientIOError) Error() string { return "client: " + e.err.Error() }
+func (e clientIOError) Unwrap() error { return e.err }
+
+// run executes a command on hostgroup hg and forwards the reply. A statement
+// whose connection failed before any reply reached the client is retried on
+// another connection if it is safe to run twice (mysql-query_retries_on_failure).
+func (s *Session) run(rt *runtime.Snapshot, hg int, pkt []byte, kind respKind, info *stmtInfo) error {
+	for attempt := 0; ; attempt++ {
+		bc, fresh, err := s.backendFor(rt, hg)
+		if err != nil {
+			return err
+		}
+		ri, err := s.roundTrip(bc, pkt, kind)
+		if err != nil {
+			canRetry := fresh && attempt < rt.Vars.QueryRetriesOnFailure && info.retrySafe()
+			if err = s.failed(hg, bc, ri, err, canRetry); errors.Is(err, errRetry) {
+				continue
+			}
+			return err
+		}
+		s.afterStatement(rt, hg, bc, ri, info)
+		return nil
+	}
+}
+
+// errRetry tells run's caller loop to try again on a new connection.
+var errRetry = errors.New("retry")
+
+// failed handles an error from a round trip: the backend connection is
+// dropped, and the client gets an error that says whether the statement may
+// have run. It returns errRetry when the caller may retry.
+func (s *Session) failed(hg int, bc *backend.Conn, ri resultInfo, err error, canRetry bool) error {
+	var ce clientIOError
+	bc.Broken = true
+	s.detach(hg, bc)
+	if errors.As(err, &ce) {
+		return err
+	}
+	wasTrx := s.trxHG == hg
+	if s.trxHG == hg {
+		s.trxHG = -1
+	}
+	if s.lockedHG == hg {
+		s.lockedHG = -1
+	}
+	if !ri.sentAny && canRetry && !wasTrx {
+		s.srv.Log.Debug("retrying statement after backend failure", "session", s.id, "hostgroup", hg, "server", bc.Server.Addr(), "err", err)
+		return errRetry
+	}
+	msg := fmt.Sprintf("Lost connection to backend server %s (hostgroup %d) during query: %v", bc.Server.Addr(), hg, errors.Unwrap(err))
+	if wasTrx {
+		msg += "; the open transaction was rolled back"
+	} else if !ri.sentAny {
+		msg += "; the statement may or may not have been executed"
+	}
+	return &wire.Error{Code: 2013, SQLState: "HY000", Message: msg}
+}
+
+// roundTrip sends a command and forwards the reply to the client.
+func (s *Session) roundTrip(bc *backend.Conn, pkt []byte, kind respKind) (resultInfo, error) {
+	bc.Seq = 0
+	if err := bc.WritePacket(pkt); err != nil {
+		return resultInfo{}, backendIOError{err}
+	}
+	if err := bc.Flush(); err != nil {
+		return resultInfo{}, backendIOError{err}
+	}
+	bc.Server.Queries.Add(1)
+	bc.Server.BytesSent.Add(int64(len(pkt)))
+	return s.forwardResult(bc, kind)
+}
+
+const perfectScore = 12
+
+// score rates a pooled connection for this session (see backend.Want):
+// the user and the CLIENT_FOUND_ROWS flag must match; matching schema,
+// charset, autocommit and variables save replay round trips.
+func (s *Session) score(bc *backend.Conn) int {
+	if bc.User != s.user.Name || (bc.Caps&wire.ClientFoundRows != 0) != s.state.foundRows {
+		return -1
+	}
+	sc := 1
+	if bc.Schema == s.state.schema {
+		sc += 4
+	}
+	if bc.Charset == s.state.charset {
+		sc += 2
+	}
+	if bc.Autocommit == s.state.autocommit {
+		sc++
+	}
+	if varsEqual(bc.Vars, s.state.vars) {
+		sc += 4
+	}
+	return sc
+}
+
+func varsEqual(a, b map[string]string) bool {
+	if len(a) != len(b) {
+		return false
+	}
+	for k, v := range a {
+		if w, ok := b[k]; !ok || w != v {
+			return false
+		}
+	}
+	return true
+}
+
+// backendFor returns the connection to run the next statement on in hg: the
+// attached one, or one from the pool. Either way its state is brought in
+// line with the session first. fresh is true for a connection that was not
+// attached before.
+func (s *Session) backendFor(rt *runtime.Snapshot, hg int) (*backend.Conn, bool, error) {
+	if bc := s.backend[hg]; bc != nil {
+		if err := s.syncState(bc); err != nil {
+			if bc.Broken {
+				s.detach(hg, bc)
+			}
+			return nil, false, err
+		}
+		return bc, false, nil
+	}
+	w := backend.Want{
+		Dial: backend.DialOptions{
+			User: s.user.Name, Cred: s.cred, Schema: s.state.schema,
+			Collation: defaultCollationOf(s.state.charset), FoundRows: s.state.foundRows,
+		},
+		Score: s.score, Perfect: perfectScore,
+	}
+	bc, err := s.srv.Pool.Acquire(context.Background(), hg, &w)
+	if err != nil {
+		var we *wire.Error
+		if errors.As(err, &we) {
+			return nil, false, we
+		}
+		return nil, false, wire.Errorf(wire.ErProxyMaxConnectFailure, "HY000", "Max connect failure while reaching hostgroup %d: %v", hg, err)
+	}
+	if err := s.syncState(bc); err != nil {
+		s.srv.Pool.Release(bc, !bc.Broken)
+		return nil, false, err
+	}
+	s.backend[hg] = bc
+	return bc, true, nil
+}
+
+// detach forgets the session's connection in hg and gives it back to the
+// pool, which closes it unless it is clean.
+func (s *Session) detach(hg int, bc *backend.Conn) {
+	if s.backend[hg] == bc {
+		delete(s.backend, hg)
+	}
+	s.srv.Pool.Release(bc, !bc.Broken)
+}
+
+// releaseAll detaches every backend connection (at session end, reset or
+// change of user). Connections holding a transaction or other state are
+// closed by the pool: closing rolls the transaction back.
+func (s *Session) releaseAll(_ bool) {
+	for hg, bc := range s.backend {
+		delete(s.backend, hg)
+		s.srv.Pool.Release(bc, true)
+	}
+	s.trxHG, s.lockedHG = -1, -1
+}
+
+// afterStatement updates the session and connection after a statement
+// completed (successfully or with a MySQL error), and returns the connection
+// to the pool unless the session still needs it (§7.3 of the data-path spec).
+func (s *Session) afterStatement(rt *runtime.Snapshot, hg int, bc *backend.Conn, ri resultInfo, info *stmtInfo) {
+	if ri.statusKnown {
+		bc.NoteStatus(ri.status)
+	}
+	if ri.err == nil {
+		s.applyFlags(bc, info)
+		if info.isSet {
+			if info.setParsed {
+				s.applySet(bc, info.set)
+			} else {
+				bc.Pinned |= pinUnparsedSet
+			}
+		}
+		if ri.insertID > 0 {
+			s.lastInsertID, s.lastInsertHG = ri.insertID, hg
+			s.insertDelay = rt.Vars.AutoIncrementDelayMultiplex
+		} else if s.insertDelay > 0 {
+			s.insertDelay--
+		}
+	}
+	if bc.InTrans {
+		if s.user.TransactionPersistent {
+			s.trxHG = hg
+		}
+	} else if s.trxHG == hg {
+		s.trxHG = -1
+	}
+	if bc.Pinned != 0 {
+		// Correct results first: the session keeps using the hostgroup that
+		// holds its state instead of failing the way ProxySQL's 9006 does.
+		s.lockedHG = hg
+	} else if s.lockedHG == hg {
+		s.lockedHG = -1
+	}
+	keep := !rt.Vars.Multiplexing || bc.InTrans || bc.Pinned != 0 ||
+		(s.insertDelay > 0 && s.lastInsertHG == hg)
+	if !keep {
+		s.detach(hg, bc)
+	}
+}
+
+// applyFlags records the multiplexing-relevant effects of a statement.
+func (s *Session) applyFlags(bc *backend.Conn, info *stmtInfo) {
+	f := info.flags
+	if f == 0 {
+		return
+	}
+	if f&router.FlagUserVariable != 0 && info.cmd != router.CmdSet && hasUserVariable(info) {
+		bc.Pinned |= pinUserVariable
+	}
+	if f&router.FlagTempTable != 0 {
+		bc.Pinned |= pinTempTable
+	}
+	if f&router.FlagLockTables != 0 {
+		bc.Pinned |= pinLockTables
+	}
+	if f&router.FlagUnlockTables != 0 {
+		bc.Pinned &^= pinLockTables
+	}
+	if f&router.FlagGetLock != 0 {
+		bc.Pinned |= pinGetLock
+	}
+	if f&router.FlagFoundRows != 0 {
+		bc.Pinned |= pinFoundRows
+	}
+	if f&router.FlagPrepared != 0 {
+		bc.Pinned |= pinPrepare
+	}
+	if f&router.FlagSQLLogBin0 != 0 {
+		bc.Pinned |= pinSQLLogBin0
+	}
+	if f&router.FlagSQLLogBin1 != 0 {
+		bc.Pinned &^= pinSQLLogBin0
+	}
+}
+
+// hasUserVariable tells user variables (@x, state that lives on one
+// connection) from system variables (@@x): reading a system variable needs
+// no pinning because tracked variables are replayed on every connection.
+func hasUserVariable(info *stmtInfo) bool { return info.userVar }
+
+// containsUserVariable scans a digest (where string literals are already
+// replaced by ?) for an @ that does not belong to @@.
+func containsUserVariable(digest string) bool {
+	for i := 0; i < len(digest); i++ {
+		if digest[i] != '@' {
+			continue
+		}
+		if i+1 < len(digest) && digest[i+1] == '@' {
+			i++
+			continue
+		}
+		return true
+	}
+	return false
+}
+
+// applySet records a successfully executed, parsed SET statement in the
+// session state and in the state of the connection that ran it.
+func (s *Session) applySet(bc *backend.Conn, as []router.Assignment) {
+	for _, a := range as {
+		if a.Ignored {
+			continue
+		}
+		switch a.Name {
+		case "autocommit":
+			s.state.autocommit = a.Value == "1"
+		case "names", "charset":
+			key := a.Name + ":" + a.Value
+			if a.Collate != "" {
+				key += ":" + a.Collate
+			}
+			s.state.charset, bc.Charset = key, key
+			for _, v := range charsetVars {
+				delete(s.state.vars, v)
+				delete(bc.Vars, v)
+			}
+		case "next_transaction_isolation", "next_transaction_read_only":
+			bc.Pinned |= pinNextTrx
+		default:
+			s.state.vars[a.Name] = a.Value
+			bc.Vars[a.Name] = a.Value
+		}
+	}
+}
+
+// charsetVars are reset by SET NAMES / SET CHARACTER SET.
+var charsetVars = []string{"character_set_client", "character_set_connection", "character_set_results", "collation_connection"}
+
+func splitHostPort(addr string) (string, int) {
+	i := strings.LastIndexByte(addr, ':')
+	if i < 0 {
+		return addr, 0
+	}
+	port := 0
+	for _, c := range addr[i+1:] {
+		if c < '0' || c > '9' {
+			return addr[:i], 0
+		}
+		port = port*10 + int(c-'0')
+	}
+	return strings.Trim(addr[:i], "[]"), port
+}
+
+// initDB changes the session's schema. Unlike ProxySQL, which answers OK
+// without checking, sqlgate applies it on a backend right away so a missing
+// schema fails here, where the client expects it (error 1049).
+func (s *Session) initDB(rt *runtime.Snapshot, db string) error {
+	old := s.state.schema
+	s.state.schema = db
+	hg := s.currentHG()
+	bc, _, err := s.backendFor(rt, hg)
+	if err != nil {
+		s.state.schema = old
+		return err
+	}
+	s.afterStatement(rt, hg, bc, resultInfo{}, &stmtInfo{cmd: router.CmdUse})
+	return s.writeOKStatus(wire.OK{})
+}
+
+func (s *Session) comFieldList(rt *runtime.Snapshot, p []byte) error {
+	return s.run(rt, s.currentHG(), p, respFieldList, &stmtInfo{cmd: router.CmdShow})
+}
+
+// writeLocalResult sends a text result set built by sqlgate itself.
+func (s *Session) writeLocalResult(cols []string, rows [][]*string) error {
+	b := wire.AppendLenEncInt(s.out[:0], uint64(len(cols)))
+	if err := s.c.WritePacket(b); err != nil {
+		return err
+	}
+	for _, name := range cols {
+		b = b[:0]
+		b = wire.AppendLenEncString(b, "def")
+		b = wire.AppendLenEncString(b, "")
+		b = wire.AppendLenEncString(b, "")
+		b = wire.AppendLenEncString(b, "")
+		b = wire.AppendLenEncString(b, name)
+		b = wire.AppendLenEncString(b, "")
+		b = append(b, 0x0c, defaultCollation, 0, 0x00, 0x04, 0, 0, 0xfd, 0, 0, 0x1f, 0, 0)
+		if err := s.c.WritePacket(b); err != nil {
+			return err
+		}
+	}
+	st := s.status()
+	if s.caps&wire.ClientDeprecateEOF == 0 {
+		if err := s.c.WritePacket(wire.AppendEOF(b[:0], 0, st)); err != nil {
+			return err
+		}
+	}
+	for _, row := range rows {
+		b = b[:0]
+		for _, v := range row {
+			if v == nil {
+				b = append(b, 0xfb)
+			} else {
+				b = wire.AppendLenEncString(b, *v)
+			}
+		}
+		if err := s.c.WritePacket(b); err != nil {
+			return err
+		}
+	}
+	s.out = b
+	return s.writeEOFOrOK(0, st)
+}

@@ -1,0 +1,525 @@
+package frontend
+
+import (
+	"crypto/sha1"
+	"crypto/tls"
+	"errors"
+	"fmt"
+	"io"
+	"net"
+	"strconv"
+	"time"
+
+	"sqlgate/internal/backend"
+	"sqlgate/internal/runtime"
+	"sqlgate/internal/wire"
+)
+
+// serverCaps are the capabilities sqlgate offers clients. Compression is not
+// offered: it is not implemented yet.
+const serverCaps = wire.ClientLongPassword | wire.ClientFoundRows | wire.ClientLongFlag |
+	wire.ClientConnectWithDB | wire.ClientNoSchema | wire.ClientODBC | wire.ClientLocalFiles |
+	wire.ClientIgnoreSpace | wire.ClientProtocol41 | wire.ClientInteractive | wire.ClientIgnoreSigpipe |
+	wire.ClientTransactions | wire.ClientSecureConnection | wire.ClientMultiStatements |
+	wire.ClientMultiResults | wire.ClientPSMultiResults | wire.ClientPluginAuth | wire.ClientConnectAttrs |
+	wire.ClientPluginAuthLenencClientData | wire.ClientCanHandleExpiredPasswords
+
+// defaultCollation is announced in the greeting: utf8mb4_general_ci.
+const defaultCollation = 45
+
+// Session is one client connection.
+type Session struct {
+	srv     *Server
+	c       *wire.Conn
+	id      uint32
+	salt    []byte
+	user    *runtime.User
+	cred    wire.Credential // the user's credential, with SHA1(pw) once learned
+	counted bool            // counted in srv.userConns
+	tls     bool
+	caps    uint32 // negotiated with the client
+	remote  string
+
+	state   sessionState
+	backend map[int]*backend.Conn // attached backend connection per hostgroup
+
+	trxHG        int // transaction-persistent hostgroup, -1 none
+	lockedHG     int // hostgroup the session is locked to, -1 none
+	lastInsertHG int
+	insertDelay  int
+	lastInsertID uint64
+
+	stmts      map[uint32]*clientStmt
+	nextStmtID uint32
+
+	out []byte // scratch buffer for locally built packets
+}
+
+// sessionState is the client-visible session state that sqlgate replays on
+// whichever backend connection runs the next statement.
+type sessionState struct {
+	schema     string
+	charset    string // "id:N" (handshake collation N) or "names:cs[:coll]" or "charset:cs"
+	autocommit bool
+	multiStmt  bool
+	foundRows  bool
+	vars       map[string]string
+}
+
+func newSession(srv *Server, nc net.Conn) *Session {
+	return &Session{
+		srv: srv, c: wire.NewConn(nc), id: srv.nextID.Add(1), remote: nc.RemoteAddr().String(),
+		backend: map[int]*backend.Conn{}, trxHG: -1, lockedHG: -1, lastInsertHG: -1,
+		stmts: map[uint32]*clientStmt{},
+	}
+}
+
+func (s *Session) serve() {
+	s.srv.clients.Add(1)
+	s.srv.register(s)
+	defer func() {
+		s.releaseAll(false)
+		s.closeAllStmts()
+		s.srv.unregister(s)
+		s.srv.clients.Add(-1)
+		s.c.Conn.Close()
+	}()
+	rt := s.srv.Store.Load()
+	if err := s.handshake(rt); err != nil {
+		var we *wire.Error
+		if errors.As(err, &we) {
+			s.writeErr(we)
+			s.c.Flush()
+		}
+		if !errors.Is(err, io.EOF) {
+			s.srv.Log.Debug("client handshake failed", "client", s.remote, "err", err)
+		}
+		return
+	}
+	if err := s.c.Flush(); err != nil {
+		return
+	}
+	s.loop()
+}
+
+// handshake runs the greeting, optional TLS upgrade and authentication.
+func (s *Session) handshake(rt *runtime.Snapshot) error {
+	v := rt.Vars
+	s.c.Conn.SetDeadline(time.Now().Add(v.ConnectTimeoutClient))
+	defer s.c.Conn.SetDeadline(time.Time{})
+	if s.srv.clients.Load() > int64(v.MaxConnections) {
+		return wire.Errorf(wire.ErConCount, "08004", "Too many connections")
+	}
+	caps := serverCaps
+	if v.HaveSSL && s.srv.TLS != nil {
+		caps |= wire.ClientSSL
+	}
+	if v.EnableClientDeprecateEOF {
+		caps |= wire.ClientDeprecateEOF
+	}
+	s.salt = wire.NewSalt()
+	g := wire.Greeting{
+		ServerVersion: v.ServerVersion, ConnID: s.id, Salt: s.salt, Caps: caps,
+		Charset: defaultCollation, Status: wire.StatusAutocommit, AuthPlugin: v.DefaultAuthenticationPlugin,
+	}
+	if err := s.c.WritePacket(g.Append(nil)); err != nil {
+		return err
+	}
+	if err := s.c.Flush(); err != nil {
+		return err
+	}
+	p, err := s.c.ReadPacket(64 << 10)
+	if err != nil {
+		return err
+	}
+	if wire.IsSSLRequest(p) {
+		if caps&wire.ClientSSL == 0 {
+			return wire.Errorf(wire.ErAccessDenied, "28000", "TLS was requested but is not enabled on this server (mysql-have_ssl)")
+		}
+		tc := tls.Server(s.c.Conn, s.srv.TLS)
+		if err := tc.Handshake(); err != nil {
+			return fmt.Errorf("TLS handshake: %w", err)
+		}
+		seq := s.c.Seq
+		s.c.Rewrap(tc)
+		s.c.Seq = seq
+		s.tls = true
+		if p, err = s.c.ReadPacket(64 << 10); err != nil {
+			return err
+		}
+	}
+	hr, err := wire.ParseHandshakeResponse(p)
+	if err != nil {
+		return wire.Errorf(1043, "08S01", "Bad handshake: %v", err)
+	}
+	s.caps = hr.Caps & caps
+	if err := s.authenticate(rt, hr.User, hr.AuthPlugin, hr.AuthResponse); err != nil {
+		return err
+	}
+	u := s.user
+	if u.UseSSL && !s.tls {
+		return wire.Errorf(wire.ErAccessDenied, "28000", "Access denied for user '%s'@'%s' (SSL is required for this user)", u.Name, s.host())
+	}
+	if !s.srv.admitUser(u) {
+		return wire.Errorf(wire.ErUserLimitReached, "42000", "User '%s' has exceeded the 'max_user_connections' resource", u.Name)
+	}
+	s.counted = true
+	schema := hr.DB
+	if schema == "" {
+		schema = u.DefaultSchema
+	}
+	if schema == "" {
+		schema = v.DefaultSchema
+	}
+	s.resetState(schema, hr.Charset)
+	return s.writeOKStatus(wire.OK{})
+}
+
+func (s *Session) resetState(schema string, collation uint8) {
+	if collation == 0 {
+		collation = defaultCollation
+	}
+	s.state = sessionState{
+		schema:     schema,
+		charset:    "id:" + strconv.Itoa(int(collation)),
+		autocommit: true,
+		multiStmt:  s.caps&wire.ClientMultiStatements != 0,
+		foundRows:  s.caps&wire.ClientFoundRows != 0,
+		vars:       map[string]string{},
+	}
+	s.trxHG, s.lockedHG, s.lastInsertHG, s.insertDelay = -1, -1, -1, 0
+}
+
+func (s *Session) host() string {
+	h, _, err := net.SplitHostPort(s.remote)
+	if err != nil {
+		return s.remote
+	}
+	return h
+}
+
+// authenticate verifies the client's credentials for user, switching the
+// client to mysql_native_password when it answered with a plugin that cannot
+// be verified against what mysql_users stores.
+func (s *Session) authenticate(rt *runtime.Snapshot, user, plugin string, resp []byte) error {
+	u := rt.Users[user]
+	var cred wire.Credential
+	if u != nil {
+		cred = u.Cred
+	} else {
+		// Unknown users go through the same exchange and fail the same way,
+		// so a client cannot tell unknown users from wrong passwords.
+		cred, _ = wire.ParseStoredPassword("\x00no such user")
+	}
+	denied := func() error {
+		using := "YES"
+		if len(resp) == 0 {
+			using = "NO"
+		}
+		return wire.Errorf(wire.ErAccessDenied, "28000", "Access denied for user '%s'@'%s' (using password: %s)", user, s.host(), using)
+	}
+	if plugin == "" && s.caps&wire.ClientPluginAuth == 0 {
+		plugin = wire.NativePassword
+	}
+	ok := false
+	switch plugin {
+	case wire.NativePassword:
+		var st1 []byte
+		st1, ok = cred.VerifyNative(s.salt, resp)
+		if ok && st1 != nil && cred.Stage1 == nil {
+			cred.Stage1 = st1
+		}
+	case wire.CachingSHA2Password:
+		switch {
+		case cred.HasCleartext:
+			ok = cred.VerifyCachingSHA2Fast(s.salt, resp)
+			if ok && len(resp) > 0 {
+				if err := s.writeRawPacket([]byte{wire.AuthMoreData, 3}); err != nil {
+					return err
+				}
+			}
+		case len(resp) == 0:
+			ok = false
+		case !s.tls:
+			if u == nil {
+				return denied()
+			}
+			return wire.Errorf(wire.ErAccessDenied, "28000",
+				"Access denied for user '%s'@'%s': caching_sha2_password full authentication is required because mysql_users stores a hashed password; connect with TLS, or use mysql_native_password", user, s.host())
+		default:
+			if err := s.writeRawPacket([]byte{wire.AuthMoreData, 4}); err != nil {
+				return err
+			}
+			pw, err := s.c.ReadPacket(4096)
+			if err != nil {
+				return err
+			}
+			pwc := append([]byte(nil), pw...)
+			for len(pwc) > 0 && pwc[len(pwc)-1] == 0 {
+				pwc = pwc[:len(pwc)-1]
+			}
+			ok = cred.VerifyCleartext(pwc)
+			if ok {
+				// Remember what full authentication revealed, so backend
+				// logins can use the real password.
+				s1 := sha1.Sum(pwc)
+				s2 := sha1.Sum(s1[:])
+				cred = wire.Credential{Cleartext: string(pwc), HasCleartext: true, Stage1: s1[:], Stage2: s2[:]}
+			}
+		}
+	default:
+		// Unknown or unsupported plugin (or a client without plugin auth
+		// that sent an old-style response): ask for mysql_native_password.
+		if err := s.writeRawPacket(wire.AppendAuthSwitch(nil, wire.NativePassword, s.salt)); err != nil {
+			return err
+		}
+		r, err := s.c.ReadPacket(4096)
+		if err != nil {
+			return err
+		}
+		resp = append([]byte(nil), r...)
+		var st1 []byte
+		st1, ok = cred.VerifyNative(s.salt, resp)
+		if ok && st1 != nil && cred.Stage1 == nil {
+			cred.Stage1 = st1
+		}
+	}
+	if !ok || u == nil {
+		return denied()
+	}
+	s.user = u
+	s.cred = cred
+	return nil
+}
+
+func (s *Session) writeRawPacket(p []byte) error {
+	if err := s.c.WritePacket(p); err != nil {
+		return err
+	}
+	return s.c.Flush()
+}
+
+// loop reads and dispatches commands until the client quits or fails.
+func (s *Session) loop() {
+	for {
+		rt := s.srv.Store.Load()
+		if rt.Vars.WaitTimeout > 0 && len(s.backend) == 0 {
+			s.c.Conn.SetReadDeadline(time.Now().Add(rt.Vars.WaitTimeout))
+		} else {
+			s.c.Conn.SetReadDeadline(time.Time{})
+		}
+		p, err := s.c.ReadPacket(rt.Vars.MaxAllowedPacket)
+		if err != nil {
+			if errors.Is(err, wire.ErrPacketTooLarge) {
+				s.c.Seq = 1
+				s.writeErr(wire.Errorf(wire.ErNetPacketTooLarge, "08S01", "Got a packet bigger than 'max_allowed_packet' bytes (%d)", rt.Vars.MaxAllowedPacket))
+				s.c.Flush()
+			}
+			return
+		}
+		if len(p) == 0 {
+			s.writeErr(wire.Errorf(wire.ErMalformedPacket, "HY000", "Malformed communication packet: empty command"))
+			if s.c.Flush() != nil {
+				return
+			}
+			continue
+		}
+		s.c.Conn.SetReadDeadline(time.Time{})
+		s.srv.questions.Add(1)
+		if err := s.dispatch(rt, p); err != nil {
+			var we *wire.Error
+			if errors.As(err, &we) {
+				if s.writeErr(we) == nil && s.c.Flush() == nil {
+					continue
+				}
+			}
+			if !errors.Is(err, errQuit) && !errors.Is(err, io.EOF) {
+				s.srv.Log.Debug("session ended", "session", s.id, "client", s.remote, "err", err)
+			}
+			return
+		}
+		if err := s.c.Flush(); err != nil {
+			return
+		}
+	}
+}
+
+var errQuit = errors.New("client quit")
+
+// dispatch handles one command. A *wire.Error result is sent to the client
+// and the session goes on; any other error ends the session.
+func (s *Session) dispatch(rt *runtime.Snapshot, p []byte) error {
+	switch p[0] {
+	case wire.ComQuery:
+		return s.comQuery(rt, p)
+	case wire.ComStmtPrepare:
+		return s.comStmtPrepare(rt, p)
+	case wire.ComStmtExecute:
+		return s.comStmtExecute(rt, p)
+	case wire.ComStmtSendLongData:
+		return s.comStmtSendLongData(p)
+	case wire.ComStmtClose:
+		return s.comStmtClose(p)
+	case wire.ComStmtReset:
+		return s.comStmtReset(p)
+	case wire.ComStmtFetch:
+		return s.comStmtFetch(p)
+	case wire.ComPing:
+		return s.writeOKStatus(wire.OK{})
+	case wire.ComQuit:
+		return errQuit
+	case wire.ComInitDB:
+		return s.initDB(rt, string(p[1:]))
+	case wire.ComFieldList:
+		return s.comFieldList(rt, p)
+	case wire.ComStatistics:
+		return s.comStatistics()
+	case wire.ComSetOption:
+		return s.comSetOption(p)
+	case wire.ComResetConnection:
+		return s.comResetConnection()
+	case wire.ComChangeUser:
+		return s.comChangeUser(rt, p)
+	case wire.ComProcessKill:
+		return wire.Errorf(wire.ErProxyCommandUnsupported, "28000", "Command not supported: use KILL [CONNECTION|QUERY] <id> as a query")
+	case wire.ComBinlogDump, wire.ComBinlogDumpGTID, wire.ComRegisterSlave:
+		return wire.Errorf(wire.ErNotSupportedYet, "42000", "replication commands are not supported through sqlgate yet; connect replicas to the server directly")
+	default:
+		return wire.Errorf(wire.ErUnknownCom, "08S01", "Unknown command 0x%02x", p[0])
+	}
+}
+
+// status returns the server status flags the client should see for the
+// session, for locally generated OK and EOF packets.
+func (s *Session) status() uint16 {
+	var st uint16
+	if s.state.autocommit {
+		st |= wire.StatusAutocommit
+	}
+	for _, bc := range s.backend {
+		if bc.InTrans {
+			st |= wire.StatusInTrans
+		}
+	}
+	return st
+}
+
+func (s *Session) writeOKStatus(ok wire.OK) error {
+	ok.Status |= s.status()
+	s.out = wire.AppendOK(s.out[:0], wire.OKHeader, ok)
+	return s.c.WritePacket(s.out)
+}
+
+func (s *Session) writeErr(e *wire.Error) error {
+	s.out = wire.AppendErr(s.out[:0], e)
+	return s.c.WritePacket(s.out)
+}
+
+// writeEOFOrOK writes the end of a metadata or row sequence in the form the
+// client negotiated.
+func (s *Session) writeEOFOrOK(warnings, status uint16) error {
+	if s.caps&wire.ClientDeprecateEOF != 0 {
+		s.out = wire.AppendOK(s.out[:0], wire.EOFHeader, wire.OK{Status: status, Warnings: warnings})
+	} else {
+		s.out = wire.AppendEOF(s.out[:0], warnings, status)
+	}
+	return s.c.WritePacket(s.out)
+}
+
+func (s *Session) comStatistics() error {
+	up := int64(time.Since(s.srv.started).Seconds())
+	q := s.srv.questions.Load()
+	qps := 0.0
+	if up > 0 {
+		qps = float64(q) / float64(up)
+	}
+	msg := fmt.Sprintf("Uptime: %d  Threads: %d  Questions: %d  Slow queries: 0  Opens: 0  Flush tables: 0  Open tables: 0  Queries per second avg: %.3f",
+		up, s.srv.clients.Load(), q, qps)
+	return s.c.WritePacket([]byte(msg))
+}
+
+func (s *Session) comSetOption(p []byte) error {
+	if len(p) < 3 {
+		return wire.Errorf(wire.ErMalformedPacket, "HY000", "Malformed communication packet: COM_SET_OPTION")
+	}
+	switch uint16(p[1]) | uint16(p[2])<<8 {
+	case 0:
+		s.state.multiStmt = true
+	case 1:
+		s.state.multiStmt = false
+	default:
+		return wire.Errorf(wire.ErUnknownCom, "HY000", "Unknown COM_SET_OPTION option")
+	}
+	return s.writeEOFOrOK(0, s.status())
+}
+
+func (s *Session) comResetConnection() error {
+	s.releaseAll(false)
+	s.closeAllStmts()
+	s.resetState(s.state.schema, defaultCollationOf(s.state.charset))
+	return s.writeOKStatus(wire.OK{})
+}
+
+func (s *Session) comChangeUser(rt *runtime.Snapshot, p []byte) error {
+	cu, err := wire.ParseChangeUser(p[1:], s.caps)
+	if err != nil {
+		return wire.Errorf(wire.ErMalformedPacket, "HY000", "Malformed communication packet: %v", err)
+	}
+	// Always re-authenticate with a fresh scramble: the client computed its
+	// response with the old one, which must not be accepted twice.
+	s.salt = wire.NewSalt()
+	if err := s.c.WritePacket(wire.AppendAuthSwitch(nil, wire.NativePassword, s.salt)); err != nil {
+		return err
+	}
+	if err := s.c.Flush(); err != nil {
+		return err
+	}
+	r, err := s.c.ReadPacket(4096)
+	if err != nil {
+		return err
+	}
+	s.releaseAll(false)
+	s.closeAllStmts()
+	if s.counted {
+		s.srv.forgetUser(s.user)
+		s.counted = false
+	}
+	s.user = nil
+	if err := s.authenticate(rt, cu.User, wire.NativePassword, append([]byte(nil), r...)); err != nil {
+		// The session is unauthenticated now; MySQL closes it after the error.
+		var we *wire.Error
+		if errors.As(err, &we) {
+			s.writeErr(we)
+			s.c.Flush()
+		}
+		return errQuit
+	}
+	if !s.srv.admitUser(s.user) {
+		s.writeErr(wire.Errorf(wire.ErUserLimitReached, "42000", "User '%s' has exceeded the 'max_user_connections' resource", s.user.Name))
+		s.c.Flush()
+		return errQuit
+	}
+	s.counted = true
+	schema := cu.DB
+	if schema == "" {
+		schema = s.user.DefaultSchema
+	}
+	if schema == "" {
+		schema = rt.Vars.DefaultSchema
+	}
+	coll := uint8(cu.Charset)
+	if coll == 0 {
+		coll = defaultCollationOf(s.state.charset)
+	}
+	s.resetState(schema, coll)
+	return s.writeOKStatus(wire.OK{})
+}
+
+func defaultCollationOf(charset string) uint8 {
+	if len(charset) > 3 && charset[:3] == "id:" {
+		if n, err := strconv.Atoi(charset[3:]); err == nil {
+			return uint8(n)
+		}
+	}
+	return defaultCollation
+}

@@ -1,0 +1,430 @@
+package frontend
+
+import (
+	"encoding/binary"
+	"sync"
+
+	"sqlgate/internal/backend"
+	"sqlgate/internal/router"
+	"sqlgate/internal/runtime"
+	"sqlgate/internal/wire"
+)
+
+// stmtEntry is a prepared statement in the global registry: the metadata a
+// client needs in its PREPARE reply, shared by every session that prepares
+// the same text as the same user in the same schema. Each backend
+// connection prepares it on first use (backend.Conn.Stmts maps the global
+// id to the connection's own statement id).
+type stmtEntry struct {
+	id        uint32
+	key       string
+	query     string
+	digest    string
+	comment   string
+	info      stmtInfo
+	numParams uint16
+	numCols   uint16
+	params    [][]byte // raw column-definition packets
+	cols      [][]byte
+	refs      int // sessions holding it
+}
+
+// stmtRegistry is the global statement cache keyed by user, schema and text.
+type stmtRegistry struct {
+	mu    sync.Mutex
+	byKey map[string]*stmtEntry
+	next  uint32
+}
+
+// maxUnreferencedStmts bounds the metadata kept for statements no session
+// holds any more.
+const maxUnreferencedStmts = 10000
+
+func (r *stmtRegistry) get(key string) *stmtEntry {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	e := r.byKey[key]
+	if e != nil {
+		e.refs++
+	}
+	return e
+}
+
+// add stores e unless another session stored the same statement first, and
+// returns the entry to use.
+func (r *stmtRegistry) add(e *stmtEntry) *stmtEntry {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if old := r.byKey[e.key]; old != nil {
+		old.refs++
+		return old
+	}
+	r.next++
+	e.id = r.next
+	e.refs = 1
+	r.byKey[e.key] = e
+	if len(r.byKey) > maxUnreferencedStmts {
+		for k, x := range r.byKey {
+			if x.refs == 0 {
+				delete(r.byKey, k)
+			}
+		}
+	}
+	return e
+}
+
+func (r *stmtRegistry) release(e *stmtEntry) {
+	r.mu.Lock()
+	e.refs--
+	r.mu.Unlock()
+}
+
+// clientStmt is a statement as one client sees it.
+type clientStmt struct {
+	entry    *stmtEntry
+	types    []byte        // parameter types from the last execute that sent them
+	longData [][]byte      // buffered COM_STMT_SEND_LONG_DATA packets
+	cursor   *backend.Conn // connection holding an open cursor
+	cursorHG int
+}
+
+func (s *Session) comStmtPrepare(rt *runtime.Snapshot, p []byte) error {
+	q := string(p[1:])
+	key := s.user.Name + "\x00" + s.state.schema + "\x00" + q
+	e := s.srv.stmts.get(key)
+	if e == nil {
+		digest, comment := router.Digest(q)
+		info := stmtInfo{cmd: router.Classify(digest)}
+		info.flags = router.StatementFlags(digest, rt.Vars.KeepMultiplexingVariables)
+		if info.flags&router.FlagUserVariable != 0 {
+			info.userVar = containsUserVariable(digest)
+		}
+		hg, _ := s.route(rt, q, digest, comment, &info)
+		bc, _, err := s.backendFor(rt, hg)
+		if err != nil {
+			return err
+		}
+		ne := &stmtEntry{key: key, query: q, info: info, digest: digest, comment: comment}
+		bid, err := s.prepareOn(bc, ne, true)
+		if err != nil {
+			if bc.Broken {
+				s.detach(hg, bc)
+				return backendErr(bc, err)
+			}
+			s.afterStatement(rt, hg, bc, resultInfo{err: asWireErr(err)}, &stmtInfo{})
+			return err
+		}
+		// If another session registered the same statement meanwhile, add
+		// returns its entry; the statement prepared here serves it equally.
+		e = s.srv.stmts.add(ne)
+		if bc.Stmts == nil {
+			bc.Stmts = map[uint32]uint32{}
+		}
+		bc.Stmts[e.id] = bid
+		s.afterStatement(rt, hg, bc, resultInfo{}, &stmtInfo{})
+	}
+	s.nextStmtID++
+	id := s.nextStmtID
+	s.stmts[id] = &clientStmt{entry: e}
+	return s.writePrepareOK(id, e)
+}
+
+func asWireErr(err error) *wire.Error {
+	if we, ok := err.(*wire.Error); ok {
+		return we
+	}
+	return nil
+}
+
+// prepareOn prepares e.query on bc and returns the backend statement id. With
+// record set, the metadata is stored in e; otherwise it is read and checked
+// against e (a re-prepare on another connection).
+func (s *Session) prepareOn(bc *backend.Conn, e *stmtEntry, record bool) (uint32, error) {
+	bc.Seq = 0
+	if err := bc.WritePacket(append([]byte{wire.ComStmtPrepare}, e.query...)); err != nil {
+		bc.Broken = true
+		return 0, err
+	}
+	if err := bc.Flush(); err != nil {
+		bc.Broken = true
+		return 0, err
+	}
+	p, err := bc.ReadPacket(0)
+	if err != nil {
+		bc.Broken = true
+		return 0, err
+	}
+	if len(p) > 0 && p[0] == wire.ErrHeader {
+		return 0, wire.ParseErr(p)
+	}
+	if len(p) < 12 || p[0] != wire.OKHeader {
+		bc.Broken = true
+		return 0, wire.ErrMalformed
+	}
+	bid := binary.LittleEndian.Uint32(p[1:])
+	ncols := binary.LittleEndian.Uint16(p[5:])
+	nparams := binary.LittleEndian.Uint16(p[7:])
+	readDefs := func(n uint16) ([][]byte, error) {
+		var defs [][]byte
+		for range n {
+			d, err := bc.ReadPacket(0)
+			if err != nil {
+				bc.Broken = true
+				return nil, err
+			}
+			if record {
+				defs = append(defs, append([]byte(nil), d...))
+			}
+		}
+		if n > 0 && !bc.DeprecateEOF() {
+			if _, err := bc.ReadPacket(0); err != nil {
+				bc.Broken = true
+				return nil, err
+			}
+		}
+		return defs, nil
+	}
+	params, err := readDefs(nparams)
+	if err != nil {
+		return 0, err
+	}
+	cols, err := readDefs(ncols)
+	if err != nil {
+		return 0, err
+	}
+	if record {
+		e.numParams, e.numCols, e.params, e.cols = nparams, ncols, params, cols
+	} else if nparams != e.numParams {
+		return bid, wire.Errorf(wire.ErUnknownStmtHandler, "HY000",
+			"prepared statement changed on the server (now %d parameters, was %d); prepare it again", nparams, e.numParams)
+	}
+	return bid, nil
+}
+
+func (s *Session) writePrepareOK(id uint32, e *stmtEntry) error {
+	b := append(s.out[:0], wire.OKHeader)
+	b = binary.LittleEndian.AppendUint32(b, id)
+	b = binary.LittleEndian.AppendUint16(b, e.numCols)
+	b = binary.LittleEndian.AppendUint16(b, e.numParams)
+	b = append(b, 0, 0, 0)
+	if err := s.c.WritePacket(b); err != nil {
+		return err
+	}
+	s.out = b
+	for _, defs := range [][][]byte{e.params, e.cols} {
+		for _, d := range defs {
+			if err := s.c.WritePacket(d); err != nil {
+				return err
+			}
+		}
+		if len(defs) > 0 && s.caps&wire.ClientDeprecateEOF == 0 {
+			if err := s.c.WritePacket(wire.AppendEOF(s.out[:0], 0, s.status())); err != nil {
+				return err
+			}
+		}
+	}
+	return nil
+}
+
+func (s *Session) stmtFor(p []byte, cmd string) (uint32, *clientStmt, error) {
+	if len(p) < 5 {
+		return 0, nil, wire.Errorf(wire.ErMalformedPacket, "HY000", "Malformed communication packet: %s", cmd)
+	}
+	id := binary.LittleEndian.Uint32(p[1:])
+	st := s.stmts[id]
+	if st == nil {
+		return id, nil, wire.Errorf(wire.ErUnknownStmtHandler, "HY000", "Unknown prepared statement handler (%d) given to %s", id, cmd)
+	}
+	return id, st, nil
+}
+
+func (s *Session) comStmtExecute(rt *runtime.Snapshot, p []byte) error {
+	_, st, err := s.stmtFor(p, "mysqld_stmt_execute")
+	if err != nil {
+		return err
+	}
+	e := st.entry
+	if len(p) < 10 {
+		return wire.Errorf(wire.ErMalformedPacket, "HY000", "Malformed communication packet: COM_STMT_EXECUTE")
+	}
+	pkt, err := st.executePacket(p, e.numParams)
+	if err != nil {
+		return err
+	}
+	info := e.info
+	var hg int
+	if st.cursor != nil {
+		hg = st.cursorHG
+	} else {
+		hg, _ = s.route(rt, e.query, e.digest, e.comment, &info)
+	}
+	for attempt := 0; ; attempt++ {
+		bc, fresh, err := s.backendFor(rt, hg)
+		if err != nil {
+			return err
+		}
+		bid, ok := bc.Stmts[e.id]
+		if !ok {
+			if bid, err = s.prepareOn(bc, e, false); err != nil {
+				if bc.Broken {
+					s.detach(hg, bc)
+					return backendErr(bc, err)
+				}
+				s.afterStatement(rt, hg, bc, resultInfo{err: asWireErr(err)}, &stmtInfo{})
+				return err
+			}
+			if bc.Stmts == nil {
+				bc.Stmts = map[uint32]uint32{}
+			}
+			bc.Stmts[e.id] = bid
+		}
+		binary.LittleEndian.PutUint32(pkt[1:], bid)
+		for _, ld := range st.longData {
+			binary.LittleEndian.PutUint32(ld[1:], bid)
+			bc.Seq = 0
+			if err := bc.WritePacket(ld); err != nil {
+				bc.Broken = true
+				break
+			}
+		}
+		ri, err := s.roundTrip(bc, pkt, respExecute)
+		if err != nil {
+			canRetry := fresh && attempt < rt.Vars.QueryRetriesOnFailure && info.retrySafe()
+			if err = s.failed(hg, bc, ri, err, canRetry); err == errRetry {
+				continue
+			}
+			return err
+		}
+		st.longData = nil
+		if ri.cursor {
+			bc.Pinned |= pinCursor
+			st.cursor, st.cursorHG = bc, hg
+		}
+		s.afterStatement(rt, hg, bc, ri, &info)
+		return nil
+	}
+}
+
+// executePacket returns a copy of the COM_STMT_EXECUTE packet that always
+// carries the parameter types (new-params-bound = 1): the connection it runs
+// on may have prepared the statement just now and never seen them.
+func (st *clientStmt) executePacket(p []byte, nparams uint16) ([]byte, error) {
+	malformed := wire.Errorf(wire.ErMalformedPacket, "HY000", "Malformed communication packet: COM_STMT_EXECUTE parameters")
+	if nparams == 0 {
+		return append([]byte(nil), p...), nil
+	}
+	pos := 10 + (int(nparams)+7)/8
+	if len(p) <= pos {
+		return nil, malformed
+	}
+	n := 2 * int(nparams)
+	if p[pos] == 1 {
+		if len(p) < pos+1+n {
+			return nil, malformed
+		}
+		st.types = append(st.types[:0], p[pos+1:pos+1+n]...)
+		return append([]byte(nil), p...), nil
+	}
+	if st.types == nil {
+		return nil, wire.Errorf(wire.ErMalformedPacket, "HY000", "COM_STMT_EXECUTE without parameter types for a statement never executed with them")
+	}
+	out := make([]byte, 0, len(p)+n)
+	out = append(out, p[:pos]...)
+	out = append(out, 1)
+	out = append(out, st.types...)
+	return append(out, p[pos+1:]...), nil
+}
+
+func (s *Session) comStmtSendLongData(p []byte) error {
+	if len(p) < 7 {
+		return nil // no reply is allowed for this command; drop it
+	}
+	id := binary.LittleEndian.Uint32(p[1:])
+	if st := s.stmts[id]; st != nil {
+		st.longData = append(st.longData, append([]byte(nil), p...))
+	}
+	return nil
+}
+
+func (s *Session) comStmtClose(p []byte) error {
+	if len(p) < 5 {
+		return nil
+	}
+	id := binary.LittleEndian.Uint32(p[1:])
+	if st := s.stmts[id]; st != nil {
+		s.closeCursor(st)
+		delete(s.stmts, id)
+		s.srv.stmts.release(st.entry)
+	}
+	return nil // COM_STMT_CLOSE has no reply
+}
+
+// closeCursor forgets a statement's cursor and lets its connection go back
+// to the pool (the server closes the cursor with the next execute or when
+// the connection is reset).
+func (s *Session) closeCursor(st *clientStmt) {
+	bc := st.cursor
+	if bc == nil {
+		return
+	}
+	st.cursor = nil
+	for _, other := range s.stmts {
+		if other.cursor == bc {
+			return // another statement still reads from this connection
+		}
+	}
+	if bid, ok := bc.Stmts[st.entry.id]; ok {
+		var b [5]byte
+		b[0] = wire.ComStmtReset
+		binary.LittleEndian.PutUint32(b[1:], bid)
+		if _, err := bc.Exec(b[0], string(b[1:])); err != nil {
+			bc.Broken = true
+		}
+	}
+	bc.Pinned &^= pinCursor
+	if s.backend[st.cursorHG] == bc && bc.Pinned == 0 && !bc.InTrans {
+		s.detach(st.cursorHG, bc)
+		if s.lockedHG == st.cursorHG {
+			s.lockedHG = -1
+		}
+	}
+}
+
+func (s *Session) comStmtReset(p []byte) error {
+	_, st, err := s.stmtFor(p, "mysqld_stmt_reset")
+	if err != nil {
+		return err
+	}
+	st.longData = nil
+	s.closeCursor(st)
+	return s.writeOKStatus(wire.OK{})
+}
+
+func (s *Session) comStmtFetch(p []byte) error {
+	_, st, err := s.stmtFor(p, "mysqld_stmt_fetch")
+	if err != nil {
+		return err
+	}
+	if st.cursor == nil || len(p) < 9 {
+		return wire.Errorf(1421, "HY000", "The statement (%d) has no open cursor.", binary.LittleEndian.Uint32(p[1:]))
+	}
+	bc := st.cursor
+	pkt := append([]byte(nil), p...)
+	binary.LittleEndian.PutUint32(pkt[1:], bc.Stmts[st.entry.id])
+	ri, err := s.roundTrip(bc, pkt, respFetch)
+	if err != nil {
+		st.cursor = nil
+		return s.failed(st.cursorHG, bc, ri, err, false)
+	}
+	if ri.statusKnown {
+		bc.NoteStatus(ri.status)
+	}
+	return nil
+}
+
+func (s *Session) closeAllStmts() {
+	for id, st := range s.stmts {
+		delete(s.stmts, id)
+		s.srv.stmts.release(st.entry)
+	}
+}
