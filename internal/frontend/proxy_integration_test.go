@@ -456,7 +456,7 @@ func TestSysbenchMatchesDirect(t *testing.T) {
 		rootExec(t, b, b.Primary, "DROP DATABASE IF EXISTS "+db)
 		rootExec(t, b, b.Primary, "CREATE DATABASE "+db)
 		args := []string{"oltp_read_write", "--db-driver=mysql", "--mysql-host=" + target.host, "--mysql-port=" + target.port,
-			"--mysql-user=app", "--mysql-password=app", "--mysql-db=" + db, "--tables=4", "--table-size=2000",
+			"--mysql-user=app", "--mysql-password=app", "--mysql-db=" + db, "--tables=4", "--table-size=50000",
 			"--db-ps-mode=auto", "--threads=8", "--time=30", "--report-interval=0", "--rand-seed=1"}
 		if out, err := exec.Command("sysbench", append(args, "prepare")...).CombinedOutput(); err != nil {
 			t.Fatalf("%s prepare: %v\n%s", target.name, err, out)
@@ -468,7 +468,9 @@ func TestSysbenchMatchesDirect(t *testing.T) {
 		s := string(out)
 		errs, reconn := sysbenchField(s, "ignored errors:"), sysbenchField(s, "reconnects:")
 		t.Logf("%s: %s", target.name, sysbenchSummary(s))
-		if errs != "0" || reconn != "0" {
+		// Deadlocks (1213) are the workload's, not the proxy's: with large
+		// tables they are rare, and the proxy must not add any error.
+		if target.name == "sqlgate" && (errs != "0" || reconn != "0") {
 			t.Fatalf("%s: sysbench reported %s errors and %s reconnects\n%s", target.name, errs, reconn, s)
 		}
 		dbc, err := b.DB(b.Primary, "app", "app", db)
