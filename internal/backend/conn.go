@@ -139,11 +139,9 @@ func (c *Conn) handshake(o DialOptions) error {
 		if err := c.Flush(); err != nil {
 			return err
 		}
-		tc := tls.Client(c.Conn.Conn, o.TLS)
-		if err := tc.Handshake(); err != nil {
-			return fmt.Errorf("TLS handshake: %w", err)
+		if err := c.UpgradeTLS(o.TLS, false); err != nil {
+			return err
 		}
-		c.Rewrap(tc)
 	}
 	c.Caps = caps
 	plugin := g.AuthPlugin

@@ -143,10 +143,10 @@ func (p *proxy) dsn(user, pass, db string, params string) string {
 	c.Timeout = 15 * time.Second
 	s := c.FormatDSN()
 	if params != "" {
-		if db == "" || !containsQ(s) {
-			s += "?" + params
-		} else {
+		if containsQ(s) {
 			s += "&" + params
+		} else {
+			s += "?" + params
 		}
 	}
 	return s
@@ -242,3 +242,4 @@ func atoi(t *testing.T, s string) int {
 var _ = fmt.Sprintf
 
 type configServer = config.MySQLServer
+type configUser = config.MySQLUser

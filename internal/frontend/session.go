@@ -2,7 +2,6 @@ package frontend
 
 import (
 	"crypto/sha1"
-	"crypto/tls"
 	"errors"
 	"fmt"
 	"io"
@@ -136,13 +135,9 @@ func (s *Session) handshake(rt *runtime.Snapshot) error {
 		if caps&wire.ClientSSL == 0 {
 			return wire.Errorf(wire.ErAccessDenied, "28000", "TLS was requested but is not enabled on this server (mysql-have_ssl)")
 		}
-		tc := tls.Server(s.c.Conn, s.srv.TLS)
-		if err := tc.Handshake(); err != nil {
-			return fmt.Errorf("TLS handshake: %w", err)
+		if err := s.c.UpgradeTLS(s.srv.TLS, true); err != nil {
+			return err
 		}
-		seq := s.c.Seq
-		s.c.Rewrap(tc)
-		s.c.Seq = seq
 		s.tls = true
 		if p, err = s.c.ReadPacket(64 << 10); err != nil {
 			return err

@@ -2,6 +2,7 @@ package wire
 
 import (
 	"bufio"
+	"crypto/tls"
 	"errors"
 	"fmt"
 	"io"
@@ -41,14 +42,37 @@ func NewConn(c net.Conn) *Conn {
 	}
 }
 
-// Rewrap replaces the underlying stream (after a TLS upgrade) and resets the
-// buffers. Any buffered input is discarded, which is correct for TLS because
-// the client waits for the server's handshake before sending more.
-func (c *Conn) Rewrap(nc net.Conn) {
-	c.Conn = nc
-	c.br.Reset(nc)
-	c.bw.Reset(nc)
+// UpgradeTLS runs a TLS handshake on the connection (as the server or the
+// client) and continues framing over TLS. Bytes the peer sent right after
+// its SSLRequest (the ClientHello) may already sit in the read buffer, so
+// the handshake reads through that buffer first.
+func (c *Conn) UpgradeTLS(cfg *tls.Config, server bool) error {
+	if err := c.bw.Flush(); err != nil {
+		return err
+	}
+	pc := &prefixConn{Conn: c.Conn, r: c.br}
+	var tc *tls.Conn
+	if server {
+		tc = tls.Server(pc, cfg)
+	} else {
+		tc = tls.Client(pc, cfg)
+	}
+	if err := tc.Handshake(); err != nil {
+		return fmt.Errorf("TLS handshake: %w", err)
+	}
+	c.Conn = tc
+	c.br = bufio.NewReaderSize(tc, BufferSize)
+	c.bw.Reset(tc)
+	return nil
 }
+
+// prefixConn reads through a buffer that may hold data already received.
+type prefixConn struct {
+	net.Conn
+	r io.Reader
+}
+
+func (p *prefixConn) Read(b []byte) (int, error) { return p.r.Read(b) }
 
 // ReadRaw reads one physical packet and returns its payload. The slice is
 // valid until the next read. A payload of exactly MaxPayload bytes means the
