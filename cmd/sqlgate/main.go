@@ -15,6 +15,7 @@ import (
 	"net"
 	"os"
 	"os/signal"
+	"runtime/pprof"
 	"strings"
 	"syscall"
 	"time"
@@ -42,6 +43,7 @@ func run(args []string) int {
 		reload     = fs.Bool("reload", false, "merge the configuration file into the saved configuration database")
 		showVer    = fs.Bool("version", false, "print the version and exit")
 		logLevel   = fs.String("log-level", "info", "log level: debug, info, warn, error")
+		cpuProfile = fs.String("cpuprofile", "", "write a CPU profile to this file until shutdown")
 	)
 	if err := fs.Parse(args); err != nil {
 		return 2
@@ -58,6 +60,19 @@ func run(args []string) int {
 		return 2
 	}
 	log := slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: lvl}))
+	if *cpuProfile != "" {
+		f, err := os.Create(*cpuProfile)
+		if err != nil {
+			fmt.Fprintf(os.Stderr, "sqlgate: -cpuprofile: %v\n", err)
+			return 1
+		}
+		defer f.Close()
+		if err := pprof.StartCPUProfile(f); err != nil {
+			fmt.Fprintf(os.Stderr, "sqlgate: -cpuprofile: %v\n", err)
+			return 1
+		}
+		defer pprof.StopCPUProfile()
+	}
 
 	cfg, warnings, err := config.Load(*cnf)
 	if err != nil {
