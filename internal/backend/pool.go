@@ -337,6 +337,10 @@ func (p *Pool) Acquire(ctx context.Context, hgID int, w *Want) (*Conn, error) {
 			continue
 		}
 		if c := s.takeFree(w); c != nil {
+			// Any pooled connection may have been killed since its last
+			// use (KILL, wait_timeout, a restart). One non-blocking read
+			// finds out before a write could be sent into a dead socket,
+			// where its outcome would be unknown.
 			if c.Alive() {
 				return c, nil
 			}

@@ -14,6 +14,7 @@ import (
 	"github.com/go-sql-driver/mysql"
 
 	"sqlgate/internal/backend"
+	"sqlgate/internal/testbed"
 	"sqlgate/internal/wire"
 )
 
@@ -246,8 +247,14 @@ func TestBackendKilledWhileIdle(t *testing.T) {
 	db.SetMaxOpenConns(1)
 	// The proxy's pooled backend connection to the primary for user app.
 	id := queryString(t, db, "SELECT CONNECTION_ID()")
-	rootExec(t, b, b.Primary, "KILL "+id)
-	time.Sleep(50 * time.Millisecond)
+	mustExec(t, db, "CREATE TABLE IF NOT EXISTS killed (id INT)")
+	id = queryString(t, db, "SELECT CONNECTION_ID()")
+	killAndWait(t, b, id)
+	// A write as the next statement: it must not be sent into the dead
+	// connection (where its outcome would be unknown) but run elsewhere.
+	mustExec(t, db, "INSERT INTO killed VALUES (1)")
+	id = queryString(t, db, "SELECT CONNECTION_ID()")
+	killAndWait(t, b, id)
 	for i := 0; i < 3; i++ {
 		if v := queryString(t, db, "SELECT 'alive'"); v != "alive" {
 			t.Fatalf("after KILL of the pooled backend connection: %q", v)
@@ -257,6 +264,26 @@ func TestBackendKilledWhileIdle(t *testing.T) {
 	// error instead of retrying blindly: covered by the retry rules (writes
 	// are never retried).
 	_ = fmt.Sprint
+}
+
+// killAndWait kills a backend connection and waits until the server has
+// finished with it (KILL returns before the socket is closed).
+func killAndWait(t *testing.T, b *testbed.Bed, id string) {
+	t.Helper()
+	rootExec(t, b, b.Primary, "KILL "+id)
+	db, err := b.RootDB(b.Primary)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	for i := 0; i < 200; i++ {
+		var n int
+		if err := db.QueryRow("SELECT COUNT(*) FROM information_schema.PROCESSLIST WHERE ID = " + id).Scan(&n); err == nil && n == 0 {
+			return
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+	t.Fatalf("backend connection %s still listed 2s after KILL", id)
 }
 
 func cfgServer(hg, port int) configServer {

@@ -296,12 +296,14 @@ func (s *Session) writeRawPacket(p []byte) error {
 
 // loop reads and dispatches commands until the client quits or fails.
 func (s *Session) loop() {
+	var deadlineSet time.Time
 	for {
 		rt := s.srv.Store.Load()
-		if rt.Vars.WaitTimeout > 0 && len(s.backend) == 0 {
-			s.c.Conn.SetReadDeadline(time.Now().Add(rt.Vars.WaitTimeout))
-		} else {
-			s.c.Conn.SetReadDeadline(time.Time{})
+		// wait_timeout is hours: refreshing the deadline once a second is
+		// precise enough and keeps timer work off the per-statement path.
+		if now := time.Now(); rt.Vars.WaitTimeout > 0 && now.Sub(deadlineSet) > time.Second {
+			s.c.Conn.SetReadDeadline(now.Add(rt.Vars.WaitTimeout))
+			deadlineSet = now
 		}
 		p, err := s.c.ReadPacket(rt.Vars.MaxAllowedPacket)
 		if err != nil {
@@ -319,7 +321,6 @@ func (s *Session) loop() {
 			}
 			continue
 		}
-		s.c.Conn.SetReadDeadline(time.Time{})
 		s.srv.questions.Add(1)
 		if err := s.dispatch(rt, p); err != nil {
 			var we *wire.Error

@@ -7,7 +7,7 @@ import (
 	"fmt"
 	"io"
 	"net"
-	"time"
+	"syscall"
 )
 
 // BufferSize is the size of the per-connection read and write buffers. Small
@@ -193,22 +193,31 @@ func (c *Conn) Buffered() int { return c.br.Buffered() }
 // Alive reports whether an idle connection still looks usable: the peer has
 // not closed it and has sent nothing unsolicited (a server that kills an idle
 // connection may queue an error packet before closing). It costs one
-// non-blocking read.
+// non-blocking recv with MSG_PEEK, and no timer.
 func (c *Conn) Alive() bool {
 	if c.br.Buffered() > 0 {
 		return false
 	}
-	if err := c.Conn.SetReadDeadline(time.Now()); err != nil {
+	nc := c.Conn
+	if tc, ok := nc.(*tls.Conn); ok {
+		nc = tc.NetConn()
+	}
+	sc, ok := nc.(syscall.Conn)
+	if !ok {
+		return true
+	}
+	rc, err := sc.SyscallConn()
+	if err != nil {
 		return false
 	}
-	_, err := c.br.Peek(1)
 	alive := false
-	var ne net.Error
-	if errors.As(err, &ne) && ne.Timeout() {
-		alive = true
-	}
-	if err := c.Conn.SetReadDeadline(time.Time{}); err != nil {
-		return false
-	}
-	return alive
+	var b [1]byte
+	err = rc.Read(func(fd uintptr) bool {
+		n, _, rerr := syscall.Recvfrom(int(fd), b[:], syscall.MSG_PEEK|syscall.MSG_DONTWAIT)
+		// EAGAIN: nothing to read, the peer is there. n == 0: orderly
+		// close. n > 0: unsolicited data. Any other error: broken.
+		alive = n <= 0 && (rerr == syscall.EAGAIN || rerr == syscall.EWOULDBLOCK)
+		return true // never wait for readiness
+	})
+	return err == nil && alive
 }

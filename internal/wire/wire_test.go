@@ -6,6 +6,7 @@ import (
 	"errors"
 	"net"
 	"testing"
+	"time"
 )
 
 func TestNativePasswordHashedAndCleartext(t *testing.T) {
@@ -171,4 +172,44 @@ func FuzzParsers(f *testing.F) {
 		LenEncString(p)
 		IsSSLRequest(p)
 	})
+}
+
+func TestAlive(t *testing.T) {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ln.Close()
+	pair := func() (*Conn, net.Conn) {
+		c, err := net.Dial("tcp", ln.Addr().String())
+		if err != nil {
+			t.Fatal(err)
+		}
+		s, err := ln.Accept()
+		if err != nil {
+			t.Fatal(err)
+		}
+		return NewConn(c), s
+	}
+	c, peer := pair()
+	if !c.Alive() {
+		t.Fatal("idle open connection reported dead")
+	}
+	peer.Close()
+	deadline := time.Now().Add(2 * time.Second)
+	for c.Alive() {
+		if time.Now().After(deadline) {
+			t.Fatal("closed connection still reported alive")
+		}
+		time.Sleep(time.Millisecond)
+	}
+	c2, peer2 := pair()
+	defer peer2.Close()
+	peer2.Write([]byte{1, 0, 0, 0, 0xff})
+	for time.Now().Before(deadline) && c2.Alive() {
+		time.Sleep(time.Millisecond)
+	}
+	if c2.Alive() {
+		t.Fatal("connection with unsolicited data reported alive")
+	}
 }
