@@ -244,19 +244,38 @@ func authResponse(plugin string, cred wire.Credential, salt []byte) ([]byte, err
 	}
 }
 
-// Exec runs a statement that returns no rows (a state-replay SET, INIT_DB,
-// ...) and reads its reply. A result set is drained and reported as an error.
-func (c *Conn) Exec(cmd byte, arg string) (wire.OK, error) {
+// Send writes one command packet (sequence 0) and flushes it. An I/O error
+// marks the connection broken.
+func (c *Conn) Send(p []byte) error {
 	c.Seq = 0
-	buf := make([]byte, 0, 1+len(arg))
-	buf = append(buf, cmd)
-	buf = append(buf, arg...)
-	if err := c.WritePacket(buf); err != nil {
+	if err := c.WritePacket(p); err != nil {
 		c.Broken = true
-		return wire.OK{}, err
+		return err
 	}
 	if err := c.Flush(); err != nil {
 		c.Broken = true
+		return err
+	}
+	return nil
+}
+
+// Read reads one logical packet of a reply. An I/O error marks the
+// connection broken.
+func (c *Conn) Read() ([]byte, error) {
+	p, err := c.ReadPacket(0)
+	if err != nil {
+		c.Broken = true
+	}
+	return p, err
+}
+
+// Exec runs a statement that returns no rows (a state-replay SET, INIT_DB,
+// ...) and reads its reply. A result set is drained and reported as an error.
+func (c *Conn) Exec(cmd byte, arg string) (wire.OK, error) {
+	buf := make([]byte, 0, 1+len(arg))
+	buf = append(buf, cmd)
+	buf = append(buf, arg...)
+	if err := c.Send(buf); err != nil {
 		return wire.OK{}, err
 	}
 	return c.ReadOK()
@@ -264,9 +283,8 @@ func (c *Conn) Exec(cmd byte, arg string) (wire.OK, error) {
 
 // ReadOK reads a reply that must be OK or ERR (or EOF for COM_SET_OPTION).
 func (c *Conn) ReadOK() (wire.OK, error) {
-	p, err := c.ReadPacket(0)
+	p, err := c.Read()
 	if err != nil {
-		c.Broken = true
 		return wire.OK{}, err
 	}
 	switch {
@@ -335,24 +353,17 @@ func (c *Conn) Close() error {
 // It is for small internal queries such as loading the collation table,
 // never for client traffic.
 func (c *Conn) QueryStrings(q string) ([][]string, error) {
-	c.Seq = 0
-	if err := c.WritePacket(append([]byte{wire.ComQuery}, q...)); err != nil {
-		c.Broken = true
+	if err := c.Send(append([]byte{wire.ComQuery}, q...)); err != nil {
 		return nil, err
 	}
-	if err := c.Flush(); err != nil {
-		c.Broken = true
-		return nil, err
-	}
-	p, err := c.ReadPacket(0)
+	p, err := c.Read()
 	if err != nil {
-		c.Broken = true
 		return nil, err
 	}
-	if len(p) > 0 && p[0] == wire.ErrHeader {
+	switch {
+	case len(p) > 0 && p[0] == wire.ErrHeader:
 		return nil, wire.ParseErr(p)
-	}
-	if len(p) > 0 && p[0] == wire.OKHeader {
+	case len(p) > 0 && p[0] == wire.OKHeader:
 		return nil, nil
 	}
 	n, _, _, ok := wire.LenEncInt(p)
@@ -360,23 +371,18 @@ func (c *Conn) QueryStrings(q string) ([][]string, error) {
 		c.Broken = true
 		return nil, wire.ErrMalformed
 	}
-	for range n {
-		if _, err := c.ReadPacket(0); err != nil {
-			c.Broken = true
-			return nil, err
-		}
-	}
 	if !c.DeprecateEOF() {
-		if _, err := c.ReadPacket(0); err != nil {
-			c.Broken = true
+		n++ // the EOF after the column definitions
+	}
+	for range n {
+		if _, err := c.Read(); err != nil {
 			return nil, err
 		}
 	}
 	var rows [][]string
 	for {
-		p, err := c.ReadPacket(0)
+		p, err := c.Read()
 		if err != nil {
-			c.Broken = true
 			return nil, err
 		}
 		if len(p) > 0 && p[0] == wire.ErrHeader {

@@ -171,31 +171,27 @@ func (p *proxy) db(t *testing.T, params string) *sql.DB {
 	return db
 }
 
-// serverStats sums the pool counters of the servers in hostgroup hg.
-func (p *proxy) maxConnUsed(hg int) int64 {
+// sum adds up a counter over the servers of hostgroup hg.
+func (p *proxy) sum(hg int, counter func(*backend.Server) int64) int64 {
 	var n int64
 	for _, h := range p.Pool.Hostgroups() {
-		if h.ID != hg {
-			continue
-		}
-		for _, s := range h.Servers() {
-			n += s.MaxConnUsed.Load()
+		if h.ID == hg {
+			for _, s := range h.Servers() {
+				n += counter(s)
+			}
 		}
 	}
 	return n
 }
 
+// maxConnUsed is the most backend connections hostgroup hg had in use.
+func (p *proxy) maxConnUsed(hg int) int64 {
+	return p.sum(hg, func(s *backend.Server) int64 { return s.MaxConnUsed.Load() })
+}
+
+// queries is the number of statements sent to hostgroup hg.
 func (p *proxy) queries(hg int) int64 {
-	var n int64
-	for _, h := range p.Pool.Hostgroups() {
-		if h.ID != hg {
-			continue
-		}
-		for _, s := range h.Servers() {
-			n += s.Queries.Load()
-		}
-	}
-	return n
+	return p.sum(hg, func(s *backend.Server) int64 { return s.Queries.Load() })
 }
 
 // rootExec runs a statement as root on node n.

@@ -233,11 +233,7 @@ func (s *Session) failed(hg int, bc *backend.Conn, ri resultInfo, err error, can
 
 // roundTrip sends a command and forwards the reply to the client.
 func (s *Session) roundTrip(bc *backend.Conn, pkt []byte, kind respKind) (resultInfo, error) {
-	bc.Seq = 0
-	if err := bc.WritePacket(pkt); err != nil {
-		return resultInfo{}, backendIOError{err}
-	}
-	if err := bc.Flush(); err != nil {
+	if err := bc.Send(pkt); err != nil {
 		return resultInfo{}, backendIOError{err}
 	}
 	bc.Server.Queries.Add(1)
@@ -383,6 +379,22 @@ func (s *Session) afterStatement(rt *runtime.Snapshot, hg int, bc *backend.Conn,
 	}
 }
 
+// flagPins maps statement flags to the pins they set or clear.
+var flagPins = []struct {
+	flag  router.StmtFlags
+	pin   uint32
+	clear bool
+}{
+	{router.FlagTempTable, pinTempTable, false},
+	{router.FlagLockTables, pinLockTables, false},
+	{router.FlagUnlockTables, pinLockTables, true},
+	{router.FlagGetLock, pinGetLock, false},
+	{router.FlagFoundRows, pinFoundRows, false},
+	{router.FlagPrepared, pinPrepare, false},
+	{router.FlagSQLLogBin0, pinSQLLogBin0, false},
+	{router.FlagSQLLogBin1, pinSQLLogBin0, true},
+}
+
 // applyFlags records the multiplexing-relevant effects of a statement.
 func (s *Session) applyFlags(bc *backend.Conn, info *stmtInfo) {
 	f := info.flags
@@ -392,29 +404,14 @@ func (s *Session) applyFlags(bc *backend.Conn, info *stmtInfo) {
 	if f&router.FlagUserVariable != 0 && info.cmd != router.CmdSet && hasUserVariable(info) {
 		bc.Pinned |= pinUserVariable
 	}
-	if f&router.FlagTempTable != 0 {
-		bc.Pinned |= pinTempTable
-	}
-	if f&router.FlagLockTables != 0 {
-		bc.Pinned |= pinLockTables
-	}
-	if f&router.FlagUnlockTables != 0 {
-		bc.Pinned &^= pinLockTables
-	}
-	if f&router.FlagGetLock != 0 {
-		bc.Pinned |= pinGetLock
-	}
-	if f&router.FlagFoundRows != 0 {
-		bc.Pinned |= pinFoundRows
-	}
-	if f&router.FlagPrepared != 0 {
-		bc.Pinned |= pinPrepare
-	}
-	if f&router.FlagSQLLogBin0 != 0 {
-		bc.Pinned |= pinSQLLogBin0
-	}
-	if f&router.FlagSQLLogBin1 != 0 {
-		bc.Pinned &^= pinSQLLogBin0
+	for _, fp := range flagPins {
+		switch {
+		case f&fp.flag == 0:
+		case fp.clear:
+			bc.Pinned &^= fp.pin
+		default:
+			bc.Pinned |= fp.pin
+		}
 	}
 }
 

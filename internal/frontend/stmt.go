@@ -140,18 +140,11 @@ func asWireErr(err error) *wire.Error {
 // record set, the metadata is stored in e; otherwise it is read and checked
 // against e (a re-prepare on another connection).
 func (s *Session) prepareOn(bc *backend.Conn, e *stmtEntry, record bool) (uint32, error) {
-	bc.Seq = 0
-	if err := bc.WritePacket(append([]byte{wire.ComStmtPrepare}, e.query...)); err != nil {
-		bc.Broken = true
+	if err := bc.Send(append([]byte{wire.ComStmtPrepare}, e.query...)); err != nil {
 		return 0, err
 	}
-	if err := bc.Flush(); err != nil {
-		bc.Broken = true
-		return 0, err
-	}
-	p, err := bc.ReadPacket(0)
+	p, err := bc.Read()
 	if err != nil {
-		bc.Broken = true
 		return 0, err
 	}
 	if len(p) > 0 && p[0] == wire.ErrHeader {
@@ -167,9 +160,8 @@ func (s *Session) prepareOn(bc *backend.Conn, e *stmtEntry, record bool) (uint32
 	readDefs := func(n uint16) ([][]byte, error) {
 		var defs [][]byte
 		for range n {
-			d, err := bc.ReadPacket(0)
+			d, err := bc.Read()
 			if err != nil {
-				bc.Broken = true
 				return nil, err
 			}
 			if record {
@@ -177,8 +169,7 @@ func (s *Session) prepareOn(bc *backend.Conn, e *stmtEntry, record bool) (uint32
 			}
 		}
 		if n > 0 && !bc.DeprecateEOF() {
-			if _, err := bc.ReadPacket(0); err != nil {
-				bc.Broken = true
+			if _, err := bc.Read(); err != nil {
 				return nil, err
 			}
 		}

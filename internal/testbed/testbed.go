@@ -241,7 +241,7 @@ max_connections=500
 func (b *Bed) startNew(ctx context.Context, n *Node, serverID int) error {
 	var err error
 	for attempt := 0; attempt < 5; attempt++ {
-		if n.Port, err = freePort(); err != nil {
+		if n.Port, err = FreePort(); err != nil {
 			return err
 		}
 		if err = b.writeCnf(n, serverID); err != nil {
@@ -257,7 +257,8 @@ func (b *Bed) startNew(ctx context.Context, n *Node, serverID int) error {
 	return err
 }
 
-func freePort() (int, error) {
+// FreePort returns a loopback TCP port that was free a moment ago.
+func FreePort() (int, error) {
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		return 0, err
@@ -267,7 +268,8 @@ func freePort() (int, error) {
 }
 
 // StartNode starts (or restarts) a node with its existing data and waits
-// until it accepts connections.
+// until it accepts connections. Every node but the primary comes up with
+// read_only=1.
 func (b *Bed) StartNode(ctx context.Context, n *Node) error {
 	n.mu.Lock()
 	defer n.mu.Unlock()
@@ -302,6 +304,11 @@ func (b *Bed) StartNode(ctx context.Context, n *Node) error {
 		db, err := rootDB(n)
 		if err == nil {
 			err = db.PingContext(ctx)
+			if err == nil && n != b.Primary {
+				// read_only is not persistent: a restarted replica would
+				// come up writable. Fence it, as a real failover setup does.
+				_, err = db.ExecContext(ctx, "SET GLOBAL read_only=1")
+			}
 			db.Close()
 			if err == nil {
 				return nil

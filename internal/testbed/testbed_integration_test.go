@@ -46,6 +46,17 @@ func TestBedReplicationFailoverAndStop(t *testing.T) {
 		t.Fatalf("monitor SHOW SLAVE STATUS: %v", err)
 	}
 
+	// A restarted replica is fenced again (read_only does not persist).
+	if err := b.StopNode(b.Replicas[1]); err != nil {
+		t.Fatal(err)
+	}
+	if err := b.StartNode(ctx, b.Replicas[1]); err != nil {
+		t.Fatal(err)
+	}
+	if ro, err := queryString(ctx, b.Replicas[1], "SELECT @@global.read_only"); err != nil || ro != "1" {
+		t.Fatalf("restarted replica read_only=%q err=%v, want 1", ro, err)
+	}
+
 	old := b.Primary
 	oldPID := old.PID()
 	if err := b.KillNode(old); err != nil {
