@@ -22,6 +22,7 @@ vet:
 
 test: deps build vet
 	$(GO) test -count=1 -timeout 40m ./...
+	$(GO) test -race -short -count=1 -timeout 20m ./internal/...
 
 bench: deps build
 	scripts/bench.sh

@@ -105,7 +105,7 @@ func (s *Server) Shutdown(ctx context.Context) error {
 		ln.Close()
 	}
 	for _, sess := range s.sessions {
-		sess.c.Conn.Close()
+		sess.nc.Close()
 	}
 	s.mu.Unlock()
 	done := make(chan struct{})

@@ -30,6 +30,7 @@ const defaultCollation = 45
 type Session struct {
 	srv     *Server
 	c       *wire.Conn
+	nc      net.Conn // the raw socket, for Shutdown (c.Conn changes on TLS upgrade)
 	id      uint32
 	salt    []byte
 	user    *runtime.User
@@ -67,7 +68,7 @@ type sessionState struct {
 
 func newSession(srv *Server, nc net.Conn) *Session {
 	return &Session{
-		srv: srv, c: wire.NewConn(nc), id: srv.nextID.Add(1), remote: nc.RemoteAddr().String(),
+		srv: srv, c: wire.NewConn(nc), nc: nc, id: srv.nextID.Add(1), remote: nc.RemoteAddr().String(),
 		backend: map[int]*backend.Conn{}, trxHG: -1, lockedHG: -1, lastInsertHG: -1,
 		stmts: map[uint32]*clientStmt{},
 	}
