@@ -2,6 +2,7 @@ package frontend_test
 
 import (
 	"database/sql"
+	"fmt"
 	"testing"
 
 	"sqlgate/internal/config"
@@ -93,6 +94,50 @@ func TestOfflineSoftServerNotSelected(t *testing.T) {
 	for i := 0; i < 20; i++ {
 		if ro := queryString(t, db, "SELECT @@global.read_only"); ro != "1" {
 			t.Fatalf("query %d ran on the OFFLINE_SOFT primary", i)
+		}
+	}
+}
+
+// TestLastInsertIDFollowsTheInsert: with SELECTs routed to the replica,
+// SELECT LAST_INSERT_ID() still reads the id of the session's INSERT.
+func TestLastInsertIDFollowsTheInsert(t *testing.T) {
+	b := sharedBed(t)
+	cfg := baseConfig(b)
+	sel, r := `^SELECT`, readerHG
+	cfg.MySQLQueryRules = []config.MySQLQueryRule{{RuleID: 1, Active: true, MatchDigest: &sel, DestinationHostgroup: &r, Apply: true, ReModifiers: "CASELESS"}}
+	p := startProxy(t, cfg)
+	db := p.db(t, "")
+	db.SetMaxOpenConns(1)
+	mustExec(t, db, "CREATE TABLE IF NOT EXISTS ai (id INT AUTO_INCREMENT PRIMARY KEY, v INT)")
+	for i := 0; i < 3; i++ {
+		res := mustExec(t, db, "INSERT INTO ai (v) VALUES (1)")
+		want, _ := res.LastInsertId()
+		if got := queryString(t, db, "SELECT LAST_INSERT_ID()"); got != fmt.Sprint(want) {
+			t.Fatalf("SELECT LAST_INSERT_ID() = %s, want %d", got, want)
+		}
+	}
+	// Other SELECTs still go to the reader.
+	before := p.queries(readerHG)
+	for i := 0; i < 10; i++ {
+		queryString(t, db, "SELECT 1")
+	}
+	if p.queries(readerHG) == before {
+		t.Fatal("SELECTs stopped going to the reader after LAST_INSERT_ID")
+	}
+}
+
+func TestWeightZeroNeverSelected(t *testing.T) {
+	b := sharedBed(t)
+	cfg := baseConfig(b)
+	zero := cfgServer(6, b.Primary.Port)
+	zero.Weight = 0
+	cfg.MySQLServers = append(cfg.MySQLServers, cfgServer(6, b.Replicas[0].Port), zero)
+	cfg.MySQLUsers[0].DefaultHostgroup = 6
+	p := startProxy(t, cfg)
+	db := p.db(t, "")
+	for i := 0; i < 30; i++ {
+		if ro := queryString(t, db, "SELECT @@global.read_only"); ro != "1" {
+			t.Fatalf("query %d ran on the weight-0 server", i)
 		}
 	}
 }
