@@ -20,6 +20,7 @@ import (
 	"syscall"
 	"time"
 
+	"sqlgate/internal/admin"
 	"sqlgate/internal/backend"
 	"sqlgate/internal/config"
 	"sqlgate/internal/frontend"
@@ -49,7 +50,6 @@ func run(args []string) int {
 		return 2
 	}
 	_ = foreground
-	_, _ = initial, reload // no disk layer yet: the configuration file is always authoritative
 	if *showVer {
 		fmt.Println("sqlgate", version)
 		return 0
@@ -93,32 +93,32 @@ func run(args []string) int {
 		fmt.Fprintf(os.Stderr, "sqlgate: data directory: %v\n", err)
 		return 1
 	}
-	snap, vwarn, err := runtime.Build(cfg)
+	tlsConf, err := frontend.LoadOrCreateTLS(dir)
 	if err != nil {
-		fmt.Fprintf(os.Stderr, "sqlgate: %s: %v\n", *cnf, err)
+		fmt.Fprintf(os.Stderr, "sqlgate: %v\n", err)
 		return 1
 	}
-	for _, w := range vwarn {
-		log.Warn("config: " + w)
-	}
 	var store runtime.Store
-	store.Publish(snap)
-
 	pool := backend.NewPool(log)
-	pool.Configure(snap.Servers, snap.PoolOptions())
 	defer pool.Close()
+	srv := frontend.NewServer(&store, pool, tlsConf, log)
 
-	var srv *frontend.Server
-	if snap.Vars.HaveSSL {
-		tlsConf, err := frontend.LoadOrCreateTLS(dir)
-		if err != nil {
-			fmt.Fprintf(os.Stderr, "sqlgate: %v\n", err)
-			return 1
-		}
-		srv = frontend.NewServer(&store, pool, tlsConf, log)
-	} else {
-		srv = frontend.NewServer(&store, pool, nil, log)
+	// The admin store decides what runs: proxysql.db when it exists, the
+	// config file otherwise (or with --initial/--reload), as ProxySQL does.
+	adm, err := admin.Open(admin.Options{
+		Datadir: dir, ConfigPath: *cnf, Config: cfg, Initial: *initial, Reload: *reload, Version: version,
+		Runtime: &store, Pool: pool, Stats: srv, TLS: tlsConf, Log: log,
+	})
+	if err != nil {
+		fmt.Fprintf(os.Stderr, "sqlgate: %v\n", err)
+		return 1
 	}
+	defer adm.Close()
+	if err := adm.Listen(); err != nil {
+		fmt.Fprintf(os.Stderr, "sqlgate: %v\n", err)
+		return 1
+	}
+	snap := store.Load()
 
 	var listeners []net.Listener
 	for _, addr := range strings.Split(snap.Vars.Interfaces, ";") {
@@ -159,6 +159,8 @@ func run(args []string) int {
 	select {
 	case s := <-sig:
 		log.Info("shutting down", "signal", s.String())
+	case <-adm.Done():
+		log.Info("shutting down: PROXYSQL SHUTDOWN on the admin interface")
 	case err := <-errc:
 		if err != nil && !errors.Is(err, net.ErrClosed) {
 			log.Error("listener failed", "err", err)

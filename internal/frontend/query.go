@@ -5,10 +5,12 @@ import (
 	"errors"
 	"fmt"
 	"strings"
+	"time"
 
 	"sqlgate/internal/backend"
 	"sqlgate/internal/router"
 	"sqlgate/internal/runtime"
+	"sqlgate/internal/stats"
 	"sqlgate/internal/wire"
 )
 
@@ -87,7 +89,17 @@ func (s *Session) comQuery(rt *runtime.Snapshot, p []byte) error {
 	if res.NewQuery != "" {
 		p = append([]byte{wire.ComQuery}, res.NewQuery...)
 	}
-	return s.run(rt, hg, p, respQuery, &info)
+	start := time.Now()
+	s.setActivity(q, hg, nil)
+	err := s.run(rt, hg, p, respQuery, &info)
+	d := time.Since(start)
+	s.setActivity("", -1, nil)
+	if st := s.srv.Stats; st != nil {
+		st.Command(info.cmd.String(), d)
+		st.Digest(stats.DigestKey{Hostgroup: hg, Schema: s.state.schema, User: s.user.Name, Digest: router.DigestHash(digest)},
+			digest, d, 0, 0)
+	}
+	return err
 }
 
 // isBareEnd reports a plain COMMIT or ROLLBACK (no AND CHAIN, no savepoint).
@@ -510,14 +522,7 @@ func (s *Session) writeLocalResult(cols []string, rows [][]*string) error {
 		return err
 	}
 	for _, name := range cols {
-		b = b[:0]
-		b = wire.AppendLenEncString(b, "def")
-		b = wire.AppendLenEncString(b, "")
-		b = wire.AppendLenEncString(b, "")
-		b = wire.AppendLenEncString(b, "")
-		b = wire.AppendLenEncString(b, name)
-		b = wire.AppendLenEncString(b, "")
-		b = append(b, 0x0c, defaultCollation, 0, 0x00, 0x04, 0, 0, 0xfd, 0, 0, 0x1f, 0, 0)
+		b = wire.AppendColumnDef(b[:0], name, wire.TypeVarString)
 		if err := s.c.WritePacket(b); err != nil {
 			return err
 		}

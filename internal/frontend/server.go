@@ -17,6 +17,7 @@ import (
 
 	"sqlgate/internal/backend"
 	"sqlgate/internal/runtime"
+	"sqlgate/internal/stats"
 )
 
 // Server accepts client connections and runs one goroutine per session.
@@ -25,6 +26,7 @@ type Server struct {
 	Pool  *backend.Pool
 	Log   *slog.Logger
 	TLS   *tls.Config // nil disables TLS even when mysql-have_ssl is true
+	Stats *stats.Registry
 
 	stmts   stmtRegistry
 	started time.Time
@@ -45,7 +47,7 @@ type Server struct {
 func NewServer(store *runtime.Store, pool *backend.Pool, tlsConf *tls.Config, log *slog.Logger) *Server {
 	return &Server{
 		Store: store, Pool: pool, TLS: tlsConf, Log: log, started: time.Now(),
-		userConns: map[string]int{}, sessions: map[uint32]*Session{},
+		userConns: map[string]int{}, sessions: map[uint32]*Session{}, Stats: stats.New(200000),
 		stmts: stmtRegistry{byKey: map[string]*stmtEntry{}},
 	}
 }
@@ -156,3 +158,38 @@ func (s *Server) admitUser(u *runtime.User) bool {
 	s.userConns[u.Name]++
 	return true
 }
+
+// UserConnections returns the number of sessions per frontend user.
+func (s *Server) UserConnections() map[string]int {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	out := make(map[string]int, len(s.userConns))
+	for u, n := range s.userConns {
+		out[u] = n
+	}
+	return out
+}
+
+// Processlist describes every client session (stats_mysql_processlist).
+func (s *Server) Processlist() []stats.Process {
+	s.mu.Lock()
+	sessions := make([]*Session, 0, len(s.sessions))
+	for _, sess := range s.sessions {
+		sessions = append(sessions, sess)
+	}
+	s.mu.Unlock()
+	out := make([]stats.Process, 0, len(sessions))
+	now := time.Now()
+	for _, sess := range sessions {
+		if p, ok := sess.process(now); ok {
+			out = append(out, p)
+		}
+	}
+	return out
+}
+
+// Questions is the number of client commands served.
+func (s *Server) Questions() int64 { return s.questions.Load() }
+
+// Registry returns the statistics registry.
+func (s *Server) Registry() *stats.Registry { return s.Stats }

@@ -7,10 +7,12 @@ import (
 	"io"
 	"net"
 	"strconv"
+	"sync"
 	"time"
 
 	"sqlgate/internal/backend"
 	"sqlgate/internal/runtime"
+	"sqlgate/internal/stats"
 	"sqlgate/internal/wire"
 )
 
@@ -53,6 +55,51 @@ type Session struct {
 	nextStmtID uint32
 
 	out []byte // scratch buffer for locally built packets
+
+	// act is what the session is doing, for the processlist; guarded by
+	// actMu because the admin reads it from another goroutine.
+	actMu sync.Mutex
+	act   activity
+}
+
+// activity is the processlist view of a session.
+type activity struct {
+	user, db string
+	query    string // "" when idle
+	since    time.Time
+	hg       int
+	srv      string
+	srvPort  int
+}
+
+func (s *Session) setActivity(query string, hg int, bc *backend.Conn) {
+	s.actMu.Lock()
+	s.act.query, s.act.since, s.act.hg = query, time.Now(), hg
+	if bc != nil {
+		s.act.srv, s.act.srvPort = bc.Server.Host, bc.Server.Port
+	} else {
+		s.act.srv, s.act.srvPort = "", 0
+	}
+	if s.user != nil {
+		s.act.user = s.user.Name
+	}
+	s.act.db = s.state.schema
+	s.actMu.Unlock()
+}
+
+func (s *Session) process(now time.Time) (stats.Process, bool) {
+	s.actMu.Lock()
+	defer s.actMu.Unlock()
+	if s.act.user == "" {
+		return stats.Process{}, false // still in the handshake
+	}
+	host, port := splitHostPort(s.remote)
+	p := stats.Process{SessionID: s.id, User: s.act.user, DB: s.act.db, ClientHost: host, ClientPort: strconv.Itoa(port),
+		Hostgroup: -1, Command: "Sleep", TimeMs: now.Sub(s.act.since).Milliseconds()}
+	if s.act.query != "" {
+		p.Command, p.Info, p.Hostgroup, p.SrvHost, p.SrvPort = "Query", s.act.query, s.act.hg, s.act.srv, s.act.srvPort
+	}
+	return p, true
 }
 
 // sessionState is the client-visible session state that sqlgate replays on
@@ -99,6 +146,10 @@ func (s *Session) serve() {
 	if err := s.c.Flush(); err != nil {
 		return
 	}
+	if st := s.srv.Stats; st != nil {
+		st.ClientConnectionsCreated.Add(1)
+	}
+	s.setActivity("", -1, nil)
 	s.loop()
 }
 

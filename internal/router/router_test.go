@@ -114,8 +114,8 @@ func TestRules(t *testing.T) {
 		d, _ := Digest(q)
 		return rules.Evaluate(Input{Username: user, Schema: schema, Query: q, DigestText: d, Digest: DigestHash(d)})
 	}
-	if r := eval("app", "x", "select * from t for update"); r.DestinationHostgroup != 0 || fmt.Sprint(r.Hits) != "[1]" {
-		t.Errorf("FOR UPDATE: %+v", r)
+	if r := eval("app", "x", "select * from t for update"); r.DestinationHostgroup != 0 || fmt.Sprint(rules.Hits()) != "[{1 1} {2 0} {10 0} {11 0} {20 0} {30 0}]" {
+		t.Errorf("FOR UPDATE: %+v, hits %v", r, rules.Hits())
 	}
 	if r := eval("app", "x", "SELECT 1"); r.DestinationHostgroup != 1 {
 		t.Errorf("SELECT: %+v", r)

@@ -6,6 +6,7 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+	"sync/atomic"
 )
 
 // Rule mirrors a mysql_query_rules row; nil pointers are SQL NULL.
@@ -39,6 +40,7 @@ type compiledRule struct {
 	matchDigest  *regexp.Regexp
 	matchPattern *regexp.Regexp
 	global       bool
+	hits         *atomic.Int64 // stats_mysql_query_rules
 }
 
 // Rules is a compiled, immutable rule set, safe for concurrent use.
@@ -59,7 +61,7 @@ func Compile(rules []Rule) (*Rules, error) {
 		if !r.Active {
 			continue
 		}
-		cr := compiledRule{Rule: r}
+		cr := compiledRule{Rule: r, hits: new(atomic.Int64)}
 		caseless := false
 		for _, m := range strings.Split(r.ReModifiers, ",") {
 			switch strings.ToUpper(strings.TrimSpace(m)) {
@@ -141,7 +143,6 @@ type Result struct {
 	Timeout, Retries, Delay, CacheTTL, MirrorHostgroup int
 	ErrorMsg, OKMsg                                    *string
 	NewQuery                                           string
-	Hits                                               []int
 }
 
 func set(dst *int, v *int) {
@@ -191,7 +192,7 @@ func (r *Rules) Evaluate(in Input) Result {
 		if cr.matchPattern != nil && cr.matchPattern.MatchString(query) == cr.NegateMatchPattern {
 			continue
 		}
-		res.Hits = append(res.Hits, cr.RuleID)
+		cr.hits.Add(1)
 		if cr.FlagOUT != nil {
 			flag = *cr.FlagOUT
 		}
@@ -279,4 +280,23 @@ func ParseAnnotations(comment string) Annotations {
 		}
 	}
 	return a
+}
+
+// RuleHits is one stats_mysql_query_rules row.
+type RuleHits struct {
+	RuleID int
+	Hits   int64
+}
+
+// Hits returns how many statements each active rule matched since it was
+// loaded.
+func (r *Rules) Hits() []RuleHits {
+	if r == nil {
+		return nil
+	}
+	out := make([]RuleHits, len(r.rules))
+	for i := range r.rules {
+		out[i] = RuleHits{RuleID: r.rules[i].RuleID, Hits: r.rules[i].hits.Load()}
+	}
+	return out
 }

@@ -128,48 +128,157 @@ var mysqlVarSpecs = map[string]varSpec{
 	}},
 }
 
-// knownMySQLVars are ProxySQL variables that sqlgate accepts and keeps (for
-// the admin interface and later issues) but whose behaviour is not
-// implemented by the data path yet.
-var knownMySQLVars = strings.Fields(`threads stacksize server_capabilities shun_on_failures shun_recovery_time_sec
-unshun_algorithm connection_max_age_ms connection_warming throttle_connections_per_sec_to_hostgroup
-connection_delay_multiplex_ms auto_increment_delay_multiplex_timeout_ms set_query_lock_on_hostgroup
-reset_connection_algorithm connpoll_reset_queue_length autocommit_false_is_transaction
-autocommit_false_not_reusable enforce_autocommit_on_reads max_transaction_idle_time max_transaction_time
-default_query_timeout default_query_delay threshold_query_length threshold_resultset_size max_stmts_cache
-default_max_latency_ms poll_timeout query_digests query_digests_max_digest_length query_digests_max_query_length
-query_digests_grouping_limit query_digests_groups_grouping_limit query_digests_lowercase query_digests_replace_null
-query_digests_no_digits query_digests_keep_comment query_digests_normalize_digest_text query_digests_track_hostname
-query_processor_regex query_processor_iterations query_rules_fast_routing_algorithm query_cache_size_mb
-query_cache_soft_ttl_pct query_cache_stores_empty_result mirror_max_concurrency mirror_max_queue_length
-commands_stats long_query_time init_connect handle_warnings kill_backend_connection_when_disconnect
-use_tcp_keepalive tcp_keepalive_time monitor_enabled monitor_username monitor_password monitor_connect_interval
-monitor_connect_timeout monitor_ping_interval monitor_ping_timeout monitor_ping_max_failures
-monitor_read_only_interval monitor_read_only_timeout monitor_read_only_max_timeout_count
-monitor_replication_lag_interval monitor_replication_lag_timeout monitor_replication_lag_count
-monitor_slave_lag_when_null monitor_writer_is_also_reader monitor_history monitor_threads_min monitor_threads_max
-monitor_threads_queue_maxsize monitor_galera_healthcheck_interval monitor_galera_healthcheck_timeout
-monitor_replication_lag_use_percona_heartbeat monitor_replication_lag_group_by_host monitor_wait_timeout
-monitor_local_dns_cache_ttl monitor_local_dns_cache_refresh_interval monitor_groupreplication_healthcheck_interval
-monitor_groupreplication_healthcheck_timeout eventslog_filename eventslog_format eventslog_default_log
-eventslog_filesize auditlog_filename auditlog_filesize hostgroup_manager_verbose have_compress
-default_charset default_collation_connection default_sql_mode default_time_zone default_tx_isolation
-default_session_track_gtids sessions_sort client_found_rows interfaces_ipv6 show_processlist_extended
-verbose_query_error stats_time_backend_query stats_time_query_processor session_idle_ms
-session_idle_show_processlist ssl_p2s_ca ssl_p2s_cert ssl_p2s_key ssl_p2s_cipher ssl_p2s_capath ssl_p2s_crl
-ssl_p2s_crlpath default_query_digests throttle_max_bytes_per_second_to_client throttle_ratio_server_to_client
-query_cache_handle_warnings log_unhealthy_connections log_mysql_warnings_enabled binlog_reader_connect_retry_msec
-forward_autocommit firewall_whitelist_enabled firewall_whitelist_errormsg min_num_servers_lantency_awareness
-evaluate_replication_lag_on_servers_load ldap_user_variable add_ldap_user_comment proxy_protocol_networks
-max_stmts_per_connection set_parser_algorithm data_packets_history_size handle_unknown_charset
-protocol_compression_level processlist_filter monitor_ping_max_failures monitor_aws_rds_topology_discovery_interval
-monitor_dns_cache_queue_maxsize monitor_dns_cache_ttl`)
+// knownMySQLVars are ProxySQL 2.7 variables, with its compiled defaults,
+// that sqlgate accepts and keeps (for the admin interface and later issues)
+// but whose behaviour the data path does not implement yet.
+var knownMySQLVars = map[string]string{
+	"threads":                                                "4",
+	"stacksize":                                              "1048576",
+	"server_capabilities":                                    "569899",
+	"shun_on_failures":                                       "5",
+	"shun_recovery_time_sec":                                 "10",
+	"unshun_algorithm":                                       "0",
+	"client_host_cache_size":                                 "0",
+	"client_host_error_counts":                               "0",
+	"connection_delay_multiplex_ms":                          "0",
+	"connection_max_age_ms":                                  "0",
+	"connection_warming":                                     "false",
+	"session_idle_ms":                                        "1",
+	"have_compress":                                          "true",
+	"handle_unknown_charset":                                 "1",
+	"eventslog_filename":                                     "",
+	"eventslog_filesize":                                     "104857600",
+	"eventslog_default_log":                                  "0",
+	"eventslog_format":                                       "1",
+	"auditlog_filename":                                      "",
+	"auditlog_filesize":                                      "104857600",
+	"log_mysql_warnings_enabled":                             "false",
+	"monitor_enabled":                                        "true",
+	"monitor_history":                                        "7200000",
+	"monitor_connect_interval":                               "120000",
+	"monitor_connect_timeout":                                "600",
+	"monitor_ping_interval":                                  "8000",
+	"monitor_ping_max_failures":                              "3",
+	"monitor_ping_timeout":                                   "1000",
+	"monitor_aws_rds_topology_discovery_interval":            "0",
+	"monitor_read_only_interval":                             "1000",
+	"monitor_read_only_timeout":                              "800",
+	"monitor_read_only_max_timeout_count":                    "3",
+	"monitor_replication_lag_group_by_host":                  "false",
+	"monitor_replication_lag_interval":                       "10000",
+	"monitor_replication_lag_timeout":                        "1000",
+	"monitor_replication_lag_count":                          "1",
+	"monitor_groupreplication_healthcheck_interval":          "5000",
+	"monitor_groupreplication_healthcheck_timeout":           "800",
+	"monitor_groupreplication_healthcheck_max_timeout_count": "3",
+	"monitor_groupreplication_max_transactions_behind_count": "3",
+	"monitor_groupreplication_max_transactions_behind_for_read_only": "1",
+	"monitor_galera_healthcheck_interval":                            "5000",
+	"monitor_galera_healthcheck_timeout":                             "800",
+	"monitor_galera_healthcheck_max_timeout_count":                   "3",
+	"monitor_username":                                               "monitor",
+	"monitor_password":                                               "monitor",
+	"monitor_replication_lag_use_percona_heartbeat":                  "",
+	"monitor_query_interval":                                         "60000",
+	"monitor_query_timeout":                                          "100",
+	"monitor_slave_lag_when_null":                                    "60",
+	"monitor_threads_min":                                            "8",
+	"monitor_threads_max":                                            "128",
+	"monitor_threads_queue_maxsize":                                  "128",
+	"monitor_local_dns_cache_ttl":                                    "300000",
+	"monitor_local_dns_cache_refresh_interval":                       "60000",
+	"monitor_local_dns_resolver_queue_maxsize":                       "128",
+	"monitor_wait_timeout":                                           "true",
+	"monitor_writer_is_also_reader":                                  "true",
+	"tcp_keepalive_time":                                             "120",
+	"use_tcp_keepalive":                                              "true",
+	"automatic_detect_sqli":                                          "false",
+	"firewall_whitelist_enabled":                                     "false",
+	"firewall_whitelist_errormsg":                                    "Firewall blocked this query",
+	"throttle_connections_per_sec_to_hostgroup":                      "1000000",
+	"max_transaction_idle_time":                                      "14400000",
+	"max_transaction_time":                                           "14400000",
+	"log_unhealthy_connections":                                      "true",
+	"enforce_autocommit_on_reads":                                    "false",
+	"autocommit_false_not_reusable":                                  "false",
+	"autocommit_false_is_transaction":                                "false",
+	"verbose_query_error":                                            "false",
+	"hostgroup_manager_verbose":                                      "1",
+	"binlog_reader_connect_retry_msec":                               "3000",
+	"threshold_query_length":                                         "524288",
+	"threshold_resultset_size":                                       "4194304",
+	"query_digests_max_digest_length":                                "2048",
+	"query_digests_max_query_length":                                 "65000",
+	"query_digests_grouping_limit":                                   "3",
+	"query_digests_groups_grouping_limit":                            "10",
+	"query_rules_fast_routing_algorithm":                             "1",
+	"throttle_max_bytes_per_second_to_client":                        "0",
+	"throttle_ratio_server_to_client":                                "0",
+	"max_stmts_cache":                                                "10000",
+	"mirror_max_concurrency":                                         "16",
+	"mirror_max_queue_length":                                        "32000",
+	"default_max_latency_ms":                                         "1000",
+	"default_query_delay":                                            "0",
+	"default_query_timeout":                                          "86400000",
+	"query_processor_iterations":                                     "0",
+	"query_processor_regex":                                          "1",
+	"set_query_lock_on_hostgroup":                                    "1",
+	"set_parser_algorithm":                                           "2",
+	"reset_connection_algorithm":                                     "2",
+	"auto_increment_delay_multiplex_timeout_ms":                      "10000",
+	"long_query_time":                                                "1000",
+	"query_cache_size_MB":                                            "256",
+	"query_cache_soft_ttl_pct":                                       "0",
+	"query_cache_handle_warnings":                                    "0",
+	"poll_timeout":                                                   "2000",
+	"kill_backend_connection_when_disconnect":                        "true",
+	"client_session_track_gtid":                                      "true",
+	"sessions_sort":                                                  "true",
+	"session_idle_show_processlist":                                  "true",
+	"show_processlist_extended":                                      "0",
+	"commands_stats":                                                 "true",
+	"query_digests":                                                  "true",
+	"query_digests_lowercase":                                        "false",
+	"query_digests_replace_null":                                     "false",
+	"query_digests_no_digits":                                        "false",
+	"query_digests_normalize_digest_text":                            "false",
+	"query_digests_track_hostname":                                   "false",
+	"query_digests_keep_comment":                                     "false",
+	"parse_failure_logs_digest":                                      "false",
+	"servers_stats":                                                  "true",
+	"default_reconnect":                                              "true",
+	"session_debug":                                                  "true",
+	"ssl_p2s_ca":                                                     "",
+	"ssl_p2s_capath":                                                 "",
+	"ssl_p2s_cert":                                                   "",
+	"ssl_p2s_key":                                                    "",
+	"ssl_p2s_cipher":                                                 "",
+	"ssl_p2s_crl":                                                    "",
+	"ssl_p2s_crlpath":                                                "",
+	"init_connect":                                                   "",
+	"ldap_user_variable":                                             "",
+	"add_ldap_user_comment":                                          "",
+	"default_session_track_gtids":                                    "OFF",
+	"connpoll_reset_queue_length":                                    "50",
+	"min_num_servers_lantency_awareness":                             "1000",
+	"aurora_max_lag_ms_only_read_from_replicas":                      "2",
+	"stats_time_backend_query":                                       "false",
+	"stats_time_query_processor":                                     "false",
+	"query_cache_stores_empty_result":                                "true",
+	"data_packets_history_size":                                      "0",
+	"handle_warnings":                                                "1",
+	"evaluate_replication_lag_on_servers_load":                       "1",
+	"proxy_protocol_networks":                                        "",
+}
 
 // ParseMySQLVars validates raw (names without the "mysql-" prefix) and
 // returns the typed variables. Unknown names are returned as warnings; an
 // invalid value of an implemented variable is an error naming it.
 func ParseMySQLVars(raw map[string]string) (*MySQLVars, []string, error) {
 	v := &MySQLVars{Raw: map[string]string{}}
+	for name, def := range knownMySQLVars {
+		v.Raw[name] = def
+	}
 	for name, spec := range mysqlVarSpecs {
 		if err := spec.apply(v, spec.def); err != nil {
 			return nil, nil, fmt.Errorf("mysql-%s: bad default: %v", name, err)
@@ -184,22 +293,74 @@ func ParseMySQLVars(raw map[string]string) (*MySQLVars, []string, error) {
 	slices.Sort(names)
 	for _, name := range names {
 		val := raw[name]
-		key := strings.ToLower(name)
+		key, known := CanonicalMySQLVar(name)
 		if spec, ok := mysqlVarSpecs[key]; ok {
 			if err := spec.apply(v, val); err != nil {
 				return nil, nil, fmt.Errorf("mysql-%s: %v", key, err)
 			}
-			v.Raw[key] = val
+			v.Raw[key] = canonicalValue(spec.def, val)
 			continue
 		}
-		if !slices.Contains(knownMySQLVars, key) {
-			warnings = append(warnings, fmt.Sprintf("unknown variable mysql-%s ignored", key))
+		if !known {
+			warnings = append(warnings, fmt.Sprintf("unknown variable mysql-%s ignored", name))
+			continue
 		}
-		v.Raw[key] = val
+		v.Raw[key] = canonicalValue(knownMySQLVars[key], val)
 	}
 	if v.ConnectTimeoutServerMax < v.ConnectTimeoutServer {
 		return nil, nil, fmt.Errorf("mysql-connect_timeout_server_max (%d) must not be lower than mysql-connect_timeout_server (%d)",
 			v.ConnectTimeoutServerMax.Milliseconds(), v.ConnectTimeoutServer.Milliseconds())
 	}
 	return v, warnings, nil
+}
+
+// lowerMySQLVars maps lower-cased names to ProxySQL's spelling (a few, such
+// as query_cache_size_MB, are not all lower case).
+var lowerMySQLVars = func() map[string]string {
+	m := map[string]string{}
+	for n := range mysqlVarSpecs {
+		m[strings.ToLower(n)] = n
+	}
+	for n := range knownMySQLVars {
+		m[strings.ToLower(n)] = n
+	}
+	return m
+}()
+
+// CanonicalMySQLVar returns ProxySQL's spelling of a mysql-* variable name
+// (without the prefix) and whether sqlgate knows it.
+func CanonicalMySQLVar(name string) (string, bool) {
+	c, ok := lowerMySQLVars[strings.ToLower(name)]
+	if !ok {
+		return name, false
+	}
+	return c, true
+}
+
+// MySQLVarDefaults returns every known mysql-* variable (without the
+// prefix) with its default value.
+func MySQLVarDefaults() map[string]string {
+	m := make(map[string]string, len(knownMySQLVars)+len(mysqlVarSpecs))
+	for n, d := range knownMySQLVars {
+		m[n] = d
+	}
+	for n, s := range mysqlVarSpecs {
+		m[n] = s.def
+	}
+	return m
+}
+
+// canonicalValue spells booleans the way ProxySQL prints them, so the
+// admin tables and the checksum see "true"/"false" whatever was typed.
+func canonicalValue(def, val string) string {
+	if def != "true" && def != "false" {
+		return val
+	}
+	switch strings.ToLower(strings.TrimSpace(val)) {
+	case "true", "1", "on", "yes":
+		return "true"
+	case "false", "0", "off", "no":
+		return "false"
+	}
+	return val
 }

@@ -135,7 +135,12 @@ func AppendOK(b []byte, hdr byte, ok OK) []byte {
 	b = AppendLenEncInt(b, ok.AffectedRows)
 	b = AppendLenEncInt(b, ok.LastInsertID)
 	b = append(b, byte(ok.Status), byte(ok.Status>>8), byte(ok.Warnings), byte(ok.Warnings>>8))
-	return append(b, ok.Info...)
+	if ok.Info == "" {
+		return b
+	}
+	// MySQL and MariaDB servers send the message length-encoded and the
+	// C clients read it that way, with or without CLIENT_SESSION_TRACK.
+	return AppendLenEncString(b, ok.Info)
 }
 
 // IsEOF reports whether p is a classic EOF packet (header 0xfe, shorter than
@@ -205,4 +210,23 @@ func ParseErr(p []byte) *Error {
 	}
 	e.Message = string(rest)
 	return e
+}
+
+// Column types used by locally built result sets.
+const (
+	TypeLongLong  byte = 0x08
+	TypeVarString byte = 0xfd
+)
+
+// AppendColumnDef appends a Protocol::ColumnDefinition41 for a column of
+// locally generated text results (catalog "def", no table, utf8mb4).
+func AppendColumnDef(b []byte, name string, typ byte) []byte {
+	b = AppendLenEncString(b, "def")
+	b = AppendLenEncString(b, "")
+	b = AppendLenEncString(b, "")
+	b = AppendLenEncString(b, "")
+	b = AppendLenEncString(b, name)
+	b = AppendLenEncString(b, "")
+	// fixed-length fields: 0x0c, charset 45, length 1024, type, flags, decimals 0x1f, filler
+	return append(b, 0x0c, 45, 0, 0x00, 0x04, 0, 0, typ, 0, 0, 0x1f, 0, 0)
 }

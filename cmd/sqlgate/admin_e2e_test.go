@@ -1,0 +1,452 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"database/sql"
+	"fmt"
+	"net"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/go-sql-driver/mysql"
+
+	"sqlgate/internal/testbed"
+)
+
+// proxy is a sqlgate process started from a proxysql.cnf, restartable.
+type proxy struct {
+	t          *testing.T
+	bin, dir   string
+	cnf        string
+	admin, app int
+	cmd        *exec.Cmd
+	logs       *bytes.Buffer
+	done       chan error
+}
+
+func needCLI(t *testing.T) {
+	if _, err := exec.LookPath("mariadb"); err != nil {
+		if os.Getenv("CI") == "true" {
+			t.Fatal("mariadb client not found")
+		}
+		t.Skip("mariadb client not found: apt-get install mariadb-client")
+	}
+}
+
+// newProxy writes a proxysql.cnf with the given sections (after the
+// admin/mysql variables) and starts sqlgate on free ports.
+func newProxy(t *testing.T, bin, sections string) *proxy {
+	needCLI(t)
+	p := &proxy{t: t, bin: bin, dir: t.TempDir(), admin: freePort(t), app: freePort(t)}
+	p.cnf = filepath.Join(p.dir, "proxysql.cnf")
+	os.WriteFile(p.cnf, []byte(fmt.Sprintf(`datadir="%s"
+admin_variables = { admin_credentials="admin:admin;radmin:radmin" mysql_ifaces="127.0.0.1:%d" }
+mysql_variables = { interfaces="127.0.0.1:%d" monitor_username="monitor" monitor_password="monitor" }
+%s
+`, p.dir, p.admin, p.app, sections)), 0o644)
+	p.start()
+	t.Cleanup(p.kill)
+	return p
+}
+
+func (p *proxy) start(extra ...string) {
+	p.t.Helper()
+	p.logs = &bytes.Buffer{}
+	args := append([]string{"-f", "-c", p.cnf, "-D", p.dir}, extra...)
+	p.cmd = exec.Command(p.bin, args...)
+	p.cmd.Stdout, p.cmd.Stderr = p.logs, p.logs
+	if err := p.cmd.Start(); err != nil {
+		p.t.Fatal(err)
+	}
+	p.done = make(chan error, 1)
+	cmd, done := p.cmd, p.done
+	go func() { done <- cmd.Wait() }()
+	deadline := time.Now().Add(15 * time.Second)
+	for {
+		c, err := net.Dial("tcp", fmt.Sprintf("127.0.0.1:%d", p.admin))
+		if err == nil {
+			c.Close()
+			return
+		}
+		select {
+		case err := <-p.done:
+			p.t.Fatalf("sqlgate exited during start: %v\n%s", err, p.logs)
+		default:
+		}
+		if time.Now().After(deadline) {
+			p.t.Fatalf("sqlgate admin did not listen:\n%s", p.logs)
+		}
+		time.Sleep(30 * time.Millisecond)
+	}
+}
+
+// kill sends SIGKILL (kill -9) and waits for the process to go.
+func (p *proxy) kill() {
+	if p.cmd == nil {
+		return
+	}
+	p.cmd.Process.Kill()
+	<-p.done
+	p.cmd = nil
+}
+
+// sql runs statements with the mariadb CLI on the admin port and returns
+// the tab-separated rows.
+func (p *proxy) sql(q string) (string, error) {
+	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
+	defer cancel()
+	out, err := exec.CommandContext(ctx, "mariadb", "-h127.0.0.1", "-P"+strconv.Itoa(p.admin), "-uadmin", "-padmin",
+		"-N", "-B", "-e", q).CombinedOutput()
+	return strings.TrimSpace(string(out)), err
+}
+
+func (p *proxy) must(q string) string {
+	p.t.Helper()
+	out, err := p.sql(q)
+	if err != nil {
+		p.t.Fatalf("admin %q: %v\n%s\nlogs:\n%s", q, err, out, p.logs)
+	}
+	return out
+}
+
+func (p *proxy) mustFail(q, want string) {
+	p.t.Helper()
+	out, err := p.sql(q)
+	if err == nil {
+		p.t.Fatalf("admin %q succeeded, want an error containing %q; output %q", q, want, out)
+	}
+	if !strings.Contains(out, want) {
+		p.t.Fatalf("admin %q: error %q does not contain %q", q, out, want)
+	}
+}
+
+func (p *proxy) checksums() map[string][3]string {
+	out := p.must("SELECT name, version, epoch, checksum FROM runtime_checksums_values ORDER BY name")
+	m := map[string][3]string{}
+	for _, line := range strings.Split(out, "\n") {
+		f := strings.Split(line, "\t")
+		if len(f) == 4 {
+			m[f[0]] = [3]string{f[1], f[2], f[3]}
+		}
+	}
+	return m
+}
+
+// TestAdminReconfigureUnderLoad drives a full reconfiguration with the
+// mariadb CLI while clients run through port 6033: add a reader hostgroup
+// and a read rule, see reads move there in stats_mysql_connection_pool,
+// remove them, see reads move back, with zero client errors.
+func TestAdminReconfigureUnderLoad(t *testing.T) {
+	bed := testbed.ForTest(t, testbed.Options{Replicas: 1})
+	ctx := context.Background()
+	if err := bed.Exec(ctx, bed.Primary, "CREATE TABLE IF NOT EXISTS test.reconf (id INT PRIMARY KEY, v INT)"); err != nil {
+		t.Fatal(err)
+	}
+	bed.Exec(ctx, bed.Primary, "REPLACE INTO test.reconf VALUES (1, 1), (2, 2), (3, 3)")
+	if err := bed.WaitSync(ctx); err != nil {
+		t.Fatal(err)
+	}
+	replica := bed.Replicas[0]
+	p := newProxy(t, buildBinary(t), fmt.Sprintf(`mysql_servers = ( { address="127.0.0.1", port=%d, hostgroup=0 } )
+mysql_users = ( { username="app", password="app", default_hostgroup=0 } )`, bed.Primary.Port))
+
+	db, err := sql.Open("mysql", fmt.Sprintf("app:app@tcp(127.0.0.1:%d)/test", p.app))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	db.SetMaxOpenConns(8)
+	var reads, writes, errs atomic.Int64
+	var firstErr atomic.Value
+	stop := make(chan struct{})
+	var wg sync.WaitGroup
+	deadline := time.Now().Add(90 * time.Second) // bound the load loop
+	for w := 0; w < 6; w++ {
+		wg.Add(1)
+		go func(w int) {
+			defer wg.Done()
+			for i := 0; time.Now().Before(deadline); i++ {
+				select {
+				case <-stop:
+					return
+				default:
+				}
+				var err error
+				if w == 0 && i%5 == 0 {
+					_, err = db.Exec("UPDATE reconf SET v=v+1 WHERE id=1")
+					writes.Add(1)
+				} else {
+					var v int
+					err = db.QueryRow("SELECT v FROM reconf WHERE id=?", 1+i%3).Scan(&v)
+					reads.Add(1)
+				}
+				if err != nil {
+					errs.Add(1)
+					firstErr.CompareAndSwap(nil, err.Error())
+				}
+			}
+		}(w)
+	}
+	queries := func(hg int) int64 {
+		out := p.must(fmt.Sprintf("SELECT IFNULL(SUM(Queries),0) FROM stats_mysql_connection_pool WHERE hostgroup=%d", hg))
+		n, _ := strconv.ParseInt(out, 10, 64)
+		return n
+	}
+	waitGrowth := func(what string, hg int) {
+		t.Helper()
+		before := queries(hg)
+		end := time.Now().Add(10 * time.Second)
+		for queries(hg) < before+50 {
+			if time.Now().After(end) {
+				t.Fatalf("%s: hostgroup %d queries did not grow from %d\n%s", what, hg, before, p.must("SELECT * FROM stats_mysql_connection_pool"))
+			}
+			time.Sleep(100 * time.Millisecond)
+		}
+	}
+	waitGrowth("initial load", 0)
+
+	// Add the replica as hostgroup 1 and route SELECTs there.
+	p.must(fmt.Sprintf(`INSERT INTO mysql_servers (hostgroup_id, hostname, port) VALUES (1, '127.0.0.1', %d);
+LOAD MYSQL SERVERS TO RUNTIME;
+INSERT INTO mysql_query_rules (rule_id, active, match_digest, destination_hostgroup, apply) VALUES (10, 1, '^SELECT', 1, 1);
+LOAD MYSQL QUERY RULES TO RUNTIME`, replica.Port))
+	waitGrowth("after adding the read rule", 1)
+	// Reads left hostgroup 0: only the writer's UPDATEs reach it now.
+	hg0 := queries(0)
+	r1 := reads.Load()
+	time.Sleep(time.Second)
+	if d0, dr := queries(0)-hg0, reads.Load()-r1; d0 > dr/3 {
+		t.Errorf("hostgroup 0 still serves reads: %d queries there for %d reads", d0, dr)
+	}
+	if hits := p.must("SELECT hits FROM stats_mysql_query_rules WHERE rule_id=10"); hits == "0" || hits == "" {
+		t.Errorf("rule 10 hits = %q", hits)
+	}
+
+	// Remove both: reads move back to hostgroup 0, hostgroup 1 disappears.
+	p.must(`DELETE FROM mysql_query_rules WHERE rule_id=10; LOAD MYSQL QUERY RULES TO RUNTIME;
+DELETE FROM mysql_servers WHERE hostgroup_id=1; LOAD MYSQL SERVERS TO RUNTIME`)
+	waitGrowth("after removing the rule", 0)
+	if out := p.must("SELECT COUNT(*) FROM runtime_mysql_servers WHERE hostgroup_id=1"); out != "0" {
+		t.Errorf("hostgroup 1 still in runtime_mysql_servers: %s", out)
+	}
+	close(stop)
+	wg.Wait()
+	t.Logf("load: %d reads, %d writes, %d errors", reads.Load(), writes.Load(), errs.Load())
+	if errs.Load() != 0 {
+		t.Fatalf("%d client errors during reconfiguration; first: %v", errs.Load(), firstErr.Load())
+	}
+	if reads.Load() < 200 {
+		t.Fatalf("load too small to mean anything: %d reads", reads.Load())
+	}
+}
+
+// TestAdminChecksumsAndLayers checks version/epoch bookkeeping (§2.5), the
+// spec's checksum vector, SAVE TO DISK surviving kill -9 while unsaved
+// memory edits do not, and the start-up precedence flags.
+func TestAdminChecksumsAndLayers(t *testing.T) {
+	bin := buildBinary(t)
+	p := newProxy(t, bin, `mysql_servers = ( { address="127.0.0.1", port=3306, hostgroup=0 } )
+mysql_users = ( { username="app", password="app", default_hostgroup=0 } )`)
+
+	boot := p.checksums()
+	if len(boot) != 7 {
+		t.Fatalf("runtime_checksums_values has %d rows, want 7: %v", len(boot), boot)
+	}
+	for name, v := range boot {
+		if v[0] != "1" {
+			t.Errorf("%s: version %s after boot, want 1", name, v[0])
+		}
+		if len(v[2]) != 18 || !strings.HasPrefix(v[2], "0x") {
+			t.Errorf("%s: checksum %q is not in ProxySQL's 0x + 16 hex format", name, v[2])
+		}
+	}
+	if boot["proxysql_servers"][2] != "0x0000000000000000" {
+		t.Errorf("empty proxysql_servers checksum = %s", boot["proxysql_servers"][2])
+	}
+	// The spec's vector (proxysql-cluster.md §2.3).
+	time.Sleep(1100 * time.Millisecond) // let the epoch (seconds) move
+	p.must(`INSERT INTO proxysql_servers VALUES ('127.0.0.1', 6032, 0, 'proxysql01'), ('127.0.0.1', 6033, 0, '');
+LOAD PROXYSQL SERVERS TO RUNTIME`)
+	after := p.checksums()
+	ps := after["proxysql_servers"]
+	if ps[0] != "2" || ps[2] != "0xD98E3A505517CA52" {
+		t.Errorf("proxysql_servers after LOAD = %v, want version 2 checksum 0xD98E3A505517CA52", ps)
+	}
+	if e0, _ := strconv.Atoi(boot["proxysql_servers"][1]); ps[1] <= strconv.Itoa(e0) {
+		t.Errorf("epoch did not move: boot %s, after %s", boot["proxysql_servers"][1], ps[1])
+	}
+	for name, v := range after {
+		if name != "proxysql_servers" && v != boot[name] {
+			t.Errorf("%s changed although only proxysql_servers was loaded: %v -> %v", name, boot[name], v)
+		}
+	}
+	// A LOAD with no change still bumps the version; the checksum stays.
+	g1 := p.must("SELECT GLOBAL_CHECKSUM()")
+	p.must("LOAD MYSQL USERS TO RUNTIME")
+	u := p.checksums()["mysql_users"]
+	if u[0] != "2" || u[2] != boot["mysql_users"][2] {
+		t.Errorf("mysql_users after a no-op LOAD = %v, want version 2 and checksum %s", u, boot["mysql_users"][2])
+	}
+	if g2 := p.must("SELECT GLOBAL_CHECKSUM()"); g2 == g1 {
+		t.Error("GLOBAL_CHECKSUM() did not change with the mysql_users version")
+	}
+
+	// Saved survives kill -9; unsaved memory edits do not.
+	p.must(`INSERT INTO mysql_users (username, password, default_hostgroup) VALUES ('saved', 's', 0);
+SAVE MYSQL USERS TO DISK; LOAD MYSQL USERS TO RUNTIME;
+INSERT INTO mysql_users (username, password, default_hostgroup) VALUES ('unsaved', 'u', 0);
+UPDATE mysql_servers SET comment='unsaved edit'`)
+	p.kill()
+	p.start()
+	if out := p.must("SELECT username FROM mysql_users ORDER BY username"); out != "app\nsaved" {
+		t.Errorf("users after kill -9 and restart = %q, want app and saved", out)
+	}
+	if out := p.must("SELECT username FROM runtime_mysql_users WHERE username='saved'"); out != "saved" {
+		t.Errorf("saved user not in runtime after restart: %q", out)
+	}
+	if out := p.must("SELECT comment FROM mysql_servers"); out != "" {
+		t.Errorf("unsaved memory edit survived a restart: %q", out)
+	}
+	if v := p.checksums()["mysql_users"]; v[0] != "1" {
+		t.Errorf("version after restart = %s, want 1", v[0])
+	}
+
+	// --reload merges the config file into the saved database.
+	p.kill()
+	p.start("--reload")
+	if out := p.must("SELECT username FROM mysql_users ORDER BY username"); out != "app\nsaved" {
+		t.Errorf("--reload: users = %q, want the saved user kept", out)
+	}
+	// --initial starts over from the config file.
+	p.kill()
+	p.start("--initial")
+	if out := p.must("SELECT username FROM mysql_users ORDER BY username"); out != "app" {
+		t.Errorf("--initial: users = %q, want only the config file's", out)
+	}
+	if _, err := os.Stat(filepath.Join(p.dir, "proxysql.db.bak")); err != nil {
+		t.Errorf("--initial did not keep the old database as proxysql.db.bak: %v", err)
+	}
+
+	// A corrupt database: refuse to start naming the file; --initial recovers.
+	p.kill()
+	db := filepath.Join(p.dir, "proxysql.db")
+	os.WriteFile(db, bytes.Repeat([]byte("not a database "), 100), 0o644)
+	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
+	defer cancel()
+	out, err := exec.CommandContext(ctx, bin, "-f", "-c", p.cnf, "-D", p.dir).CombinedOutput()
+	if err == nil || !strings.Contains(string(out), db) || !strings.Contains(string(out), "--initial") {
+		t.Fatalf("corrupt proxysql.db: err=%v output=%s", err, out)
+	}
+	p.start("--initial")
+	if out := p.must("SELECT COUNT(*) FROM mysql_users"); out != "1" {
+		t.Errorf("after --initial on a corrupt db: %s users", out)
+	}
+}
+
+// TestAdminBadInput: every bad statement gets an error saying what is
+// wrong, and the running configuration stays as it was.
+func TestAdminBadInput(t *testing.T) {
+	p := newProxy(t, buildBinary(t), `mysql_servers = ( { address="127.0.0.1", port=3306, hostgroup=0 } )
+mysql_users = ( { username="app", password="app", default_hostgroup=0 } )
+mysql_query_rules = ( { rule_id=1, active=1, match_digest="^SELECT", destination_hostgroup=0, apply=1 } )`)
+	before := p.checksums()
+	for _, tc := range []struct{ q, want string }{
+		{"FROBNICATE ALL THE THINGS", "syntax error"},
+		{"SELEC * FROM mysql_servers", "syntax error"},
+		{"SELECT * FROM no_such_table", "no such table: no_such_table"},
+		{"INSERT INTO mysql_servers (hostgroup_id, hostname, port) VALUES (0, '127.0.0.1', 3306)", "UNIQUE constraint failed: mysql_servers.hostgroup_id"},
+		{"INSERT INTO mysql_servers (hostgroup_id, hostname, port) VALUES (0, 'x', 70000)", "CHECK constraint failed"},
+		{"UPDATE mysql_servers SET weight=-1", "CHECK constraint failed"},
+		{"LOAD MYSQL NOTHING TO RUNTIME", `unknown module "MYSQL NOTHING"`},
+		{"SAVE MYSQL USERS TO CONFIG", "is not a valid command"},
+		{"PROXYSQL RESTART", "not implemented by sqlgate"},
+		{"SET mysql-max_connections=-5; LOAD MYSQL VARIABLES TO RUNTIME", "mysql-max_connections: value -5 out of range"},
+		{"SET mysql-max_connections=10000; SET mysql-connect_timeout_server='soon'; LOAD MYSQL VARIABLES TO RUNTIME", "mysql-connect_timeout_server: expected an integer"},
+		{"SET mysql-connect_timeout_server=1000; UPDATE mysql_query_rules SET match_digest='^SELECT (' WHERE rule_id=1; LOAD MYSQL QUERY RULES TO RUNTIME", "rule_id=1"},
+		{"UPDATE mysql_query_rules SET match_digest='^SELECT' WHERE rule_id=1; UPDATE mysql_query_rules SET destination_hostgroup=42; LOAD MYSQL QUERY RULES TO RUNTIME", "column destination_hostgroup: hostgroup 42 has no servers"},
+		{"UPDATE mysql_query_rules SET destination_hostgroup=0; INSERT INTO mysql_users (username, password, default_hostgroup) VALUES ('lost', 'x', 99); LOAD MYSQL USERS TO RUNTIME", "mysql_users row 2 (username=lost): column default_hostgroup: hostgroup 99"},
+		{"DELETE FROM mysql_users WHERE username='lost'; UPDATE mysql_servers SET port='abc'; LOAD MYSQL SERVERS TO RUNTIME", "CHECK constraint failed"},
+		{"INSERT INTO mysql_servers (hostgroup_id, hostname, port, status) VALUES (5, 'db', 3306, 'online'); UPDATE mysql_servers SET max_connections='lots' WHERE hostgroup_id=5; LOAD MYSQL SERVERS TO RUNTIME", "mysql_servers row 2 (hostgroup_id=5, hostname=db, port=3306): column max_connections: expected an integer"},
+		{"DELETE FROM mysql_servers WHERE hostgroup_id=5; INSERT INTO mysql_galera_hostgroups (writer_hostgroup, backup_writer_hostgroup, reader_hostgroup, offline_hostgroup) VALUES (10, 11, 12, 13); LOAD MYSQL SERVERS TO RUNTIME", "Galera hostgroups are not implemented by sqlgate"},
+		{"DELETE FROM mysql_galera_hostgroups; SET admin-cluster_check_interval_ms=1; LOAD ADMIN VARIABLES TO RUNTIME", "admin-cluster_check_interval_ms: value 1 is out of range"},
+	} {
+		p.mustFail(tc.q, tc.want)
+		if now := p.checksums(); fmt.Sprint(now) != fmt.Sprint(before) {
+			t.Fatalf("after %q runtime changed: %v -> %v", tc.q, before, now)
+		}
+	}
+	// An unknown variable is acknowledged with ProxySQL's message and changes nothing.
+	if out := p.must("SET mysql-no_such_variable='1'; SELECT COUNT(*) FROM global_variables WHERE variable_name='mysql-no_such_variable'"); out != "0" {
+		t.Errorf("unknown variable was stored: %q", out)
+	}
+	// stats:stats reads stats tables only, and cannot change anything.
+	stats := func(q string) (string, error) {
+		out, err := exec.Command("mariadb", "-h127.0.0.1", "-P"+strconv.Itoa(p.admin), "-ustats", "-pstats", "-N", "-B", "-e", q).CombinedOutput()
+		return strings.TrimSpace(string(out)), err
+	}
+	if out, err := stats("SELECT COUNT(*) FROM stats_mysql_global WHERE Variable_Name='ProxySQL_Uptime'"); err != nil || out != "1" {
+		t.Errorf("stats user reading stats_mysql_global: %v %q", err, out)
+	}
+	if out, err := stats("SELECT password FROM mysql_users"); err == nil {
+		t.Errorf("stats user read mysql_users: %q", out)
+	}
+	if out, err := stats("LOAD MYSQL USERS TO RUNTIME"); err == nil || !strings.Contains(out, "read-only") {
+		t.Errorf("stats user ran LOAD: %v %q", err, out)
+	}
+	if out, err := stats("DELETE FROM stats_mysql_global"); err == nil {
+		t.Errorf("stats user deleted from stats: %q", out)
+	}
+	// Wrong password.
+	out, err := exec.Command("mariadb", "-h127.0.0.1", "-P"+strconv.Itoa(p.admin), "-uadmin", "-pnope", "-e", "SELECT 1").CombinedOutput()
+	if err == nil || !strings.Contains(string(out), "Access denied for user 'admin'") {
+		t.Errorf("wrong admin password: %v %s", err, out)
+	}
+}
+
+// TestAdminGoDriver checks a Go program can drive the admin interface the
+// way orchestration tools do.
+func TestAdminGoDriver(t *testing.T) {
+	p := newProxy(t, buildBinary(t), `mysql_servers = ( { address="127.0.0.1", port=3306, hostgroup=0 } )`)
+	cfg := mysql.NewConfig()
+	cfg.User, cfg.Passwd, cfg.Net, cfg.Addr = "radmin", "radmin", "tcp", fmt.Sprintf("127.0.0.1:%d", p.admin)
+	cfg.InterpolateParams = true
+	db, err := sql.Open("mysql", cfg.FormatDSN())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	res, err := db.Exec("UPDATE mysql_servers SET weight=? WHERE hostgroup_id=?", 5, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if n, _ := res.RowsAffected(); n != 1 {
+		t.Errorf("rows affected = %d, want 1", n)
+	}
+	if _, err := db.Exec("LOAD MYSQL SERVERS TO RUNTIME"); err != nil {
+		t.Fatal(err)
+	}
+	var w string
+	if err := db.QueryRow("SELECT weight FROM runtime_mysql_servers WHERE hostgroup_id=0").Scan(&w); err != nil || w != "5" {
+		t.Fatalf("runtime weight = %q, %v", w, err)
+	}
+	var text string
+	if err := db.QueryRow("SELECT CONFIG FILE").Scan(&text); err != nil || !strings.Contains(text, "weight=5") {
+		t.Fatalf("SELECT CONFIG FILE: %v\n%s", err, text)
+	}
+	// The generated file is a valid proxysql.cnf for sqlgate itself.
+	path := filepath.Join(p.dir, "saved.cnf")
+	if _, err := db.Exec("SAVE CONFIG TO FILE '" + path + "'"); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := os.Stat(path); err != nil {
+		t.Fatal(err)
+	}
+}

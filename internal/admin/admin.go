@@ -1,0 +1,789 @@
+// Package admin is sqlgate's ProxySQL-compatible admin interface: the
+// SQLite store with its MEMORY, DISK and RUNTIME layers, the LOAD/SAVE
+// commands that move configuration between them, and the MySQL-protocol
+// listener on admin-mysql_ifaces (default 0.0.0.0:6032).
+//
+// The admin goroutines own the store; the data path only sees the immutable
+// runtime snapshots the admin publishes.
+package admin
+
+import (
+	"context"
+	"crypto/rand"
+	"crypto/tls"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"os"
+	"path/filepath"
+	"sort"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"sqlgate/internal/backend"
+	"sqlgate/internal/cluster"
+	"sqlgate/internal/config"
+	"sqlgate/internal/runtime"
+)
+
+// Options configure an Admin.
+type Options struct {
+	Datadir    string
+	ConfigPath string         // the -c file; "" if none
+	Config     *config.Config // its parsed content, nil if none
+	Initial    bool           // --initial: rebuild proxysql.db from the config file
+	Reload     bool           // --reload: merge the config file into proxysql.db
+	Version    string         // reported as @@version and admin-version
+	Runtime    *runtime.Store
+	Pool       *backend.Pool
+	Stats      StatsSource // the data path's live numbers; may be nil
+	TLS        *tls.Config // offered to admin clients when not nil
+	Log        *slog.Logger
+}
+
+// Admin is the admin interface of one sqlgate process.
+type Admin struct {
+	// mu serialises admin SQL, layer moves and runtime publication, like
+	// ProxySQL's global admin mutex.
+	mu sync.Mutex
+	st *store
+
+	log      *slog.Logger
+	datadir  string
+	cnfPath  string
+	version  string
+	rt       *runtime.Store
+	pool     *backend.Pool
+	stats    StatsSource
+	tls      *tls.Config
+	inBoot   bool
+	started  time.Time
+	uuid     string
+	shutdown chan struct{} // closed by PROXYSQL SHUTDOWN / KILL
+	shutOnce sync.Once
+
+	// cur is the configuration in force; rtRows are the admin-table rows
+	// it was loaded from, for the runtime_* tables.
+	cur       *config.Config
+	rtRows    map[string]*result
+	vars      atomic.Pointer[AdminVars]
+	mysqlVars map[string]string // canonical runtime mysql-* values (without prefix)
+	checksums map[string]cluster.Value
+
+	lnMu      sync.Mutex
+	listeners []net.Listener
+	sessions  sync.WaitGroup
+	paused    bool
+}
+
+// Open creates the admin store and brings the configuration up as ProxySQL
+// does at boot (proxysql-cluster.md §1.9): defaults, then the disk layer,
+// then the config file when there was no database or --initial/--reload
+// say so, then every module is loaded to runtime at version 1.
+func Open(o Options) (*Admin, error) {
+	ctx := context.Background()
+	if o.Log == nil {
+		o.Log = slog.New(slog.NewTextHandler(os.Stderr, nil))
+	}
+	dbPath := filepath.Join(o.Datadir, "proxysql.db")
+	existed := fileExists(dbPath)
+	if o.Initial && existed {
+		if err := os.Rename(dbPath, dbPath+".bak"); err != nil {
+			return nil, fmt.Errorf("--initial: %w", err)
+		}
+		os.Remove(dbPath + "-journal")
+		o.Log.Info("--initial: previous configuration database moved aside", "file", dbPath+".bak")
+		existed = false
+	}
+	st, err := openStore(ctx, dbPath)
+	if err != nil {
+		return nil, err
+	}
+	a := &Admin{
+		st: st, log: o.Log, datadir: o.Datadir, cnfPath: o.ConfigPath, version: o.Version,
+		rt: o.Runtime, pool: o.Pool, stats: o.Stats, tls: o.TLS, started: time.Now(), uuid: newUUID(),
+		shutdown: make(chan struct{}), cur: &config.Config{}, rtRows: map[string]*result{},
+		mysqlVars: map[string]string{}, checksums: map[string]cluster.Value{},
+	}
+	if err := a.boot(ctx, o, existed); err != nil {
+		st.close()
+		return nil, err
+	}
+	return a, nil
+}
+
+func (a *Admin) boot(ctx context.Context, o Options, existed bool) error {
+	// 1. Compiled-in defaults, without overwriting saved values.
+	for _, schema := range []string{"disk", "main"} {
+		if err := a.insertVarDefaults(ctx, schema); err != nil {
+			return err
+		}
+	}
+	// 2. Disk into memory.
+	for _, m := range modules {
+		if err := a.copyLayer(ctx, m, "disk", "main", true); err != nil {
+			return fmt.Errorf("%s: %w", a.st.path, err)
+		}
+	}
+	// 3. The config file, when there is no saved database or we are told to.
+	if o.Config != nil && (o.Initial || o.Reload || !existed) {
+		for _, m := range modules {
+			if !m.fromConfig {
+				continue
+			}
+			if _, err := a.cnfToMemory(ctx, o.Config, m); err != nil {
+				return err
+			}
+			if err := a.copyLayer(ctx, m, "main", "disk", true); err != nil {
+				return fmt.Errorf("%s: %w", a.st.path, err)
+			}
+		}
+	} else if o.Config != nil {
+		a.log.Info("configuration database found: the config file's sections are ignored (use --reload to merge them, --initial to start over)",
+			"database", a.st.path, "config", o.ConfigPath)
+	}
+	// 4. Everything to runtime, version 1.
+	a.inBoot = true
+	defer func() { a.inBoot = false }()
+	return a.loadAllToRuntime(ctx)
+}
+
+// Close stops the listeners, waits for admin sessions and closes the store.
+func (a *Admin) Close() {
+	a.lnMu.Lock()
+	for _, ln := range a.listeners {
+		ln.Close()
+	}
+	a.listeners = nil
+	a.lnMu.Unlock()
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	a.st.close()
+}
+
+// Done is closed when an admin runs PROXYSQL SHUTDOWN or PROXYSQL KILL.
+func (a *Admin) Done() <-chan struct{} { return a.shutdown }
+
+// Vars returns the admin variables in force.
+func (a *Admin) Vars() *AdminVars { return a.vars.Load() }
+
+func (a *Admin) insertVarDefaults(ctx context.Context, schema string) error {
+	var names []string
+	vals := map[string]string{}
+	for k, v := range runtime.MySQLVarDefaults() {
+		names = append(names, "mysql-"+k)
+		vals["mysql-"+k] = v
+	}
+	for k, v := range adminVarDefaults {
+		if k == "version" {
+			v = a.version
+		}
+		names = append(names, "admin-"+k)
+		vals["admin-"+k] = v
+	}
+	sort.Strings(names)
+	return a.st.tx(ctx, func() error {
+		for _, n := range names {
+			if _, err := a.st.conn.ExecContext(ctx, "INSERT OR IGNORE INTO "+schema+".global_variables VALUES (?, ?)", n, vals[n]); err != nil {
+				return err
+			}
+		}
+		// admin-version always shows the running binary.
+		_, err := a.st.conn.ExecContext(ctx, "UPDATE "+schema+".global_variables SET variable_value=? WHERE variable_name='admin-version'", a.version)
+		return err
+	})
+}
+
+// module is a LOAD/SAVE unit: a set of tables (or a variable prefix).
+type module struct {
+	name       string
+	tables     []string
+	prefix     string // "mysql" or "admin" for the variable modules
+	fromConfig bool
+	toRuntime  func(a *Admin, ctx context.Context) error
+	toMemory   func(a *Admin, ctx context.Context) error
+}
+
+var serverTables = []string{"mysql_servers", "mysql_replication_hostgroups", "mysql_group_replication_hostgroups",
+	"mysql_galera_hostgroups", "mysql_aws_aurora_hostgroups", "mysql_hostgroup_attributes", "mysql_servers_ssl_params"}
+
+// modules is filled in init: its functions refer back to it.
+var modules []*module
+
+func init() {
+	modules = []*module{
+		{name: "ADMIN VARIABLES", prefix: "admin", fromConfig: true, toRuntime: (*Admin).loadAdminVars, toMemory: saveVars("admin")},
+		{name: "MYSQL VARIABLES", prefix: "mysql", fromConfig: true, toRuntime: (*Admin).loadMySQLVars, toMemory: saveVars("mysql")},
+		{name: "MYSQL USERS", tables: []string{"mysql_users"}, fromConfig: true, toRuntime: (*Admin).loadUsers, toMemory: saveTables("mysql_users")},
+		{name: "MYSQL QUERY RULES", tables: []string{"mysql_query_rules", "mysql_query_rules_fast_routing"}, fromConfig: true,
+			toRuntime: (*Admin).loadRules, toMemory: saveTables("mysql_query_rules", "mysql_query_rules_fast_routing")},
+		{name: "MYSQL SERVERS", tables: serverTables, fromConfig: true, toRuntime: (*Admin).loadServers, toMemory: saveTables(serverTables...)},
+		{name: "PROXYSQL SERVERS", tables: []string{"proxysql_servers"}, fromConfig: true, toRuntime: (*Admin).loadProxySQLServers, toMemory: saveTables("proxysql_servers")},
+		{name: "SCHEDULER", tables: []string{"scheduler"}, toRuntime: loadUnimplemented("scheduler", "the scheduler"), toMemory: saveTables("scheduler")},
+		{name: "RESTAPI", tables: []string{"restapi_routes"}, toRuntime: loadUnimplemented("restapi_routes", "REST API routes"), toMemory: saveTables("restapi_routes")},
+		{name: "MYSQL FIREWALL", tables: []string{"mysql_firewall_whitelist_users", "mysql_firewall_whitelist_rules", "mysql_firewall_whitelist_sqli_fingerprints"},
+			toRuntime: loadUnimplemented("mysql_firewall_whitelist_rules", "the MySQL firewall"),
+			toMemory:  saveTables("mysql_firewall_whitelist_users", "mysql_firewall_whitelist_rules", "mysql_firewall_whitelist_sqli_fingerprints")},
+	}
+}
+
+func moduleByName(name string) *module {
+	for _, m := range modules {
+		if m.name == name {
+			return m
+		}
+	}
+	return nil
+}
+
+// copyLayer copies module m from schema src to schema dst ("main" or
+// "disk") in one transaction. Table modules replace the destination
+// (merge=false) or upsert into it (merge=true); variable modules always
+// upsert, as ProxySQL does.
+func (a *Admin) copyLayer(ctx context.Context, m *module, src, dst string, merge bool) error {
+	return a.st.tx(ctx, func() error {
+		if m.prefix != "" {
+			q := "INSERT OR REPLACE INTO " + dst + ".global_variables SELECT * FROM " + src + ".global_variables WHERE variable_name LIKE '" + m.prefix + "-%'"
+			_, err := a.st.conn.ExecContext(ctx, q)
+			return err
+		}
+		for _, t := range m.tables {
+			if !merge {
+				if _, err := a.st.conn.ExecContext(ctx, "DELETE FROM "+dst+"."+t); err != nil {
+					return err
+				}
+			}
+			if _, err := a.st.conn.ExecContext(ctx, "INSERT OR REPLACE INTO "+dst+"."+t+" SELECT * FROM "+src+"."+t); err != nil {
+				return fmt.Errorf("%s.%s: %w", dst, t, err)
+			}
+		}
+		return nil
+	})
+}
+
+// loadAllToRuntime is the boot load: every module, validated together,
+// published once, each checksum at version 1.
+func (a *Admin) loadAllToRuntime(ctx context.Context) error {
+	for _, m := range modules {
+		if err := m.toRuntime(a, ctx); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// applyMySQL validates cfg as a whole and publishes it to the data path.
+// On error nothing changes.
+func (a *Admin) applyMySQL(cfg *config.Config) error {
+	snap, warnings, err := runtime.Build(cfg)
+	if err != nil {
+		return err
+	}
+	for _, w := range warnings {
+		a.log.Warn("runtime: " + w)
+	}
+	if a.rt != nil {
+		a.rt.Publish(snap)
+	}
+	if a.pool != nil {
+		a.pool.Configure(snap.Servers, snap.PoolOptions())
+	}
+	a.cur = cfg
+	return nil
+}
+
+// withModule returns a shallow copy of the running configuration for a
+// module load to modify.
+func (a *Admin) next() *config.Config {
+	c := *a.cur
+	return &c
+}
+
+// bump records a new checksum for a module: version+1, epoch now (§2.5).
+func (a *Admin) bump(name string, sum uint64) {
+	v := a.checksums[name]
+	v.Version++
+	v.Epoch = time.Now().Unix()
+	v.Checksum = cluster.Format(sum)
+	a.checksums[name] = v
+}
+
+func (a *Admin) loadAdminVars(ctx context.Context) error {
+	raw, err := a.varsFromMemory(ctx, "admin")
+	if err != nil {
+		return err
+	}
+	v, err := parseAdminVars(raw, a.version)
+	if err != nil {
+		return err
+	}
+	old := a.vars.Load()
+	a.vars.Store(v)
+	a.bump(cluster.AdminVariables, varsChecksum("admin", v.Raw))
+	if old != nil && old.MySQLIfaces != v.MySQLIfaces {
+		if err := a.rebind(v.MySQLIfaces); err != nil {
+			a.log.Error("admin-mysql_ifaces: cannot listen; keeping the previous listeners", "err", err)
+		}
+	}
+	return nil
+}
+
+func (a *Admin) loadMySQLVars(ctx context.Context) error {
+	raw, err := a.varsFromMemory(ctx, "mysql")
+	if err != nil {
+		return err
+	}
+	mv, _, err := runtime.ParseMySQLVars(raw)
+	if err != nil {
+		return fmt.Errorf("global_variables row %s", err)
+	}
+	next := a.next()
+	next.MySQLVariables = raw
+	if old := a.cur.MySQLVariables; old != nil && old["interfaces"] != "" && old["interfaces"] != raw["interfaces"] {
+		a.log.Warn("mysql-interfaces changed: it takes effect after a restart (SAVE MYSQL VARIABLES TO DISK first)")
+	}
+	if err := a.applyMySQL(next); err != nil {
+		return err
+	}
+	a.mysqlVars = mv.Raw
+	a.bump(cluster.MySQLVariables, varsChecksum("mysql", mv.Raw))
+	return nil
+}
+
+// varsFromMemory reads main.global_variables rows with the prefix; an
+// unknown name is an error naming the row.
+func (a *Admin) varsFromMemory(ctx context.Context, prefix string) (map[string]string, error) {
+	r, err := a.st.query(ctx, "SELECT variable_name, variable_value FROM main.global_variables WHERE variable_name LIKE ? ORDER BY variable_name", prefix+"-%")
+	if err != nil {
+		return nil, err
+	}
+	raw := map[string]string{}
+	for _, row := range r.rows {
+		name := deref(row[0])
+		canon, ok := canonicalVar(name)
+		if !ok {
+			return nil, fmt.Errorf("global_variables row %s: unknown variable; delete the row", name)
+		}
+		raw[strings.TrimPrefix(canon, prefix+"-")] = deref(row[1])
+	}
+	return raw, nil
+}
+
+// varsChecksum is the checksum of runtime_global_variables rows with the
+// prefix, minus the variables ProxySQL leaves out (§2.1, §2.4).
+func varsChecksum(prefix string, vals map[string]string) uint64 {
+	var names []string
+	for k := range vals {
+		if excludedFromChecksum(prefix + "-" + k) {
+			continue
+		}
+		names = append(names, prefix+"-"+k)
+	}
+	sort.Strings(names)
+	rows := make([][]*string, len(names))
+	for i, n := range names {
+		v := vals[strings.TrimPrefix(n, prefix+"-")]
+		n := n
+		rows[i] = []*string{&n, &v}
+	}
+	return cluster.RawChecksum(rows)
+}
+
+// excludedFromChecksum lists variables that are per node: interfaces are
+// left out unless cluster_sync_interfaces, mysql-threads always.
+func excludedFromChecksum(name string) bool {
+	switch name {
+	case "mysql-threads", "mysql-interfaces", "admin-mysql_ifaces", "admin-restapi_port",
+		"admin-telnet_admin_ifaces", "admin-telnet_stats_ifaces", "admin-web_port":
+		return true
+	}
+	return false
+}
+
+func (a *Admin) loadUsers(ctx context.Context) error {
+	r, err := a.st.query(ctx, "SELECT * FROM main.mysql_users ORDER BY username, backend")
+	if err != nil {
+		return err
+	}
+	users, err := decodeUsers(r)
+	if err != nil {
+		return err
+	}
+	if err := a.checkUserHostgroups(ctx, users); err != nil {
+		return err
+	}
+	next := a.next()
+	next.MySQLUsers = users
+	if err := a.applyMySQL(next); err != nil {
+		return err
+	}
+	a.rtRows["mysql_users"] = activeRows(r)
+	var front, back []cluster.Account
+	for _, u := range users {
+		if !u.Active {
+			continue
+		}
+		acct := cluster.Account{
+			Username: u.Username, Password: u.Password, UseSSL: u.UseSSL, DefaultHostgroup: int32(u.DefaultHostgroup),
+			DefaultSchema: u.DefaultSchema, SchemaLocked: u.SchemaLocked, TransactionPersistent: u.TransactionPersistent,
+			FastForward: u.FastForward, MaxConnections: int32(u.MaxConnections), Comment: u.Comment, Attributes: u.Attributes,
+		}
+		if u.Frontend {
+			front = append(front, acct)
+		}
+		if u.Backend {
+			back = append(back, acct)
+		}
+	}
+	a.bump(cluster.MySQLUsers, cluster.UsersChecksum(front, back))
+	return nil
+}
+
+// activeRows keeps the rows whose "active" column is 1: runtime holds only
+// active users and rules.
+func activeRows(r *result) *result {
+	col := -1
+	for i, c := range r.cols {
+		if c == "active" {
+			col = i
+		}
+	}
+	out := &result{cols: r.cols}
+	for _, row := range r.rows {
+		if col < 0 || row[col] != nil && *row[col] == "1" {
+			out.rows = append(out.rows, row)
+		}
+	}
+	return out
+}
+
+// knownHostgroups are the hostgroups defined in runtime or memory: servers
+// and replication hostgroups.
+func (a *Admin) knownHostgroups(ctx context.Context) (map[int]bool, error) {
+	hgs := map[int]bool{}
+	for _, s := range a.cur.MySQLServers {
+		hgs[s.HostgroupID] = true
+	}
+	for _, h := range a.cur.MySQLReplicationHostgroups {
+		hgs[h.WriterHostgroup], hgs[h.ReaderHostgroup] = true, true
+	}
+	r, err := a.st.query(ctx, "SELECT hostgroup_id FROM main.mysql_servers UNION SELECT writer_hostgroup FROM main.mysql_replication_hostgroups UNION SELECT reader_hostgroup FROM main.mysql_replication_hostgroups")
+	if err != nil {
+		return nil, err
+	}
+	for _, row := range r.rows {
+		var n int
+		if _, err := fmt.Sscan(deref(row[0]), &n); err == nil {
+			hgs[n] = true
+		}
+	}
+	return hgs, nil
+}
+
+// booting is true while the boot load runs: missing hostgroups are then
+// logged instead of refused, so a proxy whose servers are added later
+// still starts.
+func (a *Admin) booting() bool { return a.inBoot }
+
+func (a *Admin) checkUserHostgroups(ctx context.Context, users []config.MySQLUser) error {
+	hgs, err := a.knownHostgroups(ctx)
+	if err != nil {
+		return err
+	}
+	for i, u := range users {
+		if !u.Active || !u.Frontend || hgs[u.DefaultHostgroup] {
+			continue
+		}
+		msg := fmt.Sprintf("mysql_users row %d (username=%s): column default_hostgroup: hostgroup %d has no servers in mysql_servers (runtime or memory) and is not a replication hostgroup; add servers and LOAD MYSQL SERVERS TO RUNTIME first",
+			i+1, u.Username, u.DefaultHostgroup)
+		if a.booting() {
+			a.log.Warn("config: " + msg)
+			continue
+		}
+		return errors.New(msg)
+	}
+	return nil
+}
+
+func (a *Admin) loadRules(ctx context.Context) error {
+	r, err := a.st.query(ctx, "SELECT * FROM main.mysql_query_rules ORDER BY rule_id")
+	if err != nil {
+		return err
+	}
+	rules, err := decodeRules(r)
+	if err != nil {
+		return err
+	}
+	fr, err := a.st.query(ctx, "SELECT username, schemaname, flagIN, destination_hostgroup, comment FROM main.mysql_query_rules_fast_routing ORDER BY username, schemaname, flagIN")
+	if err != nil {
+		return err
+	}
+	if len(fr.rows) > 0 {
+		return errors.New("mysql_query_rules_fast_routing: fast routing is not implemented by sqlgate yet; express these routes as mysql_query_rules rows (username, schemaname, flagIN, destination_hostgroup, apply=1) and delete the fast routing rows")
+	}
+	hgs, err := a.knownHostgroups(ctx)
+	if err != nil {
+		return err
+	}
+	for _, q := range rules {
+		for _, ref := range []struct {
+			col string
+			hg  *int
+		}{{"destination_hostgroup", q.DestinationHostgroup}, {"mirror_hostgroup", q.MirrorHostgroup}} {
+			if q.Active && ref.hg != nil && !hgs[*ref.hg] {
+				msg := fmt.Sprintf("mysql_query_rules rule_id=%d: column %s: hostgroup %d has no servers in mysql_servers (runtime or memory)", q.RuleID, ref.col, *ref.hg)
+				if !a.booting() {
+					return errors.New(msg)
+				}
+				a.log.Warn("config: " + msg)
+			}
+		}
+	}
+	next := a.next()
+	next.MySQLQueryRules = rules
+	if err := a.applyMySQL(next); err != nil {
+		return err
+	}
+	a.rtRows["mysql_query_rules"] = activeRows(r)
+	a.rtRows["mysql_query_rules_fast_routing"] = fr
+	sumA, err := a.st.query(ctx, "SELECT "+strings.Join(ruleColumns, ", ")+" FROM main.mysql_query_rules WHERE active=1 ORDER BY rule_id")
+	if err != nil {
+		return err
+	}
+	a.bump(cluster.MySQLQueryRules, cluster.RawChecksum(sumA.rows)+cluster.RawChecksum(fr.rows))
+	return nil
+}
+
+// tableOrder is the primary-key order used when dumping or hashing tables.
+var tableOrder = map[string]string{
+	"mysql_servers":                      "hostgroup_id, hostname, port",
+	"mysql_replication_hostgroups":       "writer_hostgroup",
+	"mysql_group_replication_hostgroups": "writer_hostgroup",
+	"mysql_galera_hostgroups":            "writer_hostgroup",
+	"mysql_aws_aurora_hostgroups":        "writer_hostgroup",
+	"mysql_hostgroup_attributes":         "hostgroup_id",
+	"mysql_servers_ssl_params":           "hostname, port, username",
+	"proxysql_servers":                   "hostname, port",
+	"scheduler":                          "id",
+	"restapi_routes":                     "id",
+}
+
+func (a *Admin) loadServers(ctx context.Context) error {
+	rows := map[string]*result{}
+	for _, t := range serverTables {
+		r, err := a.st.query(ctx, "SELECT * FROM main."+t+" ORDER BY "+tableOrder[t])
+		if err != nil {
+			return err
+		}
+		rows[t] = r
+	}
+	for _, t := range []struct{ table, what string }{
+		{"mysql_group_replication_hostgroups", "Group Replication hostgroups"},
+		{"mysql_galera_hostgroups", "Galera hostgroups"},
+		{"mysql_aws_aurora_hostgroups", "Aurora hostgroups"},
+		{"mysql_hostgroup_attributes", "hostgroup attributes"},
+		{"mysql_servers_ssl_params", "per-server SSL parameters"},
+	} {
+		if len(rows[t.table].rows) > 0 {
+			return fmt.Errorf("%s: %s are not implemented by sqlgate; delete these rows", t.table, t.what)
+		}
+	}
+	servers, err := decodeServers(rows["mysql_servers"])
+	if err != nil {
+		return err
+	}
+	repl, err := decodeReplicationHostgroups(rows["mysql_replication_hostgroups"])
+	if err != nil {
+		return err
+	}
+	readers := map[int]int{}
+	for _, h := range repl {
+		if w, dup := readers[h.ReaderHostgroup]; dup {
+			return fmt.Errorf("mysql_replication_hostgroups row (writer_hostgroup=%d): column reader_hostgroup: hostgroup %d is already the reader of writer %d", h.WriterHostgroup, h.ReaderHostgroup, w)
+		}
+		readers[h.ReaderHostgroup] = h.WriterHostgroup
+	}
+	next := a.next()
+	next.MySQLServers = servers
+	next.MySQLReplicationHostgroups = repl
+	if err := a.applyMySQL(next); err != nil {
+		return err
+	}
+	if len(repl) > 0 && a.booting() {
+		a.log.Warn("mysql_replication_hostgroups: the read_only monitor is not implemented yet; servers stay in the hostgroups configured in mysql_servers")
+	}
+	for t, r := range rows {
+		a.rtRows[t] = r
+	}
+	// mysql_servers_v2: the configuration as loaded, SHUNNED shown as
+	// ONLINE, OFFLINE_HARD left out (§2.4.2).
+	v2, err := a.st.query(ctx, `SELECT hostgroup_id, hostname, port, gtid_port, CASE WHEN status="SHUNNED" THEN "ONLINE" ELSE status END AS status, weight, compression, max_connections, max_replication_lag, use_ssl, max_latency_ms, comment FROM main.mysql_servers WHERE status != "OFFLINE_HARD" ORDER BY hostgroup_id, hostname, port`)
+	if err != nil {
+		return err
+	}
+	raws := []uint64{cluster.RawChecksum(v2.rows)}
+	for _, t := range serverTables[1:] {
+		raws = append(raws, cluster.RawChecksum(rows[t].rows))
+	}
+	a.bump(cluster.MySQLServersV2, cluster.Combine(raws...))
+	a.bump(cluster.MySQLServers, a.runtimeServersChecksum())
+	return nil
+}
+
+// runtimeServersChecksum hashes the runtime servers as ProxySQL's
+// connection-pool table shows them to peers (§2.4.1).
+func (a *Admin) runtimeServersChecksum() uint64 {
+	servers := append([]config.MySQLServer(nil), a.cur.MySQLServers...)
+	sort.Slice(servers, func(i, j int) bool {
+		x, y := servers[i], servers[j]
+		if x.HostgroupID != y.HostgroupID {
+			return x.HostgroupID < y.HostgroupID
+		}
+		if x.Hostname != y.Hostname {
+			return x.Hostname < y.Hostname
+		}
+		return x.Port < y.Port
+	})
+	var rows [][]*string
+	for _, s := range servers {
+		st := s.Status
+		switch st {
+		case "OFFLINE_HARD":
+			continue
+		case "SHUNNED":
+			st = "ONLINE"
+		}
+		rows = append(rows, strs(fmt.Sprint(s.HostgroupID), s.Hostname, fmt.Sprint(s.Port), fmt.Sprint(s.GtidPort), st,
+			fmt.Sprint(s.Weight), fmt.Sprint(s.Compression), fmt.Sprint(s.MaxConnections), fmt.Sprint(s.MaxReplicationLag),
+			fmt.Sprint(s.UseSSL), fmt.Sprint(s.MaxLatencyMs), s.Comment))
+	}
+	return cluster.RawChecksum(rows)
+}
+
+func strs(vals ...string) []*string {
+	out := make([]*string, len(vals))
+	for i := range vals {
+		out[i] = &vals[i]
+	}
+	return out
+}
+
+func (a *Admin) loadProxySQLServers(ctx context.Context) error {
+	r, err := a.st.query(ctx, "SELECT hostname, port, weight, comment FROM main.proxysql_servers ORDER BY hostname, port")
+	if err != nil {
+		return err
+	}
+	ps, err := decodeProxySQLServers(r)
+	if err != nil {
+		return err
+	}
+	next := a.next()
+	next.ProxySQLServers = ps
+	a.cur = next
+	a.rtRows["proxysql_servers"] = r
+	a.bump(cluster.ProxySQLServers, cluster.RawChecksum(r.rows))
+	return nil
+}
+
+// loadUnimplemented accepts an empty table and refuses rows with a clear
+// error: sqlgate does not silently ignore configuration it cannot honour.
+func loadUnimplemented(table, what string) func(*Admin, context.Context) error {
+	return func(a *Admin, ctx context.Context) error {
+		r, err := a.st.query(ctx, "SELECT * FROM main."+table+" WHERE active=1")
+		if err != nil {
+			return err
+		}
+		if len(r.rows) > 0 {
+			return fmt.Errorf("%s: %s is not implemented by sqlgate; set active=0 or delete these rows", table, what)
+		}
+		return nil
+	}
+}
+
+// saveTables writes the runtime rows of tables back into main (SAVE ...
+// TO MEMORY).
+func saveTables(tables ...string) func(*Admin, context.Context) error {
+	return func(a *Admin, ctx context.Context) error {
+		return a.st.tx(ctx, func() error {
+			for _, t := range tables {
+				if t == "mysql_users" {
+					// Runtime holds only active users: mark all inactive, then
+					// write the runtime ones back active (as ProxySQL does).
+					if _, err := a.st.conn.ExecContext(ctx, "UPDATE main.mysql_users SET active=0"); err != nil {
+						return err
+					}
+				} else if _, err := a.st.conn.ExecContext(ctx, "DELETE FROM main."+t); err != nil {
+					return err
+				}
+				if err := a.insertRows(ctx, "main."+t, a.rtRows[t], "INSERT OR REPLACE"); err != nil {
+					return err
+				}
+			}
+			return nil
+		})
+	}
+}
+
+func saveVars(prefix string) func(*Admin, context.Context) error {
+	return func(a *Admin, ctx context.Context) error {
+		vals := a.mysqlVars
+		if prefix == "admin" {
+			vals = a.vars.Load().Raw
+		}
+		return a.st.tx(ctx, func() error {
+			if _, err := a.st.conn.ExecContext(ctx, "DELETE FROM main.global_variables WHERE variable_name LIKE '"+prefix+"-%'"); err != nil {
+				return err
+			}
+			for k, v := range vals {
+				if _, err := a.st.conn.ExecContext(ctx, "INSERT OR REPLACE INTO main.global_variables VALUES (?, ?)", prefix+"-"+k, v); err != nil {
+					return err
+				}
+			}
+			return nil
+		})
+	}
+}
+
+// insertRows inserts r's rows into table by column name.
+func (a *Admin) insertRows(ctx context.Context, table string, r *result, verb string) error {
+	if r == nil || len(r.rows) == 0 {
+		return nil
+	}
+	q := verb + " INTO " + table + " (" + strings.Join(quoteIdents(r.cols), ", ") + ") VALUES (" +
+		strings.TrimSuffix(strings.Repeat("?, ", len(r.cols)), ", ") + ")"
+	args := make([]any, len(r.cols))
+	for _, row := range r.rows {
+		for i, v := range row {
+			if v == nil {
+				args[i] = nil
+			} else {
+				args[i] = *v
+			}
+		}
+		if _, err := a.st.conn.ExecContext(ctx, q, args...); err != nil {
+			return fmt.Errorf("%s: %w", table, err)
+		}
+	}
+	return nil
+}
+
+func quoteIdents(cols []string) []string {
+	out := make([]string, len(cols))
+	for i, c := range cols {
+		out[i] = `"` + strings.ReplaceAll(c, `"`, `""`) + `"`
+	}
+	return out
+}
+
+func newUUID() string {
+	var b [16]byte
+	if _, err := rand.Read(b[:]); err != nil {
+		return "00000000-0000-4000-8000-000000000000"
+	}
+	b[6] = b[6]&0x0f | 0x40
+	b[8] = b[8]&0x3f | 0x80
+	return fmt.Sprintf("%x-%x-%x-%x-%x", b[0:4], b[4:6], b[6:8], b[8:10], b[10:])
+}

@@ -1,0 +1,113 @@
+package admin
+
+import (
+	"context"
+	"database/sql"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/go-sql-driver/mysql"
+
+	"sqlgate/internal/config"
+)
+
+func TestNormalize(t *testing.T) {
+	for in, want := range map[string]string{
+		"  LOAD   MYSQL\tSERVERS\n TO RUNTIME ;;": "LOAD MYSQL SERVERS TO RUNTIME",
+		"select 1;": "select 1",
+		" ; ":       "",
+	} {
+		if got := normalize(in); got != want {
+			t.Errorf("normalize(%q) = %q, want %q", in, got, want)
+		}
+	}
+}
+
+func TestUnquoteValue(t *testing.T) {
+	for _, tc := range []struct {
+		in, want string
+		ok       bool
+	}{
+		{"'abc'", "abc", true}, {`"a""b"`, `a"b`, true}, {"42", "42", true}, {"true", "true", true},
+		{"'open", "", false}, {"two words", "", false}, {"", "", false},
+	} {
+		got, err := unquoteValue(tc.in)
+		if (err == nil) != tc.ok || got != tc.want {
+			t.Errorf("unquoteValue(%q) = %q, %v", tc.in, got, err)
+		}
+	}
+}
+
+func TestParseAdminVars(t *testing.T) {
+	v, err := parseAdminVars(map[string]string{"admin_credentials": "admin:admin;cluster:secret", "cluster_username": "cluster",
+		"cluster_password": "secret", "read_only": "1"}, "1.0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if v.Credentials["cluster"] != "secret" || !v.ReadOnly || v.Raw["read_only"] != "true" || v.Raw["version"] != "1.0" {
+		t.Errorf("parsed %+v", v)
+	}
+	for _, bad := range []map[string]string{
+		{"no_such": "1"},
+		{"cluster_check_interval_ms": "5"},
+		{"refresh_interval": "soon"},
+		{"admin_credentials": "nopassword"},
+		{"cluster_username": "cluster", "cluster_password": "x"},
+		{"stats_credentials": "admin:x"},
+		{"read_only": "maybe"},
+	} {
+		if _, err := parseAdminVars(bad, "1.0"); err == nil {
+			t.Errorf("parseAdminVars(%v) accepted", bad)
+		} else if !strings.Contains(err.Error(), "admin-") {
+			t.Errorf("error %q does not name the variable", err)
+		}
+	}
+}
+
+// remoteConn makes a pipe look like a connection from another host: the
+// only way to exercise the "admin only from loopback" rule without
+// sending traffic off the machine.
+type remoteConn struct{ net.Conn }
+
+func (remoteConn) RemoteAddr() net.Addr {
+	return &net.TCPAddr{IP: net.ParseIP("192.0.2.7"), Port: 40000}
+}
+
+func TestDefaultAdminOnlyFromLoopback(t *testing.T) {
+	a, err := Open(Options{Datadir: t.TempDir(), Config: &config.Config{
+		AdminVariables: map[string]string{"admin_credentials": "admin:admin;radmin:radmin", "mysql_ifaces": "127.0.0.1:0"},
+	}, Version: "test", Log: slog.New(slog.NewTextHandler(io.Discard, nil))})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer a.Close()
+	dial := func(user string) error {
+		name := fmt.Sprintf("remote-%s-%d", user, time.Now().UnixNano())
+		mysql.RegisterDialContext(name, func(ctx context.Context, addr string) (net.Conn, error) {
+			c1, c2 := net.Pipe()
+			go a.serveConn(remoteConn{c2})
+			return c1, nil
+		})
+		db, err := sql.Open("mysql", fmt.Sprintf("%s:%s@%s(x)/", user, user, name))
+		if err != nil {
+			return err
+		}
+		defer db.Close()
+		var n int
+		return db.QueryRow("SELECT COUNT(*) FROM mysql_servers").Scan(&n)
+	}
+	if err := dial("admin"); err == nil || !strings.Contains(err.Error(), "User 'admin' can only connect locally") {
+		t.Errorf("remote default admin: %v", err)
+	}
+	if err := dial("radmin"); err != nil {
+		t.Errorf("remote extra admin user refused: %v", err)
+	}
+	if err := dial("stats"); err == nil || !strings.Contains(err.Error(), "can only connect locally") {
+		t.Errorf("remote default stats: %v", err)
+	}
+}

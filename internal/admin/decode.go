@@ -1,0 +1,293 @@
+package admin
+
+import (
+	"fmt"
+	"strconv"
+	"strings"
+
+	"sqlgate/internal/config"
+)
+
+// rowDecoder turns one admin-table row into typed values. SQLite keeps
+// whatever was inserted (a CHECK on an INT column does not stop 'abc'), so
+// every value is parsed here and the first problem is kept, naming the
+// table, the row and the column.
+type rowDecoder struct {
+	table string
+	n     int // 1-based row number
+	idx   map[string]int
+	row   []*string
+	key   func(*rowDecoder) string
+	err   error
+}
+
+func newDecoders(table string, r *result, key func(*rowDecoder) string) []*rowDecoder {
+	idx := map[string]int{}
+	for i, c := range r.cols {
+		idx[strings.ToLower(c)] = i
+	}
+	out := make([]*rowDecoder, len(r.rows))
+	for i, row := range r.rows {
+		out[i] = &rowDecoder{table: table, n: i + 1, idx: idx, row: row, key: key}
+	}
+	return out
+}
+
+func (d *rowDecoder) raw(col string) *string {
+	i, ok := d.idx[strings.ToLower(col)]
+	if !ok {
+		return nil
+	}
+	return d.row[i]
+}
+
+func (d *rowDecoder) where() string {
+	if d.key != nil {
+		return fmt.Sprintf("%s row %d (%s)", d.table, d.n, d.key(d))
+	}
+	return fmt.Sprintf("%s row %d", d.table, d.n)
+}
+
+func (d *rowDecoder) fail(col, format string, args ...any) {
+	if d.err == nil {
+		d.err = fmt.Errorf("%s: column %s: %s", d.where(), col, fmt.Sprintf(format, args...))
+	}
+}
+
+// text returns the column as a string, "" for NULL.
+func (d *rowDecoder) text(col string) string {
+	if v := d.raw(col); v != nil {
+		return *v
+	}
+	return ""
+}
+
+// ntext returns the column, nil for NULL.
+func (d *rowDecoder) ntext(col string) *string {
+	if v := d.raw(col); v != nil {
+		s := *v
+		return &s
+	}
+	return nil
+}
+
+func (d *rowDecoder) parseInt(col string, v string, lo, hi int64) int {
+	n, err := strconv.ParseInt(strings.TrimSpace(v), 10, 64)
+	if err != nil {
+		d.fail(col, "expected an integer, got %q", v)
+		return 0
+	}
+	if n < lo || n > hi {
+		d.fail(col, "value %d is out of range [%d, %d]", n, lo, hi)
+		return 0
+	}
+	return int(n)
+}
+
+// integer returns a NOT NULL integer column.
+func (d *rowDecoder) integer(col string, lo, hi int64) int {
+	v := d.raw(col)
+	if v == nil {
+		d.fail(col, "must not be NULL")
+		return 0
+	}
+	return d.parseInt(col, *v, lo, hi)
+}
+
+// ninteger returns a nullable integer column.
+func (d *rowDecoder) ninteger(col string, lo, hi int64) *int {
+	v := d.raw(col)
+	if v == nil {
+		return nil
+	}
+	n := d.parseInt(col, *v, lo, hi)
+	return &n
+}
+
+// boolean returns a 0/1 column.
+func (d *rowDecoder) boolean(col string) bool {
+	return d.integer(col, 0, 1) == 1
+}
+
+const maxInt32 = 1<<31 - 1
+
+func serverKey(d *rowDecoder) string {
+	return fmt.Sprintf("hostgroup_id=%s, hostname=%s, port=%s", d.text("hostgroup_id"), d.text("hostname"), d.text("port"))
+}
+
+func decodeServers(r *result) ([]config.MySQLServer, error) {
+	var out []config.MySQLServer
+	for _, d := range newDecoders("mysql_servers", r, serverKey) {
+		s := config.MySQLServer{
+			HostgroupID: d.integer("hostgroup_id", 0, maxInt32),
+			Hostname:    d.text("hostname"),
+			Port:        d.integer("port", 0, 65535),
+			GtidPort:    d.integer("gtid_port", 0, 65535),
+			Status:      strings.ToUpper(d.text("status")),
+			Weight:      d.integer("weight", 0, 10000000),
+			Compression: d.integer("compression", 0, 1),
+			// max_connections above ~10^6 per server is a typo, not a plan.
+			MaxConnections:    d.integer("max_connections", 0, maxInt32),
+			MaxReplicationLag: d.integer("max_replication_lag", 0, 126144000),
+			UseSSL:            d.integer("use_ssl", 0, 1),
+			MaxLatencyMs:      d.integer("max_latency_ms", 0, maxInt32),
+			Comment:           d.text("comment"),
+		}
+		if s.Hostname == "" {
+			d.fail("hostname", "must not be empty")
+		}
+		switch s.Status {
+		case "ONLINE", "SHUNNED", "OFFLINE_SOFT", "OFFLINE_HARD":
+		default:
+			d.fail("status", "must be ONLINE, SHUNNED, OFFLINE_SOFT or OFFLINE_HARD, got %q", s.Status)
+		}
+		if s.Compression != 0 {
+			d.fail("compression", "backend compression is not implemented by sqlgate; set it to 0")
+		}
+		if d.err != nil {
+			return nil, d.err
+		}
+		out = append(out, s)
+	}
+	return out, nil
+}
+
+func decodeReplicationHostgroups(r *result) ([]config.ReplicationHostgroup, error) {
+	var out []config.ReplicationHostgroup
+	key := func(d *rowDecoder) string { return "writer_hostgroup=" + d.text("writer_hostgroup") }
+	for _, d := range newDecoders("mysql_replication_hostgroups", r, key) {
+		h := config.ReplicationHostgroup{
+			WriterHostgroup: d.integer("writer_hostgroup", 0, maxInt32),
+			ReaderHostgroup: d.integer("reader_hostgroup", 0, maxInt32),
+			CheckType:       strings.ToLower(d.text("check_type")),
+			Comment:         d.text("comment"),
+		}
+		switch h.CheckType {
+		case "read_only", "innodb_read_only", "super_read_only", "read_only|innodb_read_only", "read_only&innodb_read_only":
+		default:
+			d.fail("check_type", "unknown check type %q", h.CheckType)
+		}
+		if d.err == nil && h.WriterHostgroup == h.ReaderHostgroup {
+			d.fail("reader_hostgroup", "must differ from writer_hostgroup (%d)", h.WriterHostgroup)
+		}
+		if d.err != nil {
+			return nil, d.err
+		}
+		out = append(out, h)
+	}
+	return out, nil
+}
+
+func decodeUsers(r *result) ([]config.MySQLUser, error) {
+	var out []config.MySQLUser
+	key := func(d *rowDecoder) string {
+		return fmt.Sprintf("username=%s, frontend=%s, backend=%s", d.text("username"), d.text("frontend"), d.text("backend"))
+	}
+	for _, d := range newDecoders("mysql_users", r, key) {
+		u := config.MySQLUser{
+			Username:              d.text("username"),
+			Password:              d.text("password"),
+			Active:                d.boolean("active"),
+			UseSSL:                d.boolean("use_ssl"),
+			DefaultHostgroup:      d.integer("default_hostgroup", 0, maxInt32),
+			DefaultSchema:         d.text("default_schema"),
+			SchemaLocked:          d.boolean("schema_locked"),
+			TransactionPersistent: d.boolean("transaction_persistent"),
+			FastForward:           d.boolean("fast_forward"),
+			Backend:               d.boolean("backend"),
+			Frontend:              d.boolean("frontend"),
+			MaxConnections:        d.integer("max_connections", 0, maxInt32),
+			Attributes:            d.text("attributes"),
+			Comment:               d.text("comment"),
+		}
+		if u.Username == "" {
+			d.fail("username", "must not be empty")
+		}
+		if u.FastForward {
+			d.fail("fast_forward", "fast_forward is not implemented by sqlgate; set it to 0")
+		}
+		if d.err != nil {
+			return nil, d.err
+		}
+		out = append(out, u)
+	}
+	return out, nil
+}
+
+// ruleColumns are mysql_query_rules' columns in the order the cluster
+// checksum and fetch use (active excluded).
+var ruleColumns = []string{"rule_id", "username", "schemaname", "flagIN", "client_addr", "proxy_addr", "proxy_port",
+	"digest", "match_digest", "match_pattern", "negate_match_pattern", "re_modifiers", "flagOUT", "replace_pattern",
+	"destination_hostgroup", "cache_ttl", "cache_empty_result", "cache_timeout", "reconnect", "timeout", "retries",
+	"delay", "next_query_flagIN", "mirror_flagOUT", "mirror_hostgroup", "error_msg", "OK_msg", "sticky_conn",
+	"multiplex", "gtid_from_hostgroup", "log", "apply", "attributes", "comment"}
+
+func decodeRules(r *result) ([]config.MySQLQueryRule, error) {
+	var out []config.MySQLQueryRule
+	key := func(d *rowDecoder) string { return "rule_id=" + d.text("rule_id") }
+	for _, d := range newDecoders("mysql_query_rules", r, key) {
+		q := config.MySQLQueryRule{
+			RuleID:               d.integer("rule_id", 1, maxInt32),
+			Active:               d.boolean("active"),
+			Username:             d.ntext("username"),
+			Schemaname:           d.ntext("schemaname"),
+			FlagIN:               d.integer("flagIN", 0, maxInt32),
+			ClientAddr:           d.ntext("client_addr"),
+			ProxyAddr:            d.ntext("proxy_addr"),
+			ProxyPort:            d.ninteger("proxy_port", 0, 65535),
+			Digest:               d.ntext("digest"),
+			MatchDigest:          d.ntext("match_digest"),
+			MatchPattern:         d.ntext("match_pattern"),
+			NegateMatchPattern:   d.boolean("negate_match_pattern"),
+			ReModifiers:          d.text("re_modifiers"),
+			FlagOUT:              d.ninteger("flagOUT", 0, maxInt32),
+			ReplacePattern:       d.ntext("replace_pattern"),
+			DestinationHostgroup: d.ninteger("destination_hostgroup", 0, maxInt32),
+			CacheTTL:             d.ninteger("cache_ttl", 1, maxInt32),
+			CacheEmptyResult:     d.ninteger("cache_empty_result", 0, 1),
+			CacheTimeout:         d.ninteger("cache_timeout", 0, maxInt32),
+			Reconnect:            d.ninteger("reconnect", 0, 1),
+			Timeout:              d.ninteger("timeout", 0, maxInt32),
+			Retries:              d.ninteger("retries", 0, 1000),
+			Delay:                d.ninteger("delay", 0, maxInt32),
+			NextQueryFlagIN:      d.ninteger("next_query_flagIN", 0, maxInt32),
+			MirrorFlagOUT:        d.ninteger("mirror_flagOUT", 0, maxInt32),
+			MirrorHostgroup:      d.ninteger("mirror_hostgroup", 0, maxInt32),
+			ErrorMsg:             d.ntext("error_msg"),
+			OKMsg:                d.ntext("OK_msg"),
+			StickyConn:           d.ninteger("sticky_conn", 0, 1),
+			Multiplex:            d.ninteger("multiplex", 0, 2),
+			GtidFromHostgroup:    d.ninteger("gtid_from_hostgroup", 0, maxInt32),
+			Log:                  d.ninteger("log", 0, 1),
+			Apply:                d.boolean("apply"),
+			Attributes:           d.text("attributes"),
+			Comment:              d.ntext("comment"),
+		}
+		if d.err != nil {
+			return nil, d.err
+		}
+		out = append(out, q)
+	}
+	return out, nil
+}
+
+func decodeProxySQLServers(r *result) ([]config.ProxySQLServer, error) {
+	var out []config.ProxySQLServer
+	key := func(d *rowDecoder) string { return d.text("hostname") + ":" + d.text("port") }
+	for _, d := range newDecoders("proxysql_servers", r, key) {
+		p := config.ProxySQLServer{
+			Hostname: d.text("hostname"),
+			Port:     d.integer("port", 1, 65535),
+			Weight:   d.integer("weight", 0, maxInt32),
+			Comment:  d.text("comment"),
+		}
+		if p.Hostname == "" {
+			d.fail("hostname", "must not be empty")
+		}
+		if d.err != nil {
+			return nil, d.err
+		}
+		out = append(out, p)
+	}
+	return out, nil
+}

@@ -1,0 +1,360 @@
+package admin
+
+import (
+	"context"
+	"fmt"
+	"runtime"
+	"sort"
+	"strconv"
+	"strings"
+	"time"
+
+	"sqlgate/internal/cluster"
+	"sqlgate/internal/stats"
+)
+
+// StatsSource is what the admin reads from the data path to fill the
+// stats_* tables. frontend.Server implements it.
+type StatsSource interface {
+	Processlist() []stats.Process
+	UserConnections() map[string]int
+	ClientConnections() int64
+	Questions() int64
+	Registry() *stats.Registry
+}
+
+// refresh regenerates the runtime_* and stats_* tables a query mentions
+// before it runs (§1.7): they are views of live state, not stored config.
+func (a *Admin) refresh(ctx context.Context, upper string, statsOnly bool) error {
+	if !strings.Contains(upper, "RUNTIME_") && !strings.Contains(upper, "STATS") && !strings.Contains(upper, "GLOBAL_VARIABLES") {
+		return nil
+	}
+	type job struct {
+		substr string
+		fn     func(context.Context) error
+	}
+	jobs := []job{
+		{"STATS_MYSQL_CONNECTION_POOL", a.refreshConnectionPool},
+		{"STATS_MYSQL_GLOBAL", a.refreshGlobal},
+		{"STATS_MYSQL_COMMANDS_COUNTERS", a.refreshCommands},
+		{"STATS_MYSQL_QUERY_DIGEST", a.refreshDigests},
+		{"STATS_MYSQL_PROCESSLIST", a.refreshProcesslist},
+		{"STATS_MYSQL_USERS", a.refreshUsers},
+		{"STATS_MYSQL_QUERY_RULES", a.refreshRuleHits},
+		{"STATS_MEMORY_METRICS", a.refreshMemory},
+	}
+	if !statsOnly {
+		jobs = append(jobs,
+			job{"GLOBAL_VARIABLES", a.refreshGlobalVariables},
+			job{"RUNTIME_MYSQL_SERVERS", a.refreshRuntimeServers},
+			job{"RUNTIME_MYSQL_REPLICATION_HOSTGROUPS", a.refreshRuntimeServers},
+			job{"RUNTIME_MYSQL_GROUP_REPLICATION_HOSTGROUPS", a.refreshRuntimeServers},
+			job{"RUNTIME_MYSQL_GALERA_HOSTGROUPS", a.refreshRuntimeServers},
+			job{"RUNTIME_MYSQL_AWS_AURORA_HOSTGROUPS", a.refreshRuntimeServers},
+			job{"RUNTIME_MYSQL_HOSTGROUP_ATTRIBUTES", a.refreshRuntimeServers},
+			job{"RUNTIME_MYSQL_USERS", a.refreshRuntimeTables("mysql_users")},
+			job{"RUNTIME_MYSQL_QUERY_RULES", a.refreshRuntimeTables("mysql_query_rules", "mysql_query_rules_fast_routing")},
+			job{"RUNTIME_PROXYSQL_SERVERS", a.refreshRuntimeTables("proxysql_servers")},
+			job{"RUNTIME_CHECKSUMS_VALUES", a.refreshChecksums},
+		)
+	}
+	done := map[string]bool{}
+	for _, j := range jobs {
+		if !strings.Contains(upper, j.substr) {
+			continue
+		}
+		key := fmt.Sprintf("%p", j.fn)
+		if done[key] {
+			continue
+		}
+		done[key] = true
+		if err := j.fn(ctx); err != nil {
+			return fmt.Errorf("refreshing %s: %w", strings.ToLower(j.substr), err)
+		}
+	}
+	return nil
+}
+
+// replaceTable rewrites table with rows in one transaction.
+func (a *Admin) replaceTable(ctx context.Context, table string, cols []string, rows [][]any) error {
+	return a.st.tx(ctx, func() error {
+		if _, err := a.st.conn.ExecContext(ctx, "DELETE FROM "+table); err != nil {
+			return err
+		}
+		if len(rows) == 0 {
+			return nil
+		}
+		q := "INSERT INTO " + table + " (" + strings.Join(quoteIdents(cols), ", ") + ") VALUES (" +
+			strings.TrimSuffix(strings.Repeat("?, ", len(cols)), ", ") + ")"
+		for _, r := range rows {
+			if _, err := a.st.conn.ExecContext(ctx, q, r...); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+}
+
+func (a *Admin) refreshRuntimeTables(tables ...string) func(context.Context) error {
+	return func(ctx context.Context) error {
+		return a.st.tx(ctx, func() error {
+			for _, t := range tables {
+				if _, err := a.st.conn.ExecContext(ctx, "DELETE FROM main.runtime_"+t); err != nil {
+					return err
+				}
+				if err := a.insertRows(ctx, "main.runtime_"+t, a.rtRows[t], "INSERT OR REPLACE"); err != nil {
+					return err
+				}
+			}
+			return nil
+		})
+	}
+}
+
+// refreshRuntimeServers dumps the server tables as loaded, with each
+// server's live status from the pool.
+func (a *Admin) refreshRuntimeServers(ctx context.Context) error {
+	if err := a.refreshRuntimeTables(serverTables[1:]...)(ctx); err != nil {
+		return err
+	}
+	live := map[string]string{}
+	if a.pool != nil {
+		for _, hg := range a.pool.Hostgroups() {
+			for _, s := range hg.Servers() {
+				live[fmt.Sprintf("%d|%s|%d", hg.ID, s.Host, s.Port)] = s.Status().String()
+			}
+		}
+	}
+	r := a.rtRows["mysql_servers"]
+	var rows [][]any
+	if r != nil {
+		for _, row := range r.rows {
+			vals := make([]any, len(row))
+			var hg, host, port string
+			stIdx := -1
+			for i, c := range r.cols {
+				if row[i] != nil {
+					vals[i] = *row[i]
+				}
+				switch c {
+				case "hostgroup_id":
+					hg = deref(row[i])
+				case "hostname":
+					host = deref(row[i])
+				case "port":
+					port = deref(row[i])
+				case "status":
+					stIdx = i
+				}
+			}
+			if st, ok := live[hg+"|"+host+"|"+port]; ok && stIdx >= 0 {
+				vals[stIdx] = st
+			}
+			rows = append(rows, vals)
+		}
+		return a.replaceTable(ctx, "main.runtime_mysql_servers", r.cols, rows)
+	}
+	return a.replaceTable(ctx, "main.runtime_mysql_servers", nil, nil)
+}
+
+func (a *Admin) refreshGlobalVariables(ctx context.Context) error {
+	var rows [][]any
+	for k, v := range a.vars.Load().Raw {
+		rows = append(rows, []any{"admin-" + k, v})
+	}
+	for k, v := range a.mysqlVars {
+		rows = append(rows, []any{"mysql-" + k, v})
+	}
+	return a.replaceTable(ctx, "main.runtime_global_variables", []string{"variable_name", "variable_value"}, rows)
+}
+
+func (a *Admin) refreshChecksums(ctx context.Context) error {
+	var rows [][]any
+	for _, m := range cluster.Modules {
+		v := a.checksums[m]
+		cs := v.Checksum
+		if v.Version == 0 {
+			cs = ""
+		}
+		rows = append(rows, []any{m, v.Version, v.Epoch, cs})
+	}
+	return a.replaceTable(ctx, "main.runtime_checksums_values", []string{"name", "version", "epoch", "checksum"}, rows)
+}
+
+func (a *Admin) refreshConnectionPool(ctx context.Context) error {
+	cols := []string{"hostgroup", "srv_host", "srv_port", "status", "ConnUsed", "ConnFree", "ConnOK", "ConnERR",
+		"MaxConnUsed", "Queries", "Queries_GTID_sync", "Bytes_data_sent", "Bytes_data_recv", "Latency_us"}
+	var rows [][]any
+	if a.pool != nil {
+		hgs := a.pool.Hostgroups()
+		sort.Slice(hgs, func(i, j int) bool { return hgs[i].ID < hgs[j].ID })
+		for _, hg := range hgs {
+			for _, s := range hg.Servers() {
+				used, free := s.Counts()
+				rows = append(rows, []any{hg.ID, s.Host, s.Port, s.Status().String(), used, free, s.ConnOK.Load(),
+					s.ConnERR.Load(), s.MaxConnUsed.Load(), s.Queries.Load(), 0, s.BytesSent.Load(), s.BytesRecv.Load(), 0})
+			}
+		}
+	}
+	if err := a.replaceTable(ctx, "stats.stats_mysql_connection_pool", cols, rows); err != nil {
+		return err
+	}
+	return a.replaceTable(ctx, "stats.stats_mysql_connection_pool_reset", cols, rows)
+}
+
+func (a *Admin) refreshGlobal(ctx context.Context) error {
+	vals := [][2]string{{"ProxySQL_Uptime", strconv.FormatInt(int64(time.Since(a.started).Seconds()), 10)}}
+	if a.stats != nil {
+		reg := a.stats.Registry()
+		vals = append(vals,
+			[2]string{"Client_Connections_aborted", strconv.FormatInt(reg.ClientConnectionsAborted.Load(), 10)},
+			[2]string{"Client_Connections_connected", strconv.FormatInt(a.stats.ClientConnections(), 10)},
+			[2]string{"Client_Connections_created", strconv.FormatInt(reg.ClientConnectionsCreated.Load(), 10)},
+			[2]string{"Questions", strconv.FormatInt(a.stats.Questions(), 10)},
+			[2]string{"Slow_queries", strconv.FormatInt(reg.SlowQueries.Load(), 10)},
+			[2]string{"Digest_entries", strconv.FormatInt(reg.DigestCount(), 10)},
+			[2]string{"Digest_entries_dropped", strconv.FormatInt(reg.DigestsDropped.Load(), 10)},
+		)
+	}
+	var used, free, ok, errs int64
+	if a.pool != nil {
+		for _, hg := range a.pool.Hostgroups() {
+			for _, s := range hg.Servers() {
+				u, f := s.Counts()
+				used, free = used+int64(u), free+int64(f)
+				ok, errs = ok+s.ConnOK.Load(), errs+s.ConnERR.Load()
+			}
+		}
+	}
+	vals = append(vals,
+		[2]string{"Server_Connections_connected", strconv.FormatInt(used+free, 10)},
+		[2]string{"Server_Connections_created", strconv.FormatInt(ok, 10)},
+		[2]string{"Server_Connections_aborted", strconv.FormatInt(errs, 10)},
+		[2]string{"Servers_table_version", strconv.FormatUint(a.checksums[cluster.MySQLServers].Version, 10)},
+	)
+	if a.rt != nil {
+		if s := a.rt.Load(); s != nil {
+			vals = append(vals, [2]string{"Runtime_snapshot_version", strconv.FormatUint(s.Version, 10)})
+		}
+	}
+	var rows [][]any
+	for _, v := range vals {
+		rows = append(rows, []any{v[0], v[1]})
+	}
+	return a.replaceTable(ctx, "stats.stats_mysql_global", []string{"Variable_Name", "Variable_Value"}, rows)
+}
+
+func (a *Admin) refreshCommands(ctx context.Context) error {
+	cols := append([]string{"Command", "Total_Time_us", "Total_cnt"}, stats.BucketNames...)
+	var rows [][]any
+	if a.stats != nil {
+		for _, c := range a.stats.Registry().CommandRows() {
+			r := []any{c.Command, c.TotalUs, c.Count}
+			for _, b := range c.Buckets {
+				r = append(r, b)
+			}
+			rows = append(rows, r)
+		}
+	}
+	return a.replaceTable(ctx, "stats.stats_mysql_commands_counters", cols, rows)
+}
+
+var digestCols = []string{"hostgroup", "schemaname", "username", "client_address", "digest", "digest_text", "count_star",
+	"first_seen", "last_seen", "sum_time", "min_time", "max_time", "sum_rows_affected", "sum_rows_sent"}
+
+func digestRows(ds []stats.DigestRow) [][]any {
+	rows := make([][]any, 0, len(ds))
+	for _, d := range ds {
+		rows = append(rows, []any{d.Hostgroup, d.Schema, d.User, d.ClientAddress, fmt.Sprintf("0x%016X", d.Digest), d.Text,
+			d.Count, d.FirstSeen, d.LastSeen, d.SumUs, d.MinUs, d.MaxUs, d.SumRowsAffected, d.SumRowsSent})
+	}
+	return rows
+}
+
+// refreshDigests fills stats_mysql_query_digest; reading the _reset table
+// also empties the in-memory digest map, as in ProxySQL.
+func (a *Admin) refreshDigests(ctx context.Context) error {
+	if a.stats == nil {
+		return nil
+	}
+	reg := a.stats.Registry()
+	if err := a.replaceTable(ctx, "stats.stats_mysql_query_digest", digestCols, digestRows(reg.Digests(false))); err != nil {
+		return err
+	}
+	return a.replaceTable(ctx, "stats.stats_mysql_query_digest_reset", digestCols, digestRows(reg.Digests(true)))
+}
+
+// resetDigests empties the digest map (TRUNCATE stats_mysql_query_digest).
+func (a *Admin) resetDigests() {
+	if a.stats != nil {
+		a.stats.Registry().Digests(true)
+	}
+	ctx := context.Background()
+	a.st.exec(ctx, "DELETE FROM stats.stats_mysql_query_digest", "DELETE FROM stats.stats_mysql_query_digest_reset")
+}
+
+func (a *Admin) refreshProcesslist(ctx context.Context) error {
+	cols := []string{"ThreadID", "SessionID", "user", "db", "cli_host", "cli_port", "hostgroup", "l_srv_host", "l_srv_port",
+		"srv_host", "srv_port", "command", "time_ms", "info", "status_flags", "extended_info"}
+	var rows [][]any
+	if a.stats != nil {
+		for _, p := range a.stats.Processlist() {
+			var hg, srvHost, srvPort, info any
+			if p.Hostgroup >= 0 {
+				hg, info = p.Hostgroup, p.Info
+				if p.SrvHost != "" {
+					srvHost, srvPort = p.SrvHost, p.SrvPort
+				}
+			}
+			rows = append(rows, []any{0, p.SessionID, p.User, p.DB, p.ClientHost, p.ClientPort, hg, nil, nil,
+				srvHost, srvPort, p.Command, p.TimeMs, info, 0, nil})
+		}
+	}
+	return a.replaceTable(ctx, "stats.stats_mysql_processlist", cols, rows)
+}
+
+func (a *Admin) refreshUsers(ctx context.Context) error {
+	var conns map[string]int
+	if a.stats != nil {
+		conns = a.stats.UserConnections()
+	}
+	var rows [][]any
+	seen := map[string]bool{}
+	for _, u := range a.cur.MySQLUsers {
+		if !u.Active || !u.Frontend || seen[u.Username] {
+			continue
+		}
+		seen[u.Username] = true
+		rows = append(rows, []any{u.Username, conns[u.Username], u.MaxConnections})
+	}
+	return a.replaceTable(ctx, "stats.stats_mysql_users", []string{"username", "frontend_connections", "frontend_max_connections"}, rows)
+}
+
+func (a *Admin) refreshRuleHits(ctx context.Context) error {
+	var rows [][]any
+	if a.rt != nil {
+		if s := a.rt.Load(); s != nil && s.Rules != nil {
+			for _, h := range s.Rules.Hits() {
+				rows = append(rows, []any{h.RuleID, h.Hits})
+			}
+		}
+	}
+	return a.replaceTable(ctx, "stats.stats_mysql_query_rules", []string{"rule_id", "hits"}, rows)
+}
+
+func (a *Admin) refreshMemory(ctx context.Context) error {
+	var ms runtime.MemStats
+	runtime.ReadMemStats(&ms)
+	vals := [][2]any{
+		{"Go_heap_alloc_bytes", ms.HeapAlloc}, {"Go_heap_sys_bytes", ms.HeapSys}, {"Go_sys_bytes", ms.Sys},
+		{"Go_stack_inuse_bytes", ms.StackInuse}, {"Go_num_gc", ms.NumGC}, {"Go_goroutines", runtime.NumGoroutine()},
+	}
+	if a.stats != nil {
+		vals = append(vals, [2]any{"query_digest_entries", a.stats.Registry().DigestCount()})
+	}
+	var rows [][]any
+	for _, v := range vals {
+		rows = append(rows, []any{v[0], fmt.Sprint(v[1])})
+	}
+	return a.replaceTable(ctx, "stats.stats_memory_metrics", []string{"Variable_Name", "Variable_Value"}, rows)
+}

@@ -1,0 +1,284 @@
+package admin
+
+import (
+	"errors"
+	"fmt"
+	"io"
+	"net"
+	"os"
+	"strings"
+	"sync/atomic"
+	"time"
+
+	"sqlgate/internal/wire"
+)
+
+// adminCaps are the capabilities the admin listener offers. The admin
+// protocol is plain: text queries and text results.
+const adminCaps = wire.ClientLongPassword | wire.ClientFoundRows | wire.ClientLongFlag | wire.ClientConnectWithDB |
+	wire.ClientProtocol41 | wire.ClientInteractive | wire.ClientTransactions | wire.ClientSecureConnection |
+	wire.ClientMultiResults | wire.ClientPluginAuth | wire.ClientConnectAttrs | wire.ClientPluginAuthLenencClientData
+
+var sessionIDs atomic.Uint32
+
+// Listen opens the admin-mysql_ifaces listeners and serves them until
+// Close. It fails if none can be opened.
+func (a *Admin) Listen() error {
+	return a.rebind(a.vars.Load().MySQLIfaces)
+}
+
+// Addrs returns the addresses the admin listeners are bound to.
+func (a *Admin) Addrs() []net.Addr {
+	a.lnMu.Lock()
+	defer a.lnMu.Unlock()
+	var out []net.Addr
+	for _, ln := range a.listeners {
+		out = append(out, ln.Addr())
+	}
+	return out
+}
+
+// rebind replaces the listeners with ones on ifaces (a ';'-separated list
+// of host:port or socket paths). On error the old listeners stay.
+func (a *Admin) rebind(ifaces string) error {
+	var lns []net.Listener
+	for _, addr := range strings.Split(ifaces, ";") {
+		addr = strings.TrimSpace(addr)
+		if addr == "" {
+			continue
+		}
+		network := "tcp"
+		if strings.HasPrefix(addr, "/") {
+			network = "unix"
+			os.Remove(addr)
+		}
+		ln, err := net.Listen(network, addr)
+		if err != nil {
+			for _, l := range lns {
+				l.Close()
+			}
+			return fmt.Errorf("admin-mysql_ifaces: %w", err)
+		}
+		lns = append(lns, ln)
+	}
+	if len(lns) == 0 {
+		return errors.New("admin-mysql_ifaces is empty: nothing to listen on")
+	}
+	a.lnMu.Lock()
+	old := a.listeners
+	a.listeners = lns
+	a.lnMu.Unlock()
+	for _, ln := range old {
+		ln.Close()
+	}
+	for _, ln := range lns {
+		a.log.Info("admin interface listening", "addr", ln.Addr().String())
+		go a.serve(ln)
+	}
+	return nil
+}
+
+func (a *Admin) serve(ln net.Listener) {
+	for {
+		nc, err := ln.Accept()
+		if err != nil {
+			var ne net.Error
+			if errors.As(err, &ne) && ne.Timeout() {
+				time.Sleep(5 * time.Millisecond)
+				continue
+			}
+			return
+		}
+		go a.serveConn(nc)
+	}
+}
+
+// session is one admin client connection.
+type session struct {
+	a      *Admin
+	c      *wire.Conn
+	id     uint32
+	user   string
+	stats  bool // logged in with admin-stats_credentials: read-only stats
+	caps   uint32
+	remote string
+	local  bool
+	uuid   string // set by PROXYSQL CLUSTER_NODE_UUID
+}
+
+func (a *Admin) serveConn(nc net.Conn) {
+	s := &session{a: a, c: wire.NewConn(nc), id: sessionIDs.Add(1), remote: nc.RemoteAddr().String()}
+	s.local = isLocal(nc)
+	defer nc.Close()
+	if err := s.handshake(); err != nil {
+		var we *wire.Error
+		if errors.As(err, &we) {
+			s.c.WritePacket(wire.AppendErr(nil, we))
+			s.c.Flush()
+			a.log.Warn("admin login refused", "client", s.remote, "err", we.Message)
+		} else if !errors.Is(err, io.EOF) {
+			a.log.Debug("admin handshake failed", "client", s.remote, "err", err)
+		}
+		return
+	}
+	s.loop()
+}
+
+// isLocal reports whether the peer is loopback or a Unix socket: the
+// literal users admin and stats may only log in from there.
+func isLocal(nc net.Conn) bool {
+	switch addr := nc.RemoteAddr().(type) {
+	case *net.TCPAddr:
+		return addr.IP.IsLoopback()
+	case *net.UnixAddr:
+		return true
+	}
+	return false
+}
+
+func (s *session) handshake() error {
+	s.c.Conn.SetDeadline(time.Now().Add(10 * time.Second))
+	defer s.c.Conn.SetDeadline(time.Time{})
+	caps := uint32(adminCaps)
+	if s.a.tls != nil {
+		caps |= wire.ClientSSL
+	}
+	salt := wire.NewSalt()
+	g := wire.Greeting{ServerVersion: s.a.version, ConnID: s.id, Salt: salt, Caps: caps, Charset: 33,
+		Status: wire.StatusAutocommit, AuthPlugin: wire.NativePassword}
+	if err := s.c.WritePacket(g.Append(nil)); err != nil {
+		return err
+	}
+	if err := s.c.Flush(); err != nil {
+		return err
+	}
+	p, err := s.c.ReadPacket(64 << 10)
+	if err != nil {
+		return err
+	}
+	if wire.IsSSLRequest(p) {
+		if s.a.tls == nil {
+			return wire.Errorf(wire.ErAccessDenied, "28000", "TLS is not enabled on the admin interface")
+		}
+		if err := s.c.UpgradeTLS(s.a.tls, true); err != nil {
+			return err
+		}
+		if p, err = s.c.ReadPacket(64 << 10); err != nil {
+			return err
+		}
+	}
+	hr, err := wire.ParseHandshakeResponse(p)
+	if err != nil {
+		return wire.Errorf(1043, "08S01", "Bad handshake: %v", err)
+	}
+	s.caps = hr.Caps & caps
+	resp := hr.AuthResponse
+	if hr.AuthPlugin != "" && hr.AuthPlugin != wire.NativePassword {
+		if err := s.c.WritePacket(wire.AppendAuthSwitch(nil, wire.NativePassword, salt)); err != nil {
+			return err
+		}
+		if err := s.c.Flush(); err != nil {
+			return err
+		}
+		r, err := s.c.ReadPacket(4096)
+		if err != nil {
+			return err
+		}
+		resp = append([]byte(nil), r...)
+	}
+	v := s.a.vars.Load()
+	pw, isAdmin := v.Credentials[hr.User]
+	spw, isStats := v.StatsCredentials[hr.User]
+	if !isAdmin && isStats {
+		pw = spw
+	}
+	using := "YES"
+	if len(resp) == 0 {
+		using = "NO"
+	}
+	denied := wire.Errorf(wire.ErAccessDenied, "28000", "Access denied for user '%s'@'%s' (using password: %s)", hr.User, hostOf(s.remote), using)
+	if !isAdmin && !isStats {
+		return denied
+	}
+	cred, _ := wire.ParseStoredPassword(pw)
+	if _, ok := cred.VerifyNative(salt, resp); !ok {
+		return denied
+	}
+	if (hr.User == "admin" && isAdmin || hr.User == "stats" && !isAdmin) && !s.local {
+		return wire.Errorf(1040, "42000", "User '%s' can only connect locally; add another user to admin-%s for remote access",
+			hr.User, map[bool]string{true: "admin_credentials", false: "stats_credentials"}[isAdmin])
+	}
+	s.user, s.stats = hr.User, !isAdmin
+	return s.c.WritePacket(wire.AppendOK(nil, wire.OKHeader, wire.OK{Status: wire.StatusAutocommit}))
+}
+
+func hostOf(addr string) string {
+	h, _, err := net.SplitHostPort(addr)
+	if err != nil {
+		return addr
+	}
+	return h
+}
+
+func (s *session) loop() {
+	for {
+		if err := s.c.Flush(); err != nil {
+			return
+		}
+		p, err := s.c.ReadPacket(64 << 20)
+		if err != nil {
+			if errors.Is(err, wire.ErrPacketTooLarge) {
+				s.writeErr(wire.Errorf(1153, "08S01", "Got a packet bigger than 64 MiB"))
+				s.c.Flush()
+			}
+			return
+		}
+		if len(p) == 0 {
+			return
+		}
+		switch p[0] {
+		case wire.ComQuit:
+			return
+		case wire.ComPing, wire.ComInitDB, wire.ComResetConnection:
+			s.writeOK(0, "")
+		case wire.ComQuery:
+			s.query(string(p[1:]))
+		case wire.ComFieldList:
+			s.writeErr(wire.Errorf(1047, "08S01", "COM_FIELD_LIST is not supported by the admin interface; use SHOW FIELDS FROM"))
+		default:
+			s.writeErr(wire.Errorf(1047, "08S01", "command %d is not supported by the admin interface", p[0]))
+		}
+	}
+}
+
+func (s *session) writeOK(affected uint64, info string) {
+	s.c.WritePacket(wire.AppendOK(nil, wire.OKHeader, wire.OK{AffectedRows: affected, Status: wire.StatusAutocommit, Info: info}))
+}
+
+func (s *session) writeErr(e *wire.Error) {
+	s.c.WritePacket(wire.AppendErr(nil, e))
+}
+
+// writeResult sends a text result set; every column is a string, as in
+// ProxySQL's admin.
+func (s *session) writeResult(r *result) {
+	b := wire.AppendLenEncInt(nil, uint64(len(r.cols)))
+	s.c.WritePacket(b)
+	for _, name := range r.cols {
+		b = wire.AppendColumnDef(b[:0], name, wire.TypeVarString)
+		s.c.WritePacket(b)
+	}
+	s.c.WritePacket(wire.AppendEOF(b[:0], 0, wire.StatusAutocommit))
+	for _, row := range r.rows {
+		b = b[:0]
+		for _, v := range row {
+			if v == nil {
+				b = append(b, 0xfb)
+			} else {
+				b = wire.AppendLenEncString(b, *v)
+			}
+		}
+		s.c.WritePacket(b)
+	}
+	s.c.WritePacket(wire.AppendEOF(b[:0], 0, wire.StatusAutocommit))
+}
