@@ -213,6 +213,39 @@ mysql_users = ( { username="app", password="app", default_hostgroup=0 } )`, bed.
 	}
 	waitGrowth("initial load", 0)
 
+	// The stats tables show the live load.
+	num := func(q string) int64 {
+		t.Helper()
+		out := p.must(q)
+		n, err := strconv.ParseInt(out, 10, 64)
+		if err != nil {
+			t.Fatalf("%s: %q is not a number", q, out)
+		}
+		return n
+	}
+	if n := num("SELECT frontend_connections FROM stats_mysql_users WHERE username='app'"); n < 1 {
+		t.Errorf("stats_mysql_users: app has %d connections", n)
+	}
+	if n := num("SELECT COUNT(*) FROM stats_mysql_processlist WHERE user='app' AND db='test'"); n < 1 {
+		t.Errorf("stats_mysql_processlist: %d app sessions", n)
+	}
+	if n := num("SELECT Total_cnt FROM stats_mysql_commands_counters WHERE Command='SELECT'"); n < 50 {
+		t.Errorf("stats_mysql_commands_counters SELECT = %d", n)
+	}
+	if n := num("SELECT SUM(sum_rows_sent) FROM stats_mysql_query_digest WHERE digest_text='SELECT v FROM reconf WHERE id=?' AND username='app' AND schemaname='test'"); n < 50 {
+		t.Errorf("digest of the read: sum_rows_sent = %d\n%s", n, p.must("SELECT hostgroup, digest, digest_text, count_star, sum_rows_sent FROM stats_mysql_query_digest"))
+	}
+	if n := num("SELECT SUM(sum_rows_affected) FROM stats_mysql_query_digest WHERE digest_text LIKE 'UPDATE reconf SET v=v+?%'"); n < 1 {
+		t.Errorf("digest of the write: sum_rows_affected = %d\n%s", n, p.must("SELECT digest_text, count_star FROM stats_mysql_query_digest"))
+	}
+	// Reading the _reset table empties the digest map.
+	readDigest := "SELECT IFNULL(SUM(count_star),0) FROM stats_mysql_query_digest WHERE digest_text='SELECT v FROM reconf WHERE id=?'"
+	c1 := num(readDigest)
+	p.must("SELECT COUNT(*) FROM stats_mysql_query_digest_reset")
+	if c2 := num(readDigest); c2 >= c1 {
+		t.Errorf("count_star %d after reading stats_mysql_query_digest_reset, %d before", c2, c1)
+	}
+
 	// Add the replica as hostgroup 1 and route SELECTs there.
 	p.must(fmt.Sprintf(`INSERT INTO mysql_servers (hostgroup_id, hostname, port) VALUES (1, '127.0.0.1', %d);
 LOAD MYSQL SERVERS TO RUNTIME;

@@ -37,6 +37,7 @@ func (a *Admin) refresh(ctx context.Context, upper string, statsOnly bool) error
 		{"STATS_MYSQL_CONNECTION_POOL", a.refreshConnectionPool},
 		{"STATS_MYSQL_GLOBAL", a.refreshGlobal},
 		{"STATS_MYSQL_COMMANDS_COUNTERS", a.refreshCommands},
+		{"STATS_MYSQL_QUERY_DIGEST_RESET", a.refreshDigestsReset},
 		{"STATS_MYSQL_QUERY_DIGEST", a.refreshDigests},
 		{"STATS_MYSQL_PROCESSLIST", a.refreshProcesslist},
 		{"STATS_MYSQL_USERS", a.refreshUsers},
@@ -63,7 +64,10 @@ func (a *Admin) refresh(ctx context.Context, upper string, statsOnly bool) error
 		if !strings.Contains(upper, j.substr) {
 			continue
 		}
-		key := fmt.Sprintf("%p", j.fn)
+		key := j.substr
+		if strings.HasPrefix(key, "RUNTIME_MYSQL_") && !strings.Contains(key, "USERS") && !strings.Contains(key, "RULES") {
+			key = "servers" // one refresh covers every server table
+		}
 		if done[key] {
 			continue
 		}
@@ -271,17 +275,25 @@ func digestRows(ds []stats.DigestRow) [][]any {
 	return rows
 }
 
-// refreshDigests fills stats_mysql_query_digest; reading the _reset table
-// also empties the in-memory digest map, as in ProxySQL.
+// refreshDigests fills stats_mysql_query_digest from the digest map.
 func (a *Admin) refreshDigests(ctx context.Context) error {
 	if a.stats == nil {
 		return nil
 	}
-	reg := a.stats.Registry()
-	if err := a.replaceTable(ctx, "stats.stats_mysql_query_digest", digestCols, digestRows(reg.Digests(false))); err != nil {
+	return a.replaceTable(ctx, "stats.stats_mysql_query_digest", digestCols, digestRows(a.stats.Registry().Digests(false)))
+}
+
+// refreshDigestsReset fills stats_mysql_query_digest_reset and empties the
+// digest map, as reading that table does in ProxySQL.
+func (a *Admin) refreshDigestsReset(ctx context.Context) error {
+	if a.stats == nil {
+		return nil
+	}
+	rows := digestRows(a.stats.Registry().Digests(true))
+	if err := a.replaceTable(ctx, "stats.stats_mysql_query_digest_reset", digestCols, rows); err != nil {
 		return err
 	}
-	return a.replaceTable(ctx, "stats.stats_mysql_query_digest_reset", digestCols, digestRows(reg.Digests(true)))
+	return a.replaceTable(ctx, "stats.stats_mysql_query_digest", digestCols, nil)
 }
 
 // resetDigests empties the digest map (TRUNCATE stats_mysql_query_digest).

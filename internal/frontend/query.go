@@ -91,15 +91,24 @@ func (s *Session) comQuery(rt *runtime.Snapshot, p []byte) error {
 	}
 	start := time.Now()
 	s.setActivity(q, hg, nil)
+	s.last = resultInfo{}
 	err := s.run(rt, hg, p, respQuery, &info)
+	s.record(hg, info.cmd, digest, start)
+	return err
+}
+
+// record accounts a finished statement in the command counters and the
+// digest table, and marks the session idle.
+func (s *Session) record(hg int, cmd router.CommandType, digest string, start time.Time) {
 	d := time.Since(start)
 	s.setActivity("", -1, nil)
-	if st := s.srv.Stats; st != nil {
-		st.Command(info.cmd.String(), d)
-		st.Digest(stats.DigestKey{Hostgroup: hg, Schema: s.state.schema, User: s.user.Name, Digest: router.DigestHash(digest)},
-			digest, d, 0, 0)
+	st := s.srv.Stats
+	if st == nil {
+		return
 	}
-	return err
+	st.Command(cmd.String(), d)
+	st.Digest(stats.DigestKey{Hostgroup: hg, Schema: s.state.schema, User: s.user.Name, Digest: router.DigestHash(digest)},
+		digest, d, int64(s.last.affected), s.last.rows)
 }
 
 // isBareEnd reports a plain COMMIT or ROLLBACK (no AND CHAIN, no savepoint).
@@ -351,6 +360,7 @@ func (s *Session) releaseAll(_ bool) {
 // completed (successfully or with a MySQL error), and returns the connection
 // to the pool unless the session still needs it (§7.3 of the data-path spec).
 func (s *Session) afterStatement(rt *runtime.Snapshot, hg int, bc *backend.Conn, ri resultInfo, info *stmtInfo) {
+	s.last = ri
 	if ri.statusKnown {
 		bc.NoteStatus(ri.status)
 	}

@@ -24,6 +24,7 @@ type resultInfo struct {
 	err         *wire.Error // the reply was an ERR packet
 	sentAny     bool        // some bytes of the reply went to the client
 	cursor      bool        // a COM_STMT_EXECUTE opened a cursor
+	rows        int64       // rows sent to the client
 }
 
 // forwarder streams one reply from a backend connection to the client,
@@ -258,6 +259,7 @@ func (f *forwarder) rowsFrom(p []byte) (bool, error) {
 			}
 			return f.ri.status&wire.StatusMoreResultsExists != 0, nil
 		default:
+			f.ri.rows++
 			if err := f.writeLarge(p); err != nil {
 				return false, err
 			}

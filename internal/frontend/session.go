@@ -54,7 +54,8 @@ type Session struct {
 	stmts      map[uint32]*clientStmt
 	nextStmtID uint32
 
-	out []byte // scratch buffer for locally built packets
+	out  []byte     // scratch buffer for locally built packets
+	last resultInfo // the reply of the last statement, for statistics
 
 	// act is what the session is doing, for the processlist; guarded by
 	// actMu because the admin reads it from another goroutine.

@@ -3,6 +3,7 @@ package frontend
 import (
 	"encoding/binary"
 	"sync"
+	"time"
 
 	"sqlgate/internal/backend"
 	"sqlgate/internal/router"
@@ -249,6 +250,10 @@ func (s *Session) comStmtExecute(rt *runtime.Snapshot, p []byte) error {
 	} else {
 		hg, _ = s.route(rt, e.query, e.digest, e.comment, &info)
 	}
+	start := time.Now()
+	s.setActivity(e.query, hg, nil)
+	s.last = resultInfo{}
+	defer s.record(hg, info.cmd, e.digest, start)
 	for attempt := 0; ; attempt++ {
 		bc, fresh, err := s.backendFor(rt, hg)
 		if err != nil {
