@@ -483,3 +483,71 @@ func TestAdminGoDriver(t *testing.T) {
 		t.Fatal(err)
 	}
 }
+
+// TestAdminOfflineSoftDrainsHardCuts: OFFLINE_SOFT lets an open
+// transaction finish; OFFLINE_HARD cuts it (the server rolls it back).
+func TestAdminOfflineSoftDrainsHardCuts(t *testing.T) {
+	bed := testbed.ForTest(t, testbed.Options{})
+	ctx := context.Background()
+	bed.Exec(ctx, bed.Primary, "CREATE TABLE IF NOT EXISTS test.drain (id INT PRIMARY KEY)")
+	bed.Exec(ctx, bed.Primary, "DELETE FROM test.drain")
+	p := newProxy(t, buildBinary(t), fmt.Sprintf(`mysql_servers = ( { address="127.0.0.1", port=%d, hostgroup=0 } )
+mysql_users = ( { username="app", password="app", default_hostgroup=0 } )`, bed.Primary.Port))
+	p.must("SET mysql-connect_timeout_server_max=1000; LOAD MYSQL VARIABLES TO RUNTIME")
+	db, err := sql.Open("mysql", fmt.Sprintf("app:app@tcp(127.0.0.1:%d)/test", p.app))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	tx, err := db.Begin()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := tx.Exec("INSERT INTO drain VALUES (1)"); err != nil {
+		t.Fatal(err)
+	}
+	p.must("UPDATE mysql_servers SET status='OFFLINE_SOFT'; LOAD MYSQL SERVERS TO RUNTIME")
+	if _, err := tx.Exec("INSERT INTO drain VALUES (2)"); err != nil {
+		t.Fatalf("OFFLINE_SOFT broke an open transaction: %v", err)
+	}
+	if err := tx.Commit(); err != nil {
+		t.Fatalf("commit after OFFLINE_SOFT: %v", err)
+	}
+	// No ONLINE server left: a new statement fails naming the hostgroup.
+	if _, err := db.Exec("INSERT INTO drain VALUES (3)"); err == nil || !strings.Contains(err.Error(), "hostgroup 0") {
+		t.Fatalf("write with no ONLINE server: %v", err)
+	}
+
+	p.must("UPDATE mysql_servers SET status='ONLINE'; LOAD MYSQL SERVERS TO RUNTIME")
+	tx, err = db.Begin()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := tx.Exec("INSERT INTO drain VALUES (4)"); err != nil {
+		t.Fatal(err)
+	}
+	p.must("UPDATE mysql_servers SET status='OFFLINE_HARD'; LOAD MYSQL SERVERS TO RUNTIME")
+	_, err = tx.Exec("INSERT INTO drain VALUES (5)")
+	if err == nil {
+		err = tx.Commit()
+	} else {
+		tx.Rollback()
+	}
+	if err == nil {
+		t.Fatal("a transaction on an OFFLINE_HARD server kept running")
+	}
+	var ids string
+	root, _ := bed.RootDB(bed.Primary)
+	defer root.Close()
+	deadline := time.Now().Add(10 * time.Second)
+	for {
+		root.QueryRow("SELECT GROUP_CONCAT(id ORDER BY id) FROM test.drain").Scan(&ids)
+		if ids == "1,2" || time.Now().After(deadline) {
+			break
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+	if ids != "1,2" {
+		t.Errorf("rows = %s, want 1,2 (the cut transaction rolled back)", ids)
+	}
+}

@@ -80,6 +80,7 @@ type Server struct {
 	mu     sync.Mutex
 	free   []*Conn
 	used   int
+	busy   map[*Conn]struct{} // handed out to sessions; cut on OFFLINE_HARD
 
 	// Counters for stats_mysql_connection_pool.
 	ConnOK, ConnERR, Queries, BytesSent, BytesRecv atomic.Int64
@@ -184,6 +185,14 @@ func (p *Pool) Configure(servers []ServerConfig, o Options) {
 			if sc.Status != Online {
 				closing = append(closing, s.free...)
 				s.free = nil
+			}
+			if sc.Status == OfflineHard {
+				// OFFLINE_HARD cuts connections in use as well: their
+				// sessions see the connection drop (a transaction is rolled
+				// back by the server). Removed servers only drain.
+				for c := range s.busy {
+					c.Conn.Conn.Close()
+				}
 			}
 			s.mu.Unlock()
 			s.status.Store(int32(sc.Status))
@@ -342,6 +351,7 @@ func (p *Pool) Acquire(ctx context.Context, hgID int, w *Want) (*Conn, error) {
 			// finds out before a write could be sent into a dead socket,
 			// where its outcome would be unknown.
 			if c.Alive() {
+				s.lend(c)
 				return c, nil
 			}
 			c.Broken = true
@@ -366,6 +376,7 @@ func (p *Pool) Acquire(ctx context.Context, hgID int, w *Want) (*Conn, error) {
 			c.Server = s
 			c.lastUsed = time.Now()
 			s.ConnOK.Add(1)
+			s.lend(c)
 			return c, nil
 		}
 		s.unreserve()
@@ -412,6 +423,16 @@ func clientSideError(code uint16) bool {
 		return true
 	}
 	return false
+}
+
+// lend records c as handed out to a session.
+func (s *Server) lend(c *Conn) {
+	s.mu.Lock()
+	if s.busy == nil {
+		s.busy = map[*Conn]struct{}{}
+	}
+	s.busy[c] = struct{}{}
+	s.mu.Unlock()
 }
 
 func (s *Server) unreserve() {
@@ -462,6 +483,7 @@ func (p *Pool) Release(c *Conn, reuse bool) {
 	}
 	s.mu.Lock()
 	s.used--
+	delete(s.busy, c)
 	pooled := reuse && !c.Broken && c.Pinned == 0 && !c.InTrans && s.Status() == Online
 	if pooled {
 		c.lastUsed = time.Now()
