@@ -551,3 +551,45 @@ mysql_users = ( { username="app", password="app", default_hostgroup=0 } )`, bed.
 		t.Errorf("rows = %s, want 1,2 (the cut transaction rolled back)", ids)
 	}
 }
+
+// TestRulesNextQueryFlagInAndDelay: next_query_flagIN selects the rules of
+// the session's next statement only; delay holds a statement back.
+func TestRulesNextQueryFlagInAndDelay(t *testing.T) {
+	bed := testbed.ForTest(t, testbed.Options{})
+	p := newProxy(t, buildBinary(t), fmt.Sprintf(`mysql_servers = ( { address="127.0.0.1", port=%d, hostgroup=0 } )
+mysql_users = ( { username="app", password="app", default_hostgroup=0 } )
+mysql_query_rules = (
+  { rule_id=1, active=1, match_pattern="^SELECT 'arm'", next_query_flagIN=5, apply=1 },
+  { rule_id=2, active=1, flagIN=5, match_digest=".", error_msg="blocked by flag 5", apply=1 },
+  { rule_id=3, active=1, match_pattern="^SELECT 'slow'", delay=300, apply=1 } )`, bed.Primary.Port))
+	db, err := sql.Open("mysql", fmt.Sprintf("app:app@tcp(127.0.0.1:%d)/test", p.app))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	ctx := context.Background()
+	c, err := db.Conn(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	var s string
+	if err := c.QueryRowContext(ctx, "SELECT 'arm'").Scan(&s); err != nil {
+		t.Fatal(err)
+	}
+	if err := c.QueryRowContext(ctx, "SELECT 'next'").Scan(&s); err == nil || !strings.Contains(err.Error(), "blocked by flag 5") {
+		t.Fatalf("statement after next_query_flagIN=5: %v", err)
+	}
+	if err := c.QueryRowContext(ctx, "SELECT 'after'").Scan(&s); err != nil {
+		t.Fatalf("next_query_flagIN must apply to one statement only: %v", err)
+	}
+	start := time.Now()
+	if err := c.QueryRowContext(ctx, "SELECT 'slow'").Scan(&s); err != nil {
+		t.Fatal(err)
+	}
+	if d := time.Since(start); d < 300*time.Millisecond {
+		t.Errorf("delay=300 rule: statement took %v", d)
+	}
+	p.mustFail("UPDATE mysql_query_rules SET cache_ttl=1000 WHERE rule_id=3; LOAD MYSQL QUERY RULES TO RUNTIME",
+		"column cache_ttl: the query cache is not implemented by sqlgate yet")
+}

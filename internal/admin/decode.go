@@ -263,6 +263,31 @@ func decodeRules(r *result) ([]config.MySQLQueryRule, error) {
 			Attributes:           d.text("attributes"),
 			Comment:              d.ntext("comment"),
 		}
+		if q.Active {
+			for _, c := range []struct {
+				col  string
+				set  bool
+				what string
+			}{
+				{"cache_ttl", q.CacheTTL != nil, "the query cache"},
+				{"cache_empty_result", q.CacheEmptyResult != nil, "the query cache"},
+				{"cache_timeout", q.CacheTimeout != nil, "the query cache"},
+				{"timeout", q.Timeout != nil, "per-rule query timeouts"},
+				{"retries", q.Retries != nil, "per-rule retries"},
+				{"reconnect", q.Reconnect != nil, "per-rule reconnect"},
+				{"mirror_hostgroup", q.MirrorHostgroup != nil, "mirroring"},
+				{"mirror_flagOUT", q.MirrorFlagOUT != nil, "mirroring"},
+				{"multiplex", q.Multiplex != nil, "per-rule multiplexing control"},
+				{"sticky_conn", q.StickyConn != nil, "sticky_conn"},
+				{"gtid_from_hostgroup", q.GtidFromHostgroup != nil, "GTID consistent reads"},
+				{"log", q.Log != nil && *q.Log == 1, "the query events log"},
+			} {
+				if c.set {
+					d.fail(c.col, "%s is not implemented by sqlgate yet; set it to NULL or make the rule inactive", c.what)
+					break
+				}
+			}
+		}
 		if d.err != nil {
 			return nil, d.err
 		}

@@ -91,6 +91,10 @@ func (s *Session) comQuery(rt *runtime.Snapshot, p []byte) error {
 	}
 	start := time.Now()
 	s.setActivity(q, hg, nil)
+	if res.Delay > 0 {
+		// A rule's delay throttles the statement before it runs.
+		time.Sleep(time.Duration(res.Delay) * time.Millisecond)
+	}
 	s.last = resultInfo{}
 	err := s.run(rt, hg, p, respQuery, &info)
 	s.record(hg, info.cmd, digest, start)
@@ -149,12 +153,21 @@ func (s *Session) route(rt *runtime.Snapshot, q, digest, comment string, info *s
 	res := router.Result{DestinationHostgroup: -1}
 	if rt.Rules.Len() > 0 {
 		la, lp := splitHostPort(s.c.LocalAddr().String())
+		flagIN := 0
+		if s.nextFlagIN >= 0 {
+			// next_query_flagIN of the previous statement's rules applies
+			// to this statement only.
+			flagIN, s.nextFlagIN = s.nextFlagIN, -1
+		}
 		res = rt.Rules.Evaluate(router.Input{
-			Username: s.user.Name, Schema: s.state.schema, Query: q, DigestText: digest,
+			Username: s.user.Name, Schema: s.state.schema, FlagIN: flagIN, Query: q, DigestText: digest,
 			Digest: router.DigestHash(digest), ClientAddr: s.host(), ProxyAddr: la, ProxyPort: lp,
 		})
 		if res.DestinationHostgroup >= 0 {
 			hg = res.DestinationHostgroup
+		}
+		if res.NextQueryFlagIN >= 0 {
+			s.nextFlagIN = res.NextQueryFlagIN
 		}
 	}
 	if comment != "" {

@@ -46,6 +46,7 @@ type Session struct {
 	backend map[int]*backend.Conn // attached backend connection per hostgroup
 
 	trxHG        int // transaction-persistent hostgroup, -1 none
+	nextFlagIN   int // flagIN for the next statement's rules (next_query_flagIN), -1 none
 	lockedHG     int // hostgroup the session is locked to, -1 none
 	lastInsertHG int
 	insertDelay  int
@@ -117,7 +118,7 @@ type sessionState struct {
 func newSession(srv *Server, nc net.Conn) *Session {
 	return &Session{
 		srv: srv, c: wire.NewConn(nc), nc: nc, id: srv.nextID.Add(1), remote: nc.RemoteAddr().String(),
-		backend: map[int]*backend.Conn{}, trxHG: -1, lockedHG: -1, lastInsertHG: -1,
+		backend: map[int]*backend.Conn{}, trxHG: -1, nextFlagIN: -1, lockedHG: -1, lastInsertHG: -1,
 		stmts: map[uint32]*clientStmt{},
 	}
 }
