@@ -265,12 +265,17 @@ func startSqlgate(ctx context.Context, bin, dir string, backendPort int) (int, i
 	if err != nil {
 		return 0, 0, nil, err
 	}
+	adminPort, err := testbed.FreePort()
+	if err != nil {
+		return 0, 0, nil, err
+	}
 	cnf := filepath.Join(dir, "proxysql.cnf")
 	err = os.WriteFile(cnf, []byte(fmt.Sprintf(`datadir="%s"
+admin_variables = { mysql_ifaces="127.0.0.1:%d" }
 mysql_variables = { interfaces="127.0.0.1:%d"; have_ssl=false; threads=4; max_connections=2048 }
 mysql_servers = ( { address="127.0.0.1", port=%d, hostgroup=0, max_connections=200 } )
 mysql_users = ( { username="app", password="app", default_hostgroup=0 } )
-`, dir, port, backendPort)), 0o644)
+`, dir, adminPort, port, backendPort)), 0o644)
 	if err != nil {
 		return 0, 0, nil, err
 	}
