@@ -16,7 +16,6 @@ import (
 	"os"
 	"os/signal"
 	"runtime/pprof"
-	"strings"
 	"syscall"
 	"time"
 
@@ -25,6 +24,7 @@ import (
 	"sqlgate/internal/config"
 	"sqlgate/internal/frontend"
 	"sqlgate/internal/runtime"
+	"sqlgate/internal/wire"
 )
 
 // version is set at build time with -ldflags "-X main.version=...".
@@ -120,29 +120,9 @@ func run(args []string) int {
 	}
 	snap := store.Load()
 
-	var listeners []net.Listener
-	for _, addr := range strings.Split(snap.Vars.Interfaces, ";") {
-		addr = strings.TrimSpace(addr)
-		if addr == "" {
-			continue
-		}
-		network := "tcp"
-		if strings.HasPrefix(addr, "/") {
-			network = "unix"
-			os.Remove(addr)
-		}
-		ln, err := net.Listen(network, addr)
-		if err != nil {
-			fmt.Fprintf(os.Stderr, "sqlgate: mysql-interfaces: %v\n", err)
-			for _, l := range listeners {
-				l.Close()
-			}
-			return 1
-		}
-		listeners = append(listeners, ln)
-	}
-	if len(listeners) == 0 {
-		fmt.Fprintf(os.Stderr, "sqlgate: mysql-interfaces is empty: nothing to listen on\n")
+	listeners, err := wire.ListenAll("mysql-interfaces", snap.Vars.Interfaces)
+	if err != nil {
+		fmt.Fprintf(os.Stderr, "sqlgate: %v\n", err)
 		return 1
 	}
 	errc := make(chan error, len(listeners))

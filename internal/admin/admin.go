@@ -295,8 +295,8 @@ func (a *Admin) applyMySQL(cfg *config.Config) error {
 	return nil
 }
 
-// withModule returns a shallow copy of the running configuration for a
-// module load to modify.
+// next returns a shallow copy of the running configuration for a module
+// load to modify.
 func (a *Admin) next() *config.Config {
 	c := *a.cur
 	return &c

@@ -119,14 +119,13 @@ func decodeServers(r *result) ([]config.MySQLServer, error) {
 	var out []config.MySQLServer
 	for _, d := range newDecoders("mysql_servers", r, serverKey) {
 		s := config.MySQLServer{
-			HostgroupID: d.integer("hostgroup_id", 0, maxInt32),
-			Hostname:    d.text("hostname"),
-			Port:        d.integer("port", 0, 65535),
-			GtidPort:    d.integer("gtid_port", 0, 65535),
-			Status:      strings.ToUpper(d.text("status")),
-			Weight:      d.integer("weight", 0, 10000000),
-			Compression: d.integer("compression", 0, 1),
-			// max_connections above ~10^6 per server is a typo, not a plan.
+			HostgroupID:       d.integer("hostgroup_id", 0, maxInt32),
+			Hostname:          d.text("hostname"),
+			Port:              d.integer("port", 0, 65535),
+			GtidPort:          d.integer("gtid_port", 0, 65535),
+			Status:            strings.ToUpper(d.text("status")),
+			Weight:            d.integer("weight", 0, 10000000),
+			Compression:       d.integer("compression", 0, 1),
 			MaxConnections:    d.integer("max_connections", 0, maxInt32),
 			MaxReplicationLag: d.integer("max_replication_lag", 0, 126144000),
 			UseSSL:            d.integer("use_ssl", 0, 1),

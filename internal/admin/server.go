@@ -2,11 +2,8 @@ package admin
 
 import (
 	"errors"
-	"fmt"
 	"io"
 	"net"
-	"os"
-	"strings"
 	"sync/atomic"
 	"time"
 
@@ -41,28 +38,9 @@ func (a *Admin) Addrs() []net.Addr {
 // rebind replaces the listeners with ones on ifaces (a ';'-separated list
 // of host:port or socket paths). On error the old listeners stay.
 func (a *Admin) rebind(ifaces string) error {
-	var lns []net.Listener
-	for _, addr := range strings.Split(ifaces, ";") {
-		addr = strings.TrimSpace(addr)
-		if addr == "" {
-			continue
-		}
-		network := "tcp"
-		if strings.HasPrefix(addr, "/") {
-			network = "unix"
-			os.Remove(addr)
-		}
-		ln, err := net.Listen(network, addr)
-		if err != nil {
-			for _, l := range lns {
-				l.Close()
-			}
-			return fmt.Errorf("admin-mysql_ifaces: %w", err)
-		}
-		lns = append(lns, ln)
-	}
-	if len(lns) == 0 {
-		return errors.New("admin-mysql_ifaces is empty: nothing to listen on")
+	lns, err := wire.ListenAll("admin-mysql_ifaces", ifaces)
+	if err != nil {
+		return err
 	}
 	a.lnMu.Lock()
 	old := a.listeners
