@@ -590,6 +590,6 @@ mysql_query_rules = (
 	if d := time.Since(start); d < 300*time.Millisecond {
 		t.Errorf("delay=300 rule: statement took %v", d)
 	}
-	p.mustFail("UPDATE mysql_query_rules SET cache_ttl=1000 WHERE rule_id=3; LOAD MYSQL QUERY RULES TO RUNTIME",
-		"column cache_ttl: the query cache is not implemented by sqlgate yet")
+	p.mustFail("UPDATE mysql_query_rules SET gtid_from_hostgroup=0 WHERE rule_id=3; LOAD MYSQL QUERY RULES TO RUNTIME",
+		"column gtid_from_hostgroup: GTID consistent reads are not implemented by sqlgate yet")
 }

@@ -8,11 +8,9 @@ package main
 
 import (
 	"context"
-	"errors"
 	"flag"
 	"fmt"
 	"log/slog"
-	"net"
 	"os"
 	"os/signal"
 	"runtime/pprof"
@@ -24,7 +22,6 @@ import (
 	"sqlgate/internal/config"
 	"sqlgate/internal/frontend"
 	"sqlgate/internal/runtime"
-	"sqlgate/internal/wire"
 )
 
 // version is set at build time with -ldflags "-X main.version=...".
@@ -102,12 +99,14 @@ func run(args []string) int {
 	pool := backend.NewPool(log)
 	defer pool.Close()
 	srv := frontend.NewServer(&store, pool, tlsConf, log)
+	srv.Datadir = dir
+	defer srv.Events.Close()
 
 	// The admin store decides what runs: proxysql.db when it exists, the
 	// config file otherwise (or with --initial/--reload), as ProxySQL does.
 	adm, err := admin.Open(admin.Options{
 		Datadir: dir, ConfigPath: *cnf, Config: cfg, Initial: *initial, Reload: *reload, Version: version,
-		Runtime: &store, Pool: pool, Stats: srv, TLS: tlsConf, Log: log,
+		Runtime: &store, Pool: pool, Stats: srv, Control: srv, TLS: tlsConf, Log: log,
 	})
 	if err != nil {
 		fmt.Fprintf(os.Stderr, "sqlgate: %v\n", err)
@@ -120,15 +119,9 @@ func run(args []string) int {
 	}
 	snap := store.Load()
 
-	listeners, err := wire.ListenAll("mysql-interfaces", snap.Vars.Interfaces)
-	if err != nil {
+	if err := srv.Start(snap.Vars.Interfaces); err != nil {
 		fmt.Fprintf(os.Stderr, "sqlgate: %v\n", err)
 		return 1
-	}
-	errc := make(chan error, len(listeners))
-	for _, ln := range listeners {
-		log.Info("listening for MySQL clients", "addr", ln.Addr().String())
-		go func() { errc <- srv.Serve(ln) }()
 	}
 	log.Info("sqlgate started", "version", version, "config", *cnf, "datadir", dir,
 		"servers", len(snap.Servers), "users", len(snap.Users), "rules", snap.Rules.Len())
@@ -141,11 +134,9 @@ func run(args []string) int {
 		log.Info("shutting down", "signal", s.String())
 	case <-adm.Done():
 		log.Info("shutting down: PROXYSQL SHUTDOWN on the admin interface")
-	case err := <-errc:
-		if err != nil && !errors.Is(err, net.ErrClosed) {
-			log.Error("listener failed", "err", err)
-			code = 1
-		}
+	case err := <-srv.Failed():
+		log.Error("listener failed", "err", err)
+		code = 1
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 	defer cancel()

@@ -40,8 +40,22 @@ type Options struct {
 	Runtime    *runtime.Store
 	Pool       *backend.Pool
 	Stats      StatsSource // the data path's live numbers; may be nil
+	Control    Controller  // the data path's switches; may be nil
 	TLS        *tls.Config // offered to admin clients when not nil
 	Log        *slog.Logger
+}
+
+// Controller is what admin commands switch in the data path.
+// frontend.Server implements it.
+type Controller interface {
+	// Apply readies the data path for a snapshot before it is published
+	// (opens the events log, sizes the query cache); an error stops the
+	// LOAD with nothing published.
+	Apply(*runtime.Snapshot) error
+	Pause() error         // PROXYSQL PAUSE
+	Resume() error        // PROXYSQL RESUME
+	FlushQueryCache() int // PROXYSQL FLUSH QUERY CACHE; returns the entries dropped
+	FlushLogs() error     // PROXYSQL FLUSH LOGS: reopen the events log
 }
 
 // Admin is the admin interface of one sqlgate process.
@@ -56,6 +70,7 @@ type Admin struct {
 	cnfPath  string
 	version  string
 	rt       *runtime.Store
+	control  Controller
 	pool     *backend.Pool
 	stats    StatsSource
 	tls      *tls.Config
@@ -104,7 +119,7 @@ func Open(o Options) (*Admin, error) {
 	}
 	a := &Admin{
 		st: st, log: o.Log, datadir: o.Datadir, cnfPath: o.ConfigPath, version: o.Version,
-		rt: o.Runtime, pool: o.Pool, stats: o.Stats, tls: o.TLS, started: time.Now(), uuid: newUUID(),
+		rt: o.Runtime, pool: o.Pool, stats: o.Stats, control: o.Control, tls: o.TLS, started: time.Now(), uuid: newUUID(),
 		shutdown: make(chan struct{}), cur: &config.Config{}, rtRows: map[string]*result{},
 		mysqlVars: map[string]string{}, checksums: map[string]cluster.Value{},
 	}
@@ -284,6 +299,11 @@ func (a *Admin) applyMySQL(cfg *config.Config) error {
 	}
 	for _, w := range warnings {
 		a.log.Warn("runtime: " + w)
+	}
+	if a.control != nil {
+		if err := a.control.Apply(snap); err != nil {
+			return err
+		}
 	}
 	if a.rt != nil {
 		a.rt.Publish(snap)
@@ -521,12 +541,23 @@ func (a *Admin) loadRules(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
-	if len(fr.rows) > 0 {
-		return errors.New("mysql_query_rules_fast_routing: fast routing is not implemented by sqlgate yet; express these routes as mysql_query_rules rows (username, schemaname, flagIN, destination_hostgroup, apply=1) and delete the fast routing rows")
+	fast, err := decodeFastRouting(fr)
+	if err != nil {
+		return err
 	}
 	hgs, err := a.knownHostgroups(ctx)
 	if err != nil {
 		return err
+	}
+	for _, f := range fast {
+		if !hgs[f.DestinationHostgroup] {
+			msg := fmt.Sprintf("mysql_query_rules_fast_routing (username=%s, schemaname=%s, flagIN=%d): column destination_hostgroup: hostgroup %d has no servers in mysql_servers (runtime or memory)",
+				f.Username, f.Schemaname, f.FlagIN, f.DestinationHostgroup)
+			if !a.booting() {
+				return errors.New(msg)
+			}
+			a.log.Warn("config: " + msg)
+		}
 	}
 	for _, q := range rules {
 		for _, ref := range []struct {
@@ -544,6 +575,7 @@ func (a *Admin) loadRules(ctx context.Context) error {
 	}
 	next := a.next()
 	next.MySQLQueryRules = rules
+	next.MySQLQueryRulesFastRouting = fast
 	if err := a.applyMySQL(next); err != nil {
 		return err
 	}

@@ -69,6 +69,12 @@ func (a *Admin) cnfToMemory(ctx context.Context, cfg *config.Config, m *module) 
 				return n, err
 			}
 		}
+		for _, f := range cfg.MySQLQueryRulesFastRouting {
+			if err := ins("mysql_query_rules_fast_routing", []string{"username", "schemaname", "flagIN", "destination_hostgroup", "comment"},
+				f.Username, f.Schemaname, f.FlagIN, f.DestinationHostgroup, f.Comment); err != nil {
+				return n, err
+			}
+		}
 	case "MYSQL VARIABLES", "ADMIN VARIABLES":
 		src, prefix := cfg.MySQLVariables, "mysql-"
 		if m.name == "ADMIN VARIABLES" {
@@ -141,6 +147,7 @@ func (a *Admin) configFile(ctx context.Context) (string, error) {
 	for _, t := range []struct{ table, order string }{
 		{"mysql_users", "username, backend"},
 		{"mysql_query_rules", "rule_id"},
+		{"mysql_query_rules_fast_routing", "username, schemaname, flagIN"},
 		{"mysql_servers", "hostgroup_id, hostname, port"},
 		{"mysql_replication_hostgroups", "writer_hostgroup"},
 		{"scheduler", "id"},

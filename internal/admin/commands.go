@@ -142,12 +142,34 @@ func (s *session) dispatch(ctx context.Context, q string) (res *result, affected
 		}
 		return single("Data", text), 0, "", nil
 	case "PROXYSQL FLUSH LOGS":
-		return nil, 0, "", nil // logs go to stderr; nothing to reopen
-	case "PROXYSQL PAUSE":
-		a.log.Info("PROXYSQL PAUSE: the MySQL listeners keep running; sqlgate does not implement pausing")
-		return nil, 0, "", adminErr("PROXYSQL PAUSE is not implemented by sqlgate")
-	case "PROXYSQL RESUME":
-		return nil, 0, "", adminErr("PROXYSQL RESUME is not implemented by sqlgate")
+		// The process log goes to stderr (nothing to reopen); the query
+		// events log starts a new file, as in ProxySQL.
+		if a.control != nil {
+			if err := a.control.FlushLogs(); err != nil {
+				return nil, 0, "", adminErr("%v", err)
+			}
+		}
+		return nil, 0, "", nil
+	case "PROXYSQL FLUSH QUERY CACHE":
+		if a.control != nil {
+			n := a.control.FlushQueryCache()
+			a.log.Info("PROXYSQL FLUSH QUERY CACHE", "entries", n)
+		}
+		return nil, 0, "", nil
+	case "PROXYSQL PAUSE", "PROXYSQL RESUME":
+		a.log.Info("received " + upper + " command")
+		if a.control == nil {
+			return nil, 0, "", adminErr("ProxySQL MySQL module not running, impossible to %s", strings.ToLower(strings.TrimPrefix(upper, "PROXYSQL ")))
+		}
+		f := a.control.Pause
+		if upper == "PROXYSQL RESUME" {
+			f = a.control.Resume
+		}
+		if err := f(); err != nil {
+			// ProxySQL sends these texts without the admin prefix.
+			return nil, 0, "", wire.Errorf(1045, "28000", "%v", err)
+		}
+		return nil, 0, "", nil
 	case "PROXYSQL SHUTDOWN", "PROXYSQL KILL", "PROXYSQL SHUTDOWN SLOW":
 		a.log.Info("shutdown requested on the admin interface", "command", q, "user", s.user)
 		a.shutOnce.Do(func() { close(a.shutdown) })

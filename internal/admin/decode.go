@@ -262,30 +262,10 @@ func decodeRules(r *result) ([]config.MySQLQueryRule, error) {
 			Attributes:           d.text("attributes"),
 			Comment:              d.ntext("comment"),
 		}
-		if q.Active {
-			for _, c := range []struct {
-				col  string
-				set  bool
-				what string
-			}{
-				{"cache_ttl", q.CacheTTL != nil, "the query cache"},
-				{"cache_empty_result", q.CacheEmptyResult != nil, "the query cache"},
-				{"cache_timeout", q.CacheTimeout != nil, "the query cache"},
-				{"timeout", q.Timeout != nil, "per-rule query timeouts"},
-				{"retries", q.Retries != nil, "per-rule retries"},
-				{"reconnect", q.Reconnect != nil, "per-rule reconnect"},
-				{"mirror_hostgroup", q.MirrorHostgroup != nil, "mirroring"},
-				{"mirror_flagOUT", q.MirrorFlagOUT != nil, "mirroring"},
-				{"multiplex", q.Multiplex != nil, "per-rule multiplexing control"},
-				{"sticky_conn", q.StickyConn != nil, "sticky_conn"},
-				{"gtid_from_hostgroup", q.GtidFromHostgroup != nil, "GTID consistent reads"},
-				{"log", q.Log != nil && *q.Log == 1, "the query events log"},
-			} {
-				if c.set {
-					d.fail(c.col, "%s is not implemented by sqlgate yet; set it to NULL or make the rule inactive", c.what)
-					break
-				}
-			}
+		if q.Active && q.GtidFromHostgroup != nil {
+			// Needs GTID tracking per backend (ProxySQL's binlog reader);
+			// silently routing without it would break read-your-writes.
+			d.fail("gtid_from_hostgroup", "GTID consistent reads are not implemented by sqlgate yet; set it to NULL or make the rule inactive")
 		}
 		if d.err != nil {
 			return nil, d.err
@@ -312,6 +292,27 @@ func decodeProxySQLServers(r *result) ([]config.ProxySQLServer, error) {
 			return nil, d.err
 		}
 		out = append(out, p)
+	}
+	return out, nil
+}
+
+func decodeFastRouting(r *result) ([]config.FastRoute, error) {
+	var out []config.FastRoute
+	key := func(d *rowDecoder) string {
+		return fmt.Sprintf("username=%s, schemaname=%s, flagIN=%s", d.text("username"), d.text("schemaname"), d.text("flagIN"))
+	}
+	for _, d := range newDecoders("mysql_query_rules_fast_routing", r, key) {
+		f := config.FastRoute{
+			Username:             d.text("username"),
+			Schemaname:           d.text("schemaname"),
+			FlagIN:               d.integer("flagIN", 0, maxInt32),
+			DestinationHostgroup: d.integer("destination_hostgroup", 0, maxInt32),
+			Comment:              d.text("comment"),
+		}
+		if d.err != nil {
+			return nil, d.err
+		}
+		out = append(out, f)
 	}
 	return out, nil
 }

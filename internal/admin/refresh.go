@@ -21,6 +21,9 @@ type StatsSource interface {
 	ClientConnections() int64
 	Questions() int64
 	Registry() *stats.Registry
+	// DataPathGlobals are further stats_mysql_global rows (query cache,
+	// mirroring, timeouts).
+	DataPathGlobals() [][2]string
 }
 
 // refresh regenerates the runtime_* and stats_* tables a query mentions
@@ -219,6 +222,7 @@ func (a *Admin) refreshGlobal(ctx context.Context) error {
 			[2]string{"Digest_entries", strconv.FormatInt(reg.DigestCount(), 10)},
 			[2]string{"Digest_entries_dropped", strconv.FormatInt(reg.DigestsDropped.Load(), 10)},
 		)
+		vals = append(vals, a.stats.DataPathGlobals()...)
 	}
 	var used, free, ok, errs int64
 	if a.pool != nil {

@@ -418,3 +418,32 @@ func Dial(ctx context.Context, network, addr string, o DialOptions) (*Conn, erro
 	c.Server = &Server{ServerConfig: ServerConfig{Host: addr}}
 	return c, nil
 }
+
+// Kill stops what connection threadID on server s is doing: it logs in on a
+// separate connection with o and sends KILL QUERY (or KILL CONNECTION when
+// query is false). This is how ProxySQL enforces query timeouts: the
+// connection running the query is busy and cannot be used to stop it.
+func (s *Server) Kill(ctx context.Context, threadID uint32, o DialOptions, query bool) error {
+	network := "tcp"
+	if s.Port == 0 {
+		network = "unix"
+	}
+	o.Schema = ""
+	if o.Timeout <= 0 {
+		o.Timeout = 10 * time.Second
+	}
+	c, err := dial(ctx, network, s.Addr(), o)
+	if err != nil {
+		return fmt.Errorf("backend %s: connect to kill thread %d: %w", s.Addr(), threadID, err)
+	}
+	defer c.Close()
+	c.SetDeadline(time.Now().Add(o.Timeout))
+	stmt := "KILL QUERY "
+	if !query {
+		stmt = "KILL CONNECTION "
+	}
+	if _, err := c.Exec(wire.ComQuery, stmt+strconv.FormatUint(uint64(threadID), 10)); err != nil {
+		return fmt.Errorf("backend %s: %s%d: %w", s.Addr(), stmt, threadID, err)
+	}
+	return nil
+}

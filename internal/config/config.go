@@ -27,6 +27,7 @@ type Config struct {
 	MySQLServers               []MySQLServer
 	MySQLUsers                 []MySQLUser
 	MySQLQueryRules            []MySQLQueryRule
+	MySQLQueryRulesFastRouting []FastRoute
 	MySQLReplicationHostgroups []ReplicationHostgroup
 	ProxySQLServers            []ProxySQLServer
 	Tree                       *Group
@@ -89,6 +90,14 @@ type MySQLQueryRule struct {
 	Comment                                       *string
 }
 
+// FastRoute is a mysql_query_rules_fast_routing row.
+type FastRoute struct {
+	Username, Schemaname string
+	FlagIN               int
+	DestinationHostgroup int
+	Comment              string
+}
+
 // ReplicationHostgroup is a mysql_replication_hostgroups row.
 type ReplicationHostgroup struct {
 	WriterHostgroup, ReaderHostgroup int
@@ -115,7 +124,7 @@ func Load(path string) (*Config, []Warning, error) {
 // unsupportedSections are valid ProxySQL sections sqlgate does not model yet.
 var unsupportedSections = map[string]bool{
 	"mysql_galera_hostgroups": true, "mysql_group_replication_hostgroups": true, "scheduler": true,
-	"mysql_query_rules_fast_routing": true, "mysql_hostgroup_attributes": true, "restapi": true,
+	"mysql_hostgroup_attributes": true, "restapi": true,
 	"mysql_firewall_whitelist_rules": true, "mysql_firewall_whitelist_users": true,
 	"mysql_firewall_whitelist_sqli_fingerprints": true, "mysql_aws_aurora_hostgroups": true,
 	"mysql_servers_ssl_params": true, "ldap_variables": true, "sqliteserver_variables": true,
@@ -258,6 +267,28 @@ func FromTree(path string, g *Group) (*Config, []Warning, error) {
 					}
 				}
 				cfg.MySQLQueryRules = append(cfg.MySQLQueryRules, q)
+				return nil
+			})
+		case "mysql_query_rules_fast_routing":
+			err = d.rows(s, func(r *row) error {
+				f := FastRoute{}
+				r.str(&f.Username, true, "username")
+				r.str(&f.Schemaname, true, "schemaname")
+				r.int(&f.FlagIN, 0, 1<<31-1, "flagin")
+				r.int(&f.DestinationHostgroup, 0, 1<<31-1, "destination_hostgroup")
+				if !r.has("destination_hostgroup") {
+					r.fail("destination_hostgroup", "is required")
+				}
+				r.str(&f.Comment, false, "comment")
+				if err := r.done(); err != nil {
+					return err
+				}
+				for _, o := range cfg.MySQLQueryRulesFastRouting {
+					if o.Username == f.Username && o.Schemaname == f.Schemaname && o.FlagIN == f.FlagIN {
+						return r.errorf("duplicate fast route (username=%s, schemaname=%s, flagIN=%d)", f.Username, f.Schemaname, f.FlagIN)
+					}
+				}
+				cfg.MySQLQueryRulesFastRouting = append(cfg.MySQLQueryRulesFastRouting, f)
 				return nil
 			})
 		case "mysql_replication_hostgroups":

@@ -8,6 +8,8 @@ import (
 	"time"
 
 	"sqlgate/internal/backend"
+	"sqlgate/internal/eventlog"
+	"sqlgate/internal/qcache"
 	"sqlgate/internal/router"
 	"sqlgate/internal/runtime"
 	"sqlgate/internal/stats"
@@ -28,6 +30,7 @@ const (
 	pinUnparsedSet
 	pinNextTrx
 	pinCursor
+	pinRuleNoMultiplex // a query rule with multiplex=0 ran on it
 )
 
 // stmtInfo is what the session learned about a statement before running it.
@@ -38,6 +41,29 @@ type stmtInfo struct {
 	isSet     bool
 	setParsed bool
 	userVar   bool // the digest references a user variable (@x, not @@x)
+
+	// Set by query rules and annotations; the zero value means "not set"
+	// so that a stmtInfo{} literal changes nothing.
+	retries   int           // the rule's retries + 1; overrides mysql-query_retries_on_failure
+	multiplex int           // the rule's multiplex + 1 (multiplexNone when not set)
+	timeout   time.Duration // KILL QUERY after this long
+	newConn   bool          // create_new_connection=1: never reuse a pooled connection
+}
+
+// stmtInfo.multiplex values: a query rule's multiplex column plus one.
+const (
+	multiplexNone    = iota
+	multiplexOff     // multiplex=0: keep the connection attached
+	multiplexOn      // multiplex=1: clear an earlier multiplex=0
+	multiplexKeepVar // multiplex=2: @variables in this query do not pin
+)
+
+// maxRetries is how often a failed statement may be retried.
+func (i *stmtInfo) maxRetries(rt *runtime.Snapshot) int {
+	if i.retries > 0 {
+		return i.retries - 1
+	}
+	return rt.Vars.QueryRetriesOnFailure
 }
 
 // retrySafe reports whether the statement can be re-run on another
@@ -80,24 +106,64 @@ func (s *Session) comQuery(rt *runtime.Snapshot, p []byte) error {
 		info.set, info.setParsed = router.ParseSet(q)
 	}
 	hg, res := s.route(rt, q, digest, comment, &info)
-	if res.ErrorMsg != nil {
-		return wire.Errorf(wire.ErQueryRule, "42000", "%s", *res.ErrorMsg)
-	}
-	if res.OKMsg != nil {
-		return s.writeOKStatus(wire.OK{Info: *res.OKMsg})
+	start := time.Now()
+	if res.ErrorMsg != nil || res.OKMsg != nil {
+		var err error
+		if res.ErrorMsg != nil {
+			err = wire.Errorf(wire.ErQueryRule, "42000", "%s", *res.ErrorMsg)
+		} else {
+			err = s.writeOKStatus(wire.OK{Info: *res.OKMsg})
+		}
+		if s.shouldLog(rt, res.Log) {
+			s.last = resultInfo{}
+			s.logEvent(eventlog.ComQuery, -1, q, digest, start, 0)
+		}
+		return err
 	}
 	if res.NewQuery != "" {
 		p = append([]byte{wire.ComQuery}, res.NewQuery...)
 	}
-	start := time.Now()
+	if res.MirrorHostgroup >= 0 || res.MirrorFlagOUT >= 0 {
+		s.mirror(rt, res, q, digest, &info)
+	}
 	s.setActivity(q, hg, nil)
-	if res.Delay > 0 {
-		// A rule's delay throttles the statement before it runs.
-		time.Sleep(time.Duration(res.Delay) * time.Millisecond)
+	if d := res.Delay; d > 0 || rt.Vars.DefaultQueryDelay > 0 {
+		// A rule's delay (or mysql-default_query_delay) throttles the
+		// statement before it runs.
+		if d <= 0 {
+			time.Sleep(rt.Vars.DefaultQueryDelay)
+		} else {
+			time.Sleep(time.Duration(d) * time.Millisecond)
+		}
 	}
 	s.last = resultInfo{}
+	caching := res.CacheTTL > 0 && rt.Vars.QueryCacheSizeMB > 0
+	var ck qcache.Key
+	if caching {
+		ck = s.cacheKey(q)
+		if data, ok := s.srv.Cache.Get(ck, start); ok {
+			// A hit involves no backend: hostgroup -1 in the stats, as in
+			// ProxySQL.
+			err := s.replay(data)
+			s.record(-1, info.cmd, digest, start)
+			if s.shouldLog(rt, res.Log) {
+				s.logEvent(eventlog.ComQuery, -1, q, digest, start, 0)
+			}
+			return err
+		}
+		s.capture = &capture{limit: rt.Vars.ThresholdResultsetSize}
+	}
 	err := s.run(rt, hg, p, respQuery, &info)
+	if caching {
+		if err == nil {
+			s.storeCached(rt, ck, s.capture, s.last, res.CacheTTL, res.CacheEmptyResult, start)
+		}
+		s.capture = nil
+	}
 	s.record(hg, info.cmd, digest, start)
+	if s.shouldLog(rt, res.Log) {
+		s.logEvent(eventlog.ComQuery, hg, q, digest, start, 0)
+	}
 	return err
 }
 
@@ -146,12 +212,14 @@ func (s *Session) inTrans() bool {
 }
 
 // route picks the hostgroup for a statement: the user's default hostgroup,
-// overridden by query rules, then by a hostgroup annotation, then by the
-// session's transaction or lock (which always win: they hold state).
+// overridden by query rules, then by the first comment's annotations (§6.3),
+// then by the session's transaction or lock (which always win: they hold
+// state). The rules' and annotations' other actions are returned in the
+// Result and, for those that shape execution, in info.
 func (s *Session) route(rt *runtime.Snapshot, q, digest, comment string, info *stmtInfo) (int, router.Result) {
 	hg := s.user.DefaultHostgroup
-	res := router.Result{DestinationHostgroup: -1}
-	if rt.Rules.Len() > 0 {
+	res := router.NoResult()
+	if !rt.Rules.Empty() {
 		la, lp := splitHostPort(s.c.LocalAddr().String())
 		flagIN := 0
 		if s.nextFlagIN >= 0 {
@@ -163,17 +231,31 @@ func (s *Session) route(rt *runtime.Snapshot, q, digest, comment string, info *s
 			Username: s.user.Name, Schema: s.state.schema, FlagIN: flagIN, Query: q, DigestText: digest,
 			Digest: router.DigestHash(digest), ClientAddr: s.host(), ProxyAddr: la, ProxyPort: lp,
 		})
-		if res.DestinationHostgroup >= 0 {
-			hg = res.DestinationHostgroup
-		}
 		if res.NextQueryFlagIN >= 0 {
 			s.nextFlagIN = res.NextQueryFlagIN
 		}
 	}
 	if comment != "" {
-		if a := router.ParseAnnotations(comment); a.Hostgroup >= 0 {
-			hg = a.Hostgroup
+		a := router.ParseAnnotations(comment)
+		for _, o := range []struct {
+			dst *int
+			v   int
+		}{
+			{&res.DestinationHostgroup, a.Hostgroup}, {&res.CacheTTL, a.CacheTTL}, {&res.Delay, a.QueryDelay},
+			{&res.Retries, a.QueryRetries}, {&res.Timeout, a.QueryTimeout}, {&res.MirrorHostgroup, a.Mirror},
+		} {
+			if o.v >= 0 {
+				*o.dst = o.v
+			}
 		}
+		info.newConn = a.CreateNewConnection
+	}
+	if res.DestinationHostgroup >= 0 {
+		hg = res.DestinationHostgroup
+	}
+	info.retries, info.multiplex = res.Retries+1, res.Multiplex+1
+	if res.Timeout > 0 {
+		info.timeout = time.Duration(res.Timeout) * time.Millisecond
 	}
 	if info.flags&router.FlagLastInsertID != 0 && s.lastInsertHG >= 0 && s.backend[s.lastInsertHG] != nil {
 		hg = s.lastInsertHG
@@ -215,13 +297,15 @@ func (e clientIOError) Unwrap() error { return e.err }
 // another connection if it is safe to run twice (mysql-query_retries_on_failure).
 func (s *Session) run(rt *runtime.Snapshot, hg int, pkt []byte, kind respKind, info *stmtInfo) error {
 	for attempt := 0; ; attempt++ {
-		bc, fresh, err := s.backendFor(rt, hg)
+		bc, fresh, err := s.backendFor(rt, hg, info.newConn)
 		if err != nil {
 			return err
 		}
+		stop := s.watch(bc, info.timeout)
 		ri, err := s.roundTrip(bc, pkt, kind)
+		stop()
 		if err != nil {
-			canRetry := fresh && attempt < rt.Vars.QueryRetriesOnFailure && info.retrySafe()
+			canRetry := fresh && attempt < info.maxRetries(rt) && info.retrySafe()
 			if err = s.failed(hg, bc, ri, err, canRetry); errors.Is(err, errRetry) {
 				continue
 			}
@@ -267,6 +351,8 @@ func (s *Session) failed(hg int, bc *backend.Conn, ri resultInfo, err error, can
 
 // roundTrip sends a command and forwards the reply to the client.
 func (s *Session) roundTrip(bc *backend.Conn, pkt []byte, kind respKind) (resultInfo, error) {
+	s.setRunning(bc)
+	defer s.setRunning(nil)
 	if err := bc.Send(pkt); err != nil {
 		return resultInfo{}, backendIOError{err}
 	}
@@ -276,6 +362,9 @@ func (s *Session) roundTrip(bc *backend.Conn, pkt []byte, kind respKind) (result
 }
 
 const perfectScore = 12
+
+// refuseAll makes the pool open a new connection (create_new_connection=1).
+func refuseAll(*backend.Conn) int { return -1 }
 
 // score rates a pooled connection for this session (see backend.Want):
 // the user and the CLIENT_FOUND_ROWS flag must match; matching schema,
@@ -316,7 +405,7 @@ func varsEqual(a, b map[string]string) bool {
 // attached one, or one from the pool. Either way its state is brought in
 // line with the session first. fresh is true for a connection that was not
 // attached before.
-func (s *Session) backendFor(rt *runtime.Snapshot, hg int) (*backend.Conn, bool, error) {
+func (s *Session) backendFor(rt *runtime.Snapshot, hg int, newConn bool) (*backend.Conn, bool, error) {
 	if bc := s.backend[hg]; bc != nil {
 		if err := s.syncState(bc); err != nil {
 			if bc.Broken {
@@ -332,6 +421,9 @@ func (s *Session) backendFor(rt *runtime.Snapshot, hg int) (*backend.Conn, bool,
 			Collation: defaultCollationOf(s.state.charset), FoundRows: s.state.foundRows,
 		},
 		Score: s.score, Perfect: perfectScore,
+	}
+	if newConn {
+		w.Score = refuseAll
 	}
 	bc, err := s.srv.Pool.Acquire(context.Background(), hg, &w)
 	if err != nil {
@@ -382,9 +474,17 @@ func (s *Session) afterStatement(rt *runtime.Snapshot, hg int, bc *backend.Conn,
 		if info.isSet {
 			if info.setParsed {
 				s.applySet(bc, info.set)
-			} else {
+			} else if info.multiplex == multiplexNone {
+				// A rule that sets multiplex for this SET tells sqlgate
+				// it is harmless, as in ProxySQL.
 				bc.Pinned |= pinUnparsedSet
 			}
+		}
+		switch info.multiplex {
+		case multiplexOff:
+			bc.Pinned |= pinRuleNoMultiplex
+		case multiplexOn:
+			bc.Pinned &^= pinRuleNoMultiplex
 		}
 		if ri.insertID > 0 {
 			s.lastInsertID, s.lastInsertHG = ri.insertID, hg
@@ -436,7 +536,7 @@ func (s *Session) applyFlags(bc *backend.Conn, info *stmtInfo) {
 	if f == 0 {
 		return
 	}
-	if f&router.FlagUserVariable != 0 && info.cmd != router.CmdSet && hasUserVariable(info) {
+	if f&router.FlagUserVariable != 0 && info.cmd != router.CmdSet && info.multiplex != multiplexKeepVar && hasUserVariable(info) {
 		bc.Pinned |= pinUserVariable
 	}
 	for _, fp := range flagPins {
@@ -525,7 +625,7 @@ func (s *Session) initDB(rt *runtime.Snapshot, db string) error {
 	old := s.state.schema
 	s.state.schema = db
 	hg := s.currentHG()
-	bc, _, err := s.backendFor(rt, hg)
+	bc, _, err := s.backendFor(rt, hg, false)
 	if err != nil {
 		s.state.schema = old
 		return err

@@ -25,6 +25,9 @@ type resultInfo struct {
 	sentAny     bool        // some bytes of the reply went to the client
 	cursor      bool        // a COM_STMT_EXECUTE opened a cursor
 	rows        int64       // rows sent to the client
+	warnings    uint16      // warnings of the last OK/EOF
+	sets        int         // result sets in the reply
+	infile      bool        // the reply went through LOAD DATA LOCAL INFILE
 }
 
 // forwarder streams one reply from a backend connection to the client,
@@ -51,6 +54,9 @@ func (f *forwarder) read() ([]byte, error) {
 
 func (f *forwarder) write(p []byte) error {
 	f.ri.sentAny = true
+	if f.s.capture != nil {
+		f.s.capture.add(p)
+	}
 	if err := f.s.c.WriteRaw(p); err != nil {
 		f.bc.Broken = true // the rest of the reply will not be read
 		return clientIOError{err}
@@ -103,7 +109,7 @@ func (f *forwarder) terminator(p []byte) error {
 			return err
 		}
 	}
-	f.ri.status, f.ri.statusKnown = status, true
+	f.ri.status, f.ri.statusKnown, f.ri.warnings = status, true, warnings
 	return nil
 }
 
@@ -153,7 +159,7 @@ func (f *forwarder) forward(kind respKind) error {
 			if err := f.write(p); err != nil {
 				return err
 			}
-			f.ri.status, f.ri.statusKnown = ok.Status, true
+			f.ri.status, f.ri.statusKnown, f.ri.warnings = ok.Status, true, ok.Warnings
 			f.ri.affected += ok.AffectedRows
 			if ok.LastInsertID > 0 {
 				f.ri.insertID = ok.LastInsertID
@@ -165,6 +171,7 @@ func (f *forwarder) forward(kind respKind) error {
 			f.ri.err = wire.ParseErr(p)
 			return f.write(p)
 		case p[0] == wire.LocalInfileHeader && kind == respQuery:
+			f.ri.infile = true
 			if err := f.localInfile(p); err != nil {
 				return err
 			}
@@ -185,6 +192,7 @@ func (f *forwarder) resultSet(p []byte, kind respKind) (bool, error) {
 		f.bc.Broken = true
 		return false, backendIOError{wire.ErrMalformed}
 	}
+	f.ri.sets++
 	if err := f.write(p); err != nil {
 		return false, err
 	}

@@ -8,16 +8,21 @@ import (
 	"context"
 	"crypto/tls"
 	"errors"
+	"fmt"
 	"log/slog"
 	"net"
+	"slices"
 	"sync"
 	"sync/atomic"
 	"syscall"
 	"time"
 
 	"sqlgate/internal/backend"
+	"sqlgate/internal/eventlog"
+	"sqlgate/internal/qcache"
 	"sqlgate/internal/runtime"
 	"sqlgate/internal/stats"
+	"sqlgate/internal/wire"
 )
 
 // Server accepts client connections and runs one goroutine per session.
@@ -27,29 +32,47 @@ type Server struct {
 	Log   *slog.Logger
 	TLS   *tls.Config // nil disables TLS even when mysql-have_ssl is true
 	Stats *stats.Registry
+	// Events is the query events log (mysql-eventslog_*), configured by
+	// Apply. Datadir is where a relative mysql-eventslog_filename goes.
+	Events  *eventlog.Log
+	Datadir string
+	// Cache is the query cache (cache_ttl rules and annotations).
+	Cache *qcache.Cache
 
 	stmts   stmtRegistry
+	mirrors mirrors
 	started time.Time
 
-	nextID    atomic.Uint32
-	clients   atomic.Int64
-	questions atomic.Int64
+	nextID        atomic.Uint32
+	clients       atomic.Int64
+	questions     atomic.Int64
+	queryTimeouts atomic.Int64 // statements stopped with KILL QUERY
+
+	stop chan struct{} // closed by Shutdown: ends background loops
 
 	mu        sync.Mutex
 	userConns map[string]int
 	sessions  map[uint32]*Session
 	listeners []net.Listener
+	ifaces    string // mysql-interfaces given to Start, for Resume
+	paused    bool
 	closed    bool
 	wg        sync.WaitGroup
+	failed    chan error
 }
 
 // NewServer returns a server using the snapshots in store and the pool.
 func NewServer(store *runtime.Store, pool *backend.Pool, tlsConf *tls.Config, log *slog.Logger) *Server {
-	return &Server{
+	s := &Server{
 		Store: store, Pool: pool, TLS: tlsConf, Log: log, started: time.Now(),
 		userConns: map[string]int{}, sessions: map[uint32]*Session{}, Stats: stats.New(200000),
-		stmts: stmtRegistry{byKey: map[string]*stmtEntry{}},
+		stmts: stmtRegistry{byKey: map[string]*stmtEntry{}}, stop: make(chan struct{}), Events: eventlog.New(log),
+		Cache:  qcache.New(256 << 20),
+		failed: make(chan error, 16),
 	}
+	go s.watchdog(s.stop)
+	s.Cache.Start()
+	return s
 }
 
 // Serve accepts connections on ln until Shutdown. It returns nil after
@@ -68,9 +91,10 @@ func (s *Server) Serve(ln net.Listener) error {
 		nc, err := ln.Accept()
 		if err != nil {
 			s.mu.Lock()
-			closed := s.closed
+			stopped := s.closed || !slices.Contains(s.listeners, ln)
 			s.mu.Unlock()
-			if closed {
+			if stopped {
+				// Shutdown, or PROXYSQL PAUSE closed this listener.
 				return nil
 			}
 			var ne net.Error
@@ -98,10 +122,105 @@ func (s *Server) Serve(ln net.Listener) error {
 	}
 }
 
+// Start listens on every address of mysql-interfaces and serves clients in
+// the background. A listener that fails later is reported on Failed.
+func (s *Server) Start(ifaces string) error {
+	lns, err := wire.ListenAll("mysql-interfaces", ifaces)
+	if err != nil {
+		return err
+	}
+	s.mu.Lock()
+	s.ifaces = ifaces
+	s.mu.Unlock()
+	s.serveAll(lns)
+	return nil
+}
+
+func (s *Server) serveAll(lns []net.Listener) {
+	for _, ln := range lns {
+		s.Log.Info("listening for MySQL clients", "addr", ln.Addr().String())
+		go func() {
+			if err := s.Serve(ln); err != nil {
+				s.failed <- fmt.Errorf("mysql-interfaces %s: %w", ln.Addr(), err)
+			}
+		}()
+	}
+}
+
+// Apply configures the parts of the data path that hold resources for a
+// new runtime snapshot, before the admin publishes it: the events log file
+// and the query cache size. On error the snapshot must not be published.
+func (s *Server) Apply(snap *runtime.Snapshot) error {
+	v := snap.Vars
+	if err := s.Events.Configure(s.Datadir, v.EventslogFilename, v.EventslogFormat, v.EventslogFilesize); err != nil {
+		return err
+	}
+	s.Cache.SetLimit(int64(v.QueryCacheSizeMB) << 20)
+	s.Cache.SetSoftTTLPct(v.QueryCacheSoftTTLPct)
+	return nil
+}
+
+// FlushLogs starts a new events log file (PROXYSQL FLUSH LOGS).
+func (s *Server) FlushLogs() error {
+	if !s.Events.Enabled() {
+		return nil
+	}
+	return s.Events.Rotate()
+}
+
+// Failed delivers errors of listeners that stopped accepting.
+func (s *Server) Failed() <-chan error { return s.failed }
+
+// Pause stops accepting new clients (PROXYSQL PAUSE); sessions already
+// connected keep running. The error texts are ProxySQL's.
+func (s *Server) Pause() error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.paused {
+		return errors.New("ProxySQL MySQL module is already paused, impossible to pause")
+	}
+	if s.closed {
+		return errors.New("ProxySQL MySQL module not running, impossible to pause")
+	}
+	lns := s.listeners
+	s.listeners, s.paused = nil, true
+	for _, ln := range lns {
+		ln.Close()
+	}
+	s.Log.Info("PROXYSQL PAUSE: stopped accepting MySQL clients", "listeners", len(lns), "sessions", len(s.sessions))
+	return nil
+}
+
+// Resume listens again on mysql-interfaces (PROXYSQL RESUME). If an
+// address cannot be bound the server stays paused and says why.
+func (s *Server) Resume() error {
+	s.mu.Lock()
+	if !s.paused {
+		s.mu.Unlock()
+		return errors.New("ProxySQL MySQL module is not paused, impossible to resume")
+	}
+	ifaces := s.ifaces
+	s.mu.Unlock()
+	lns, err := wire.ListenAll("mysql-interfaces", ifaces)
+	if err != nil {
+		return fmt.Errorf("cannot resume, still paused: %w", err)
+	}
+	s.mu.Lock()
+	s.paused = false
+	s.mu.Unlock()
+	s.serveAll(lns)
+	s.Log.Info("PROXYSQL RESUME: accepting MySQL clients again")
+	return nil
+}
+
 // Shutdown stops accepting, closes every client connection and waits for
 // the sessions to end or ctx to expire.
 func (s *Server) Shutdown(ctx context.Context) error {
 	s.mu.Lock()
+	if !s.closed {
+		close(s.stop)
+		s.Cache.Close()
+	}
 	s.closed = true
 	for _, ln := range s.listeners {
 		ln.Close()

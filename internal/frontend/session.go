@@ -55,13 +55,16 @@ type Session struct {
 	stmts      map[uint32]*clientStmt
 	nextStmtID uint32
 
-	out  []byte     // scratch buffer for locally built packets
-	last resultInfo // the reply of the last statement, for statistics
+	out        []byte          // scratch buffer for locally built packets
+	last       resultInfo      // the reply of the last statement, for statistics
+	lastServer *backend.Server // the server that ran the last statement, for the events log
+	capture    *capture        // collects the reply for the query cache, nil when not caching
 
 	// act is what the session is doing, for the processlist; guarded by
 	// actMu because the admin reads it from another goroutine.
 	actMu sync.Mutex
 	act   activity
+	kills sync.WaitGroup // watchdog kills in flight (see overdue)
 }
 
 // activity is the processlist view of a session.
@@ -72,11 +75,13 @@ type activity struct {
 	hg       int
 	srv      string
 	srvPort  int
+	running  *backend.Conn // the connection the statement runs on, nil between round trips
+	killSent bool          // the watchdog already sent KILL QUERY for this statement
 }
 
 func (s *Session) setActivity(query string, hg int, bc *backend.Conn) {
 	s.actMu.Lock()
-	s.act.query, s.act.since, s.act.hg = query, time.Now(), hg
+	s.act.query, s.act.since, s.act.hg, s.act.killSent = query, time.Now(), hg, false
 	if bc != nil {
 		s.act.srv, s.act.srvPort = bc.Server.Host, bc.Server.Port
 	} else {

@@ -6,6 +6,7 @@ import (
 	"time"
 
 	"sqlgate/internal/backend"
+	"sqlgate/internal/eventlog"
 	"sqlgate/internal/router"
 	"sqlgate/internal/runtime"
 	"sqlgate/internal/wire"
@@ -101,7 +102,7 @@ func (s *Session) comStmtPrepare(rt *runtime.Snapshot, p []byte) error {
 			info.userVar = containsUserVariable(digest)
 		}
 		hg, _ := s.route(rt, q, digest, comment, &info)
-		bc, _, err := s.backendFor(rt, hg)
+		bc, _, err := s.backendFor(rt, hg, false)
 		if err != nil {
 			return err
 		}
@@ -245,17 +246,25 @@ func (s *Session) comStmtExecute(rt *runtime.Snapshot, p []byte) error {
 	}
 	info := e.info
 	var hg int
+	ruleLog := -1
 	if st.cursor != nil {
 		hg = st.cursorHG
 	} else {
-		hg, _ = s.route(rt, e.query, e.digest, e.comment, &info)
+		var res router.Result
+		hg, res = s.route(rt, e.query, e.digest, e.comment, &info)
+		ruleLog = res.Log
 	}
 	start := time.Now()
 	s.setActivity(e.query, hg, nil)
 	s.last = resultInfo{}
-	defer s.record(hg, info.cmd, e.digest, start)
+	defer func() {
+		s.record(hg, info.cmd, e.digest, start)
+		if s.shouldLog(rt, ruleLog) {
+			s.logEvent(eventlog.StmtExecute, hg, e.query, e.digest, start, binary.LittleEndian.Uint32(p[1:]))
+		}
+	}()
 	for attempt := 0; ; attempt++ {
-		bc, fresh, err := s.backendFor(rt, hg)
+		bc, fresh, err := s.backendFor(rt, hg, info.newConn)
 		if err != nil {
 			return err
 		}
@@ -283,9 +292,11 @@ func (s *Session) comStmtExecute(rt *runtime.Snapshot, p []byte) error {
 				break
 			}
 		}
+		stop := s.watch(bc, info.timeout)
 		ri, err := s.roundTrip(bc, pkt, respExecute)
+		stop()
 		if err != nil {
-			canRetry := fresh && attempt < rt.Vars.QueryRetriesOnFailure && info.retrySafe()
+			canRetry := fresh && attempt < info.maxRetries(rt) && info.retrySafe()
 			if err = s.failed(hg, bc, ri, err, canRetry); err == errRetry {
 				continue
 			}

@@ -2,7 +2,9 @@ package router
 
 import (
 	"fmt"
+	"strings"
 	"testing"
+	"time"
 )
 
 func TestDigest(t *testing.T) {
@@ -106,7 +108,7 @@ func TestRules(t *testing.T) {
 		{RuleID: 11, Active: true, FlagIN: 5, DestinationHostgroup: i(7), Apply: true},
 		{RuleID: 20, Active: true, MatchPattern: s("^DELETE"), NegateMatchPattern: true, Schemaname: s("ro"), ErrorMsg: s("read-only schema")},
 		{RuleID: 30, Active: true, MatchPattern: s("old_table"), ReplacePattern: s("new_table"), ReModifiers: "CASELESS,GLOBAL"},
-	})
+	}, nil)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -132,7 +134,7 @@ func TestRules(t *testing.T) {
 	if r := eval("app", "x", "UPDATE old_table SET a=1 WHERE b IN (SELECT b FROM OLD_TABLE)"); r.NewQuery != "UPDATE new_table SET a=1 WHERE b IN (SELECT b FROM new_table)" {
 		t.Errorf("replace_pattern: %q", r.NewQuery)
 	}
-	if _, err := Compile([]Rule{{RuleID: 4, Active: true, MatchPattern: s("(")}}); err == nil {
+	if _, err := Compile([]Rule{{RuleID: 4, Active: true, MatchPattern: s("(")}}, nil); err == nil {
 		t.Error("invalid regex accepted")
 	}
 	if a := ParseAnnotations("hostgroup=20;query_timeout=500"); a.Hostgroup != 20 || a.QueryTimeout != 500 || a.Mirror != -1 {
@@ -157,5 +159,78 @@ func BenchmarkDigestPointSelect(b *testing.B) {
 	b.ReportAllocs()
 	for b.Loop() {
 		Digest("SELECT c FROM sbtest1 WHERE id=5012")
+	}
+}
+
+func TestFastRoutingAndWeightedFlagOUTs(t *testing.T) {
+	s := func(v string) *string { return &v }
+	i := func(v int) *int { return &v }
+	rules, err := Compile([]Rule{
+		{RuleID: 1, Active: true, MatchDigest: s("^SELECT"), FlagOUT: i(1)},
+		{RuleID: 2, Active: true, MatchDigest: s("^UPDATE"), DestinationHostgroup: i(3), Apply: true},
+		{RuleID: 3, Active: true, MatchDigest: s("^DELETE"), Attributes: `{"flagOUTs":[{"id":7,"weight":1},{"id":8,"weight":3}]}`},
+	}, []FastRoute{
+		{Username: "app", Schemaname: "shop", FlagIN: 1, DestinationHostgroup: 20},
+		{Username: "app", Schemaname: "shop", FlagIN: 0, DestinationHostgroup: 21},
+		{Username: "app", Schemaname: "shop", FlagIN: 7, DestinationHostgroup: 70},
+		{Username: "app", Schemaname: "shop", FlagIN: 8, DestinationHostgroup: 80},
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	eval := func(user, schema, q string) int {
+		d, _ := Digest(q)
+		return rules.Evaluate(Input{Username: user, Schema: schema, Query: q, DigestText: d, Digest: DigestHash(d)}).DestinationHostgroup
+	}
+	for _, c := range []struct {
+		user, schema, q string
+		want            int
+	}{
+		{"app", "shop", "SELECT 1", 20},              // flagOUT 1 then fast route (app, shop, 1)
+		{"app", "shop", "INSERT INTO t SET a=1", 21}, // no rule: fast route with flag 0
+		{"app", "shop", "UPDATE t SET a=1", 3},       // apply=1: the fast routing table is not consulted
+		{"app", "other", "SELECT 1", -1},             // no route for the schema
+		{"bob", "shop", "SELECT 1", -1},              // nor for the user
+	} {
+		if got := eval(c.user, c.schema, c.q); got != c.want {
+			t.Errorf("%s@%s %q: hostgroup %d, want %d", c.user, c.schema, c.q, got, c.want)
+		}
+	}
+	n := map[int]int{}
+	for range 4000 {
+		n[eval("app", "shop", "DELETE FROM t")]++
+	}
+	if len(n) != 2 || n[70] < 700 || n[70] > 1300 || n[80] < 2700 {
+		t.Errorf("weighted flagOUTs 1:3 gave %v", n)
+	}
+	for _, bad := range []string{`{"flagOUTs": 5}`, `not json`, `{"flagOUTs":[{"id":-1,"weight":1}]}`} {
+		if _, err := Compile([]Rule{{RuleID: 9, Active: true, Attributes: bad}}, nil); err == nil || !strings.Contains(err.Error(), "rule_id=9: attributes") {
+			t.Errorf("attributes %s: err %v", bad, err)
+		}
+	}
+	dup := []FastRoute{{Username: "a", Schemaname: "b"}, {Username: "a", Schemaname: "b"}}
+	if _, err := Compile(nil, dup); err == nil {
+		t.Error("duplicate fast route accepted")
+	}
+}
+
+func TestParseAnnotations(t *testing.T) {
+	now := time.Now().UnixMilli()
+	for _, c := range []struct {
+		in   string
+		want Annotations
+	}{
+		{"hostgroup=20;query_timeout=500", Annotations{Hostgroup: 20, Mirror: -1, CacheTTL: -1, QueryDelay: -1, QueryRetries: -1, QueryTimeout: 500, MaxLagMs: -1}},
+		{" HOSTGROUP = 2x ; cache_ttl=1000;query_delay=5;query_retries=2;mirror=9", Annotations{Hostgroup: 2, Mirror: 9, CacheTTL: 1000, QueryDelay: 5, QueryRetries: 2, QueryTimeout: -1, MaxLagMs: -1}},
+		{"hostgroup=x1;max_lag_ms=700000", Annotations{Hostgroup: -1, Mirror: -1, CacheTTL: -1, QueryDelay: -1, QueryRetries: -1, QueryTimeout: -1, MaxLagMs: -1}},
+		{"max_lag_ms=1500;create_new_connection=1;min_gtid=3E11FA47-71CA-11E1-9E33-C80AA9429562:23", Annotations{Hostgroup: -1, Mirror: -1, CacheTTL: -1, QueryDelay: -1, QueryRetries: -1, QueryTimeout: -1, MaxLagMs: 1500, CreateNewConnection: true, MinGTID: "3E11FA47-71CA-11E1-9E33-C80AA9429562:23"}},
+		{"just a comment", Annotations{Hostgroup: -1, Mirror: -1, CacheTTL: -1, QueryDelay: -1, QueryRetries: -1, QueryTimeout: -1, MaxLagMs: -1}},
+	} {
+		if got := ParseAnnotations(c.in); got != c.want {
+			t.Errorf("ParseAnnotations(%q) = %+v, want %+v", c.in, got, c.want)
+		}
+	}
+	if a := ParseAnnotations(fmt.Sprintf("min_epoch_ms=%d", now-2000)); a.MaxLagMs < 2000 || a.MaxLagMs > 3000 {
+		t.Errorf("min_epoch_ms 2 s ago: max_lag_ms %d", a.MaxLagMs)
 	}
 }

@@ -1,12 +1,15 @@
 package router
 
 import (
+	"encoding/json"
 	"fmt"
+	"math/rand/v2"
 	"regexp"
 	"slices"
 	"strconv"
 	"strings"
 	"sync/atomic"
+	"time"
 )
 
 // Rule mirrors a mysql_query_rules row; nil pointers are SQL NULL.
@@ -26,11 +29,33 @@ type Rule struct {
 	ReModifiers        string
 	FlagOUT            *int
 	ReplacePattern     *string
-	DestinationHostgroup, CacheTTL, Timeout, Retries, Delay,
+	DestinationHostgroup, CacheTTL, CacheEmptyResult, Timeout, Retries, Delay,
 	NextQueryFlagIN, MirrorFlagOUT, MirrorHostgroup *int
 	ErrorMsg, OKMsg *string
 	Multiplex, Log  *int
 	Apply           bool
+	// Attributes is the rule's JSON attributes; sqlgate reads "flagOUTs",
+	// a weighted random choice of flagOUT (as ProxySQL 2.5+ does).
+	Attributes string
+}
+
+// FastRoute is a mysql_query_rules_fast_routing row: statements of
+// Username in Schemaname that reach flag FlagIN go to DestinationHostgroup.
+type FastRoute struct {
+	Username, Schemaname string
+	FlagIN               int
+	DestinationHostgroup int
+}
+
+type fastKey struct {
+	user, schema string
+	flag         int
+}
+
+// weightedFlag is one entry of a rule's attributes.flagOUTs.
+type weightedFlag struct {
+	ID     int `json:"id"`
+	Weight int `json:"weight"`
 }
 
 type compiledRule struct {
@@ -41,16 +66,19 @@ type compiledRule struct {
 	matchPattern *regexp.Regexp
 	global       bool
 	hits         *atomic.Int64 // stats_mysql_query_rules
+	flagOUTs     []weightedFlag
+	flagTotal    int
 }
 
 // Rules is a compiled, immutable rule set, safe for concurrent use.
 type Rules struct {
 	rules []compiledRule
+	fast  map[fastKey]int
 }
 
 // Compile validates the rules and compiles the active ones in rule_id
-// order. Errors name the rule and the column.
-func Compile(rules []Rule) (*Rules, error) {
+// order, with the fast-routing table. Errors name the rule and the column.
+func Compile(rules []Rule, fast []FastRoute) (*Rules, error) {
 	seen := map[int]bool{}
 	var out []compiledRule
 	for _, r := range rules {
@@ -109,10 +137,63 @@ func Compile(rules []Rule) (*Rules, error) {
 		if r.DestinationHostgroup != nil && *r.DestinationHostgroup < 0 {
 			return nil, fmt.Errorf("mysql_query_rules rule_id=%d: destination_hostgroup: %d is negative", r.RuleID, *r.DestinationHostgroup)
 		}
+		if err := cr.parseAttributes(); err != nil {
+			return nil, err
+		}
 		out = append(out, cr)
 	}
 	slices.SortFunc(out, func(a, b compiledRule) int { return a.RuleID - b.RuleID })
-	return &Rules{rules: out}, nil
+	rs := &Rules{rules: out}
+	for _, f := range fast {
+		k := fastKey{f.Username, f.Schemaname, f.FlagIN}
+		if rs.fast == nil {
+			rs.fast = map[fastKey]int{}
+		}
+		if _, dup := rs.fast[k]; dup {
+			return nil, fmt.Errorf("mysql_query_rules_fast_routing (username=%s, schemaname=%s, flagIN=%d): duplicate row", f.Username, f.Schemaname, f.FlagIN)
+		}
+		rs.fast[k] = f.DestinationHostgroup
+	}
+	return rs, nil
+}
+
+// parseAttributes reads the rule's JSON attributes. ProxySQL logs and
+// skips a malformed flagOUTs entry; sqlgate refuses the rule instead, so a
+// typo cannot silently change where queries go.
+func (cr *compiledRule) parseAttributes() error {
+	if strings.TrimSpace(cr.Attributes) == "" {
+		return nil
+	}
+	var attrs map[string]json.RawMessage
+	if err := json.Unmarshal([]byte(cr.Attributes), &attrs); err != nil {
+		return fmt.Errorf("mysql_query_rules rule_id=%d: attributes: not a JSON object: %v", cr.RuleID, err)
+	}
+	raw, ok := attrs["flagOUTs"]
+	if !ok {
+		return nil
+	}
+	if err := json.Unmarshal(raw, &cr.flagOUTs); err != nil {
+		return fmt.Errorf(`mysql_query_rules rule_id=%d: attributes: flagOUTs must be a list of {"id": N, "weight": N} objects: %v`, cr.RuleID, err)
+	}
+	for _, f := range cr.flagOUTs {
+		if f.ID < 0 || f.Weight < 0 {
+			return fmt.Errorf("mysql_query_rules rule_id=%d: attributes: flagOUTs: id and weight must not be negative", cr.RuleID)
+		}
+		cr.flagTotal += f.Weight
+	}
+	return nil
+}
+
+// pickFlagOUT chooses among the weighted flagOUTs.
+func (cr *compiledRule) pickFlagOUT() int {
+	n := rand.IntN(cr.flagTotal)
+	for _, f := range cr.flagOUTs {
+		if n < f.Weight {
+			return f.ID
+		}
+		n -= f.Weight
+	}
+	return cr.flagOUTs[len(cr.flagOUTs)-1].ID
 }
 
 // Len is the number of active rules.
@@ -122,6 +203,10 @@ func (r *Rules) Len() int {
 	}
 	return len(r.rules)
 }
+
+// Empty reports whether there is nothing to evaluate: no active rule and
+// no fast route.
+func (r *Rules) Empty() bool { return r == nil || len(r.rules) == 0 && len(r.fast) == 0 }
 
 // Input is what rules match against.
 type Input struct {
@@ -141,8 +226,15 @@ type Result struct {
 	NextQueryFlagIN                                    int
 	Multiplex                                          int
 	Timeout, Retries, Delay, CacheTTL, MirrorHostgroup int
+	CacheEmptyResult, MirrorFlagOUT, Log               int
 	ErrorMsg, OKMsg                                    *string
 	NewQuery                                           string
+}
+
+// NoResult is a Result with nothing set.
+func NoResult() Result {
+	return Result{DestinationHostgroup: -1, NextQueryFlagIN: -1, Multiplex: -1, Timeout: -1, Retries: -1,
+		Delay: -1, CacheTTL: -1, MirrorHostgroup: -1, CacheEmptyResult: -1, MirrorFlagOUT: -1, Log: -1}
 }
 
 func set(dst *int, v *int) {
@@ -154,15 +246,16 @@ func set(dst *int, v *int) {
 // Evaluate runs the rules against in (§6.2): rules are visited in rule_id
 // order; a rule applies when its flagIN equals the current flag and all its
 // filters match; later matches overwrite earlier values; flagOUT changes the
-// flag; apply stops evaluation.
+// flag; apply stops evaluation. When no apply rule stopped it, the fast
+// routing table is consulted with the final flag.
 func (r *Rules) Evaluate(in Input) Result {
-	res := Result{DestinationHostgroup: -1, NextQueryFlagIN: -1, Multiplex: -1, Timeout: -1, Retries: -1,
-		Delay: -1, CacheTTL: -1, MirrorHostgroup: -1}
+	res := NoResult()
 	if r == nil {
 		return res
 	}
 	flag := in.FlagIN
 	query := in.Query
+	applied := false
 	for i := range r.rules {
 		cr := &r.rules[i]
 		if cr.FlagIN != flag {
@@ -193,13 +286,16 @@ func (r *Rules) Evaluate(in Input) Result {
 			continue
 		}
 		cr.hits.Add(1)
-		if cr.FlagOUT != nil {
+		if cr.flagTotal > 0 {
+			flag = cr.pickFlagOUT()
+		} else if cr.FlagOUT != nil {
 			flag = *cr.FlagOUT
 		}
 		set(&res.Timeout, cr.Timeout)
 		set(&res.Retries, cr.Retries)
 		set(&res.Delay, cr.Delay)
 		set(&res.NextQueryFlagIN, cr.NextQueryFlagIN)
+		set(&res.MirrorFlagOUT, cr.MirrorFlagOUT)
 		set(&res.MirrorHostgroup, cr.MirrorHostgroup)
 		if cr.ErrorMsg != nil {
 			res.ErrorMsg = cr.ErrorMsg
@@ -208,7 +304,9 @@ func (r *Rules) Evaluate(in Input) Result {
 			res.OKMsg = cr.OKMsg
 		}
 		set(&res.CacheTTL, cr.CacheTTL)
+		set(&res.CacheEmptyResult, cr.CacheEmptyResult)
 		set(&res.Multiplex, cr.Multiplex)
+		set(&res.Log, cr.Log)
 		set(&res.DestinationHostgroup, cr.DestinationHostgroup)
 		if cr.ReplacePattern != nil && !cr.NegateMatchPattern {
 			if cr.global {
@@ -221,7 +319,13 @@ func (r *Rules) Evaluate(in Input) Result {
 			res.NewQuery = query
 		}
 		if cr.Apply {
+			applied = true
 			break
+		}
+	}
+	if !applied && r.fast != nil {
+		if hg, ok := r.fast[fastKey{in.Username, in.Schema, flag}]; ok {
+			res.DestinationHostgroup = hg
 		}
 	}
 	return res
@@ -237,31 +341,41 @@ func addrMatch(pattern, addr string) bool {
 	return pattern == addr
 }
 
-// Annotations are the key=value pairs of a query's first comment (§6.3).
+// Annotations are the key=value pairs of a query's first comment (§6.3);
+// -1 means "not given".
 type Annotations struct {
 	Hostgroup, Mirror, CacheTTL, QueryDelay, QueryRetries, QueryTimeout int
-	CreateNewConnection                                                 bool
+	// MaxLagMs comes from max_lag_ms, or from min_epoch_ms as "now minus
+	// that epoch"; both must end up in [0, 600000].
+	MaxLagMs            int
+	MinGTID             string
+	CreateNewConnection bool
 }
 
-// ParseAnnotations parses "hostgroup=20;query_timeout=500". Unknown keys
-// and non-numeric values are ignored, as ProxySQL does.
+// ParseAnnotations parses "hostgroup=20;query_timeout=500" the way ProxySQL
+// does: keys are case-insensitive, spaces are ignored, a numeric value
+// counts only if it starts with a digit and is read up to the first
+// non-digit (atoi), unknown keys are ignored.
 func ParseAnnotations(comment string) Annotations {
-	a := Annotations{Hostgroup: -1, Mirror: -1, CacheTTL: -1, QueryDelay: -1, QueryRetries: -1, QueryTimeout: -1}
+	a := Annotations{Hostgroup: -1, Mirror: -1, CacheTTL: -1, QueryDelay: -1, QueryRetries: -1, QueryTimeout: -1, MaxLagMs: -1}
 	if !strings.Contains(comment, "=") {
 		return a
 	}
 	for _, kv := range strings.Split(comment, ";") {
-		k, v, ok := strings.Cut(kv, "=")
-		if !ok {
-			continue
+		k, v, _ := strings.Cut(kv, "=")
+		k, v = strings.ReplaceAll(k, " ", ""), strings.ReplaceAll(v, " ", "")
+		k = strings.ToLower(strings.Trim(k, "\t\r\n"))
+		v = strings.Trim(v, "\t\r\n")
+		n, isNum := leadingInt(v)
+		switch k {
+		case "create_new_connection":
+			a.CreateNewConnection = isNum && n == 1
+		case "min_gtid":
+			if u, trx, ok := strings.Cut(v, ":"); ok && u != "" && trx != "" {
+				a.MinGTID = v
+			}
 		}
-		k, v = strings.ToLower(strings.TrimSpace(k)), strings.TrimSpace(v)
-		if k == "create_new_connection" {
-			a.CreateNewConnection = v == "1"
-			continue
-		}
-		n, err := strconv.Atoi(v)
-		if err != nil || n < 0 {
+		if !isNum {
 			continue
 		}
 		switch k {
@@ -277,9 +391,32 @@ func ParseAnnotations(comment string) Annotations {
 			a.QueryRetries = n
 		case "query_timeout":
 			a.QueryTimeout = n
+		case "max_lag_ms":
+			if n <= 600000 {
+				a.MaxLagMs = n
+			}
+		case "min_epoch_ms":
+			if d := int(time.Now().UnixMilli()) - n; d >= 0 && d <= 600000 {
+				a.MaxLagMs = d
+			}
 		}
 	}
 	return a
+}
+
+// leadingInt reads the decimal digits at the start of v (C's atoi for
+// values that start with a digit), capped to avoid overflow.
+func leadingInt(v string) (int, bool) {
+	if v == "" || v[0] < '0' || v[0] > '9' {
+		return 0, false
+	}
+	n := 0
+	for i := 0; i < len(v) && v[i] >= '0' && v[i] <= '9'; i++ {
+		if n < 1<<40 {
+			n = n*10 + int(v[i]-'0')
+		}
+	}
+	return n, true
 }
 
 // RuleHits is one stats_mysql_query_rules row.

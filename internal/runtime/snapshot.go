@@ -90,12 +90,18 @@ func Build(cfg *config.Config) (*Snapshot, []string, error) {
 			Digest: r.Digest, MatchDigest: r.MatchDigest, MatchPattern: r.MatchPattern,
 			NegateMatchPattern: r.NegateMatchPattern, ReModifiers: r.ReModifiers, FlagOUT: r.FlagOUT,
 			ReplacePattern: r.ReplacePattern, DestinationHostgroup: r.DestinationHostgroup,
-			CacheTTL: r.CacheTTL, Timeout: r.Timeout, Retries: r.Retries, Delay: r.Delay,
+			CacheTTL: r.CacheTTL, CacheEmptyResult: r.CacheEmptyResult, Timeout: r.Timeout, Retries: r.Retries, Delay: r.Delay,
 			NextQueryFlagIN: r.NextQueryFlagIN, MirrorFlagOUT: r.MirrorFlagOUT, MirrorHostgroup: r.MirrorHostgroup,
 			ErrorMsg: r.ErrorMsg, OKMsg: r.OKMsg, Multiplex: r.Multiplex, Log: r.Log, Apply: r.Apply,
+			Attributes: r.Attributes,
 		})
 	}
-	compiled, err := router.Compile(rules)
+	fast := make([]router.FastRoute, 0, len(cfg.MySQLQueryRulesFastRouting))
+	for _, f := range cfg.MySQLQueryRulesFastRouting {
+		fast = append(fast, router.FastRoute{Username: f.Username, Schemaname: f.Schemaname, FlagIN: f.FlagIN,
+			DestinationHostgroup: f.DestinationHostgroup})
+	}
+	compiled, err := router.Compile(rules, fast)
 	if err != nil {
 		errs = append(errs, err)
 	}

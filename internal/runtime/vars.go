@@ -40,6 +40,22 @@ type MySQLVars struct {
 	// false and, when enabled, reads the file on the proxy host.)
 	EnableLoadDataLocalInfile bool
 	WaitTimeout               time.Duration
+
+	DefaultQueryDelay   time.Duration // mysql-default_query_delay
+	DefaultQueryTimeout time.Duration // mysql-default_query_timeout
+
+	QueryCacheSizeMB            int  // mysql-query_cache_size_MB
+	QueryCacheSoftTTLPct        int  // mysql-query_cache_soft_ttl_pct
+	QueryCacheHandleWarnings    bool // mysql-query_cache_handle_warnings
+	QueryCacheStoresEmptyResult bool // mysql-query_cache_stores_empty_result
+	ThresholdResultsetSize      int  // mysql-threshold_resultset_size: largest result the cache buffers
+	MirrorMaxConcurrency        int
+	MirrorMaxQueueLength        int
+	EventslogFilename           string
+	EventslogFilesize           int64
+	EventslogDefaultLog         bool
+	EventslogFormat             int
+
 	// Raw holds every variable as configured (with defaults), for the admin
 	// interface.
 	Raw map[string]string
@@ -113,12 +129,25 @@ var mysqlVarSpecs = map[string]varSpec{
 			}
 		}
 	})},
-	"max_allowed_packet":            {"67108864", intVar(8192, 1<<30, func(v *MySQLVars, n int) { v.MaxAllowedPacket = n })},
-	"max_stmts_per_connection":      {"20", intVar(1, 1024, func(v *MySQLVars, n int) { v.MaxStmtsPerConnection = n })},
-	"enable_client_deprecate_eof":   {"true", boolVar(func(v *MySQLVars, b bool) { v.EnableClientDeprecateEOF = b })},
-	"enable_server_deprecate_eof":   {"true", boolVar(func(v *MySQLVars, b bool) { v.EnableServerDeprecateEOF = b })},
-	"enable_load_data_local_infile": {"true", boolVar(func(v *MySQLVars, b bool) { v.EnableLoadDataLocalInfile = b })},
-	"wait_timeout":                  {"28800000", msVar(0, 20*24*3600*1000, func(v *MySQLVars, d time.Duration) { v.WaitTimeout = d })},
+	"max_allowed_packet":              {"67108864", intVar(8192, 1<<30, func(v *MySQLVars, n int) { v.MaxAllowedPacket = n })},
+	"max_stmts_per_connection":        {"20", intVar(1, 1024, func(v *MySQLVars, n int) { v.MaxStmtsPerConnection = n })},
+	"enable_client_deprecate_eof":     {"true", boolVar(func(v *MySQLVars, b bool) { v.EnableClientDeprecateEOF = b })},
+	"enable_server_deprecate_eof":     {"true", boolVar(func(v *MySQLVars, b bool) { v.EnableServerDeprecateEOF = b })},
+	"enable_load_data_local_infile":   {"true", boolVar(func(v *MySQLVars, b bool) { v.EnableLoadDataLocalInfile = b })},
+	"wait_timeout":                    {"28800000", msVar(0, 20*24*3600*1000, func(v *MySQLVars, d time.Duration) { v.WaitTimeout = d })},
+	"default_query_delay":             {"0", msVar(0, 3600*1000, func(v *MySQLVars, d time.Duration) { v.DefaultQueryDelay = d })},
+	"default_query_timeout":           {"86400000", msVar(1000, 20*24*3600*1000, func(v *MySQLVars, d time.Duration) { v.DefaultQueryTimeout = d })},
+	"query_cache_size_MB":             {"256", intVar(0, 1024*10240, func(v *MySQLVars, n int) { v.QueryCacheSizeMB = n })},
+	"query_cache_soft_ttl_pct":        {"0", intVar(0, 100, func(v *MySQLVars, n int) { v.QueryCacheSoftTTLPct = n })},
+	"query_cache_handle_warnings":     {"0", intVar(0, 1, func(v *MySQLVars, n int) { v.QueryCacheHandleWarnings = n == 1 })},
+	"query_cache_stores_empty_result": {"true", boolVar(func(v *MySQLVars, b bool) { v.QueryCacheStoresEmptyResult = b })},
+	"threshold_resultset_size":        {"4194304", intVar(1024, 1<<30, func(v *MySQLVars, n int) { v.ThresholdResultsetSize = n })},
+	"mirror_max_concurrency":          {"16", intVar(1, 8*1024, func(v *MySQLVars, n int) { v.MirrorMaxConcurrency = n })},
+	"mirror_max_queue_length":         {"32000", intVar(0, 1024*1024, func(v *MySQLVars, n int) { v.MirrorMaxQueueLength = n })},
+	"eventslog_filename":              {"", strVar(func(v *MySQLVars, s string) { v.EventslogFilename = s })},
+	"eventslog_filesize":              {"104857600", intVar(1024*1024, 1<<30, func(v *MySQLVars, n int) { v.EventslogFilesize = int64(n) })},
+	"eventslog_default_log":           {"0", intVar(0, 1, func(v *MySQLVars, n int) { v.EventslogDefaultLog = n == 1 })},
+	"eventslog_format":                {"1", intVar(1, 2, func(v *MySQLVars, n int) { v.EventslogFormat = n })},
 	"default_authentication_plugin": {"mysql_native_password", func(v *MySQLVars, s string) error {
 		if s != "mysql_native_password" && s != "caching_sha2_password" {
 			return fmt.Errorf("expected mysql_native_password or caching_sha2_password, got %q", s)
@@ -146,10 +175,6 @@ var knownMySQLVars = map[string]string{
 	"session_idle_ms":                                        "1",
 	"have_compress":                                          "true",
 	"handle_unknown_charset":                                 "1",
-	"eventslog_filename":                                     "",
-	"eventslog_filesize":                                     "104857600",
-	"eventslog_default_log":                                  "0",
-	"eventslog_format":                                       "1",
 	"auditlog_filename":                                      "",
 	"auditlog_filesize":                                      "104857600",
 	"log_mysql_warnings_enabled":                             "false",
@@ -206,7 +231,6 @@ var knownMySQLVars = map[string]string{
 	"hostgroup_manager_verbose":                                      "1",
 	"binlog_reader_connect_retry_msec":                               "3000",
 	"threshold_query_length":                                         "524288",
-	"threshold_resultset_size":                                       "4194304",
 	"query_digests_max_digest_length":                                "2048",
 	"query_digests_max_query_length":                                 "65000",
 	"query_digests_grouping_limit":                                   "3",
@@ -215,11 +239,7 @@ var knownMySQLVars = map[string]string{
 	"throttle_max_bytes_per_second_to_client":                        "0",
 	"throttle_ratio_server_to_client":                                "0",
 	"max_stmts_cache":                                                "10000",
-	"mirror_max_concurrency":                                         "16",
-	"mirror_max_queue_length":                                        "32000",
 	"default_max_latency_ms":                                         "1000",
-	"default_query_delay":                                            "0",
-	"default_query_timeout":                                          "86400000",
 	"query_processor_iterations":                                     "0",
 	"query_processor_regex":                                          "1",
 	"set_query_lock_on_hostgroup":                                    "1",
@@ -227,9 +247,6 @@ var knownMySQLVars = map[string]string{
 	"reset_connection_algorithm":                                     "2",
 	"auto_increment_delay_multiplex_timeout_ms":                      "10000",
 	"long_query_time":                                                "1000",
-	"query_cache_size_MB":                                            "256",
-	"query_cache_soft_ttl_pct":                                       "0",
-	"query_cache_handle_warnings":                                    "0",
 	"poll_timeout":                                                   "2000",
 	"kill_backend_connection_when_disconnect":                        "true",
 	"client_session_track_gtid":                                      "true",
@@ -264,7 +281,6 @@ var knownMySQLVars = map[string]string{
 	"aurora_max_lag_ms_only_read_from_replicas":                      "2",
 	"stats_time_backend_query":                                       "false",
 	"stats_time_query_processor":                                     "false",
-	"query_cache_stores_empty_result":                                "true",
 	"data_packets_history_size":                                      "0",
 	"handle_warnings":                                                "1",
 	"evaluate_replication_lag_on_servers_load":                       "1",

@@ -1,0 +1,109 @@
+package frontend
+
+import (
+	"context"
+	"time"
+
+	"sqlgate/internal/backend"
+)
+
+func noop() {}
+
+// watch arms a statement timeout (a rule's timeout or a query_timeout
+// annotation) for a round trip on bc. When it expires, sqlgate stops the
+// statement with KILL QUERY sent on a separate connection, as ProxySQL does;
+// the client then gets the server's own error (1317, "Query execution was
+// interrupted"). The returned stop must be called when the round trip ends:
+// it waits for a kill in flight, so bc is never reused while a KILL meant
+// for the old statement can still arrive.
+func (s *Session) watch(bc *backend.Conn, d time.Duration) (stop func()) {
+	if d <= 0 {
+		return noop
+	}
+	killed := make(chan struct{})
+	t := time.AfterFunc(d, func() {
+		defer close(killed)
+		s.killQuery(bc, d)
+	})
+	return func() {
+		if !t.Stop() {
+			<-killed
+		}
+	}
+}
+
+// killQuery stops the statement running on bc. It logs in as the session's
+// user, which may always kill its own threads (no PROCESS or SUPER needed).
+func (s *Session) killQuery(bc *backend.Conn, after time.Duration) {
+	o := s.srv.Pool.Options()
+	ctx, cancel := context.WithTimeout(context.Background(), o.ConnectTimeout+time.Second)
+	defer cancel()
+	err := bc.Server.Kill(ctx, bc.ThreadID, backend.DialOptions{User: s.user.Name, Cred: s.cred, Timeout: o.ConnectTimeout}, true)
+	if err != nil {
+		s.srv.Log.Warn("query timeout: could not stop the statement", "session", s.id, "server", bc.Server.Addr(), "thread", bc.ThreadID, "timeout", after, "err", err)
+		return
+	}
+	s.srv.queryTimeouts.Add(1)
+	s.srv.Log.Warn("query timeout: sent KILL QUERY", "session", s.id, "server", bc.Server.Addr(), "thread", bc.ThreadID, "timeout", after)
+}
+
+// watchdog enforces mysql-default_query_timeout (24 h by default) for
+// statements without their own timeout. A timer per statement would cost
+// every query an allocation; one sweep a second is precise enough for a
+// limit of at least a second.
+func (s *Server) watchdog(stop <-chan struct{}) {
+	t := time.NewTicker(time.Second)
+	defer t.Stop()
+	for {
+		select {
+		case <-stop:
+			return
+		case now := <-t.C:
+			limit := s.Store.Load().Vars.DefaultQueryTimeout
+			s.mu.Lock()
+			sessions := make([]*Session, 0, len(s.sessions))
+			for _, sess := range s.sessions {
+				sessions = append(sessions, sess)
+			}
+			s.mu.Unlock()
+			for _, sess := range sessions {
+				if bc := sess.overdue(now, limit); bc != nil {
+					go func() {
+						defer sess.kills.Done()
+						sess.killQuery(bc, limit)
+					}()
+				}
+			}
+		}
+	}
+}
+
+// overdue returns the connection of a statement that has run longer than
+// limit, once per statement, and registers the kill in s.kills so that the
+// round trip does not give the connection back before the kill is done.
+func (s *Session) overdue(now time.Time, limit time.Duration) *backend.Conn {
+	s.actMu.Lock()
+	defer s.actMu.Unlock()
+	bc := s.act.running
+	if bc == nil || s.act.killSent || now.Sub(s.act.since) < limit {
+		return nil
+	}
+	s.act.killSent = true
+	s.kills.Add(1)
+	return bc
+}
+
+// setRunning records the backend connection a statement is running on
+// (nil when it is done). Clearing it waits for a watchdog kill in flight.
+func (s *Session) setRunning(bc *backend.Conn) {
+	s.actMu.Lock()
+	s.act.running = bc
+	if bc != nil {
+		s.act.srv, s.act.srvPort = bc.Server.Host, bc.Server.Port
+		s.lastServer = bc.Server
+	}
+	s.actMu.Unlock()
+	if bc == nil {
+		s.kills.Wait()
+	}
+}
