@@ -593,3 +593,105 @@ mysql_query_rules = (
 	p.mustFail("UPDATE mysql_query_rules SET gtid_from_hostgroup=0 WHERE rule_id=3; LOAD MYSQL QUERY RULES TO RUNTIME",
 		"column gtid_from_hostgroup: GTID consistent reads are not implemented by sqlgate yet")
 }
+
+// TestAdminRunbookScript runs a typical ProxySQL runbook, as operators
+// paste it into the mariadb client on port 6032, in one session: every
+// statement must succeed (the client stops at the first error) and nothing
+// may answer "not supported" or "not implemented".
+func TestAdminRunbookScript(t *testing.T) {
+	bed := testbed.ForTest(t, testbed.Options{Replicas: 1})
+	p := newProxy(t, buildBinary(t), fmt.Sprintf(`mysql_servers = ( { address="127.0.0.1", port=%d, hostgroup=0 } )
+mysql_users = ( { username="app", password="app", default_hostgroup=0 } )`, bed.Primary.Port))
+	script := fmt.Sprintf(`
+SELECT @@version_comment LIMIT 1;
+SHOW DATABASES;
+SHOW TABLES;
+SHOW TABLES FROM stats;
+SHOW CREATE TABLE mysql_servers;
+SELECT hostgroup_id, hostname, port, status FROM mysql_servers WHERE status='ONLINE';
+INSERT INTO mysql_servers (hostgroup_id, hostname, port, weight, max_connections, comment) VALUES (1, '127.0.0.1', %d, 100, 200, 'replica');
+UPDATE mysql_servers SET max_replication_lag=30 WHERE hostgroup_id=1;
+LOAD MYSQL SERVERS TO RUNTIME;
+SAVE MYSQL SERVERS TO DISK;
+INSERT INTO mysql_users (username, password, default_hostgroup, transaction_persistent) VALUES ('app2', 'app2', 0, 1);
+LOAD MYSQL USERS TO RUNTIME;
+SAVE MYSQL USERS FROM RUNTIME;
+SAVE MYSQL USERS TO DISK;
+INSERT INTO mysql_query_rules (rule_id, active, match_digest, destination_hostgroup, apply) VALUES (10, 1, '^SELECT.*FOR UPDATE$', 0, 1), (20, 1, '^SELECT', 1, 1);
+INSERT INTO mysql_query_rules (rule_id, active, match_digest, cache_ttl, timeout, retries, multiplex, log, apply) VALUES (30, 1, '^SELECT c FROM sbtest', 5000, 10000, 2, 2, 0, 1);
+INSERT INTO mysql_query_rules (rule_id, active, match_pattern, mirror_hostgroup, apply) VALUES (40, 1, '^INSERT INTO audit', 1, 0);
+INSERT INTO mysql_query_rules_fast_routing (username, schemaname, flagIN, destination_hostgroup, comment) VALUES ('app2', 'test', 0, 1, 'reports');
+LOAD MYSQL QUERY RULES TO RUNTIME;
+SAVE MYSQL QUERY RULES TO DISK;
+UPDATE global_variables SET variable_value=2000 WHERE variable_name IN ('mysql-monitor_connect_interval', 'mysql-monitor_ping_interval', 'mysql-monitor_read_only_interval');
+SET mysql-query_cache_size_MB=128;
+SET mysql-default_query_timeout=36000000;
+SET mysql-eventslog_filename='queries.log';
+LOAD MYSQL VARIABLES TO RUNTIME;
+SAVE MYSQL VARIABLES TO DISK;
+SET admin-refresh_interval=2000;
+LOAD ADMIN VARIABLES TO RUNTIME;
+SAVE ADMIN VARIABLES TO DISK;
+SELECT * FROM runtime_mysql_servers;
+SELECT * FROM runtime_mysql_users;
+SELECT * FROM runtime_mysql_query_rules;
+SELECT * FROM runtime_mysql_query_rules_fast_routing;
+SELECT * FROM runtime_global_variables WHERE variable_name LIKE 'mysql-query_cache%%';
+SELECT * FROM stats_mysql_connection_pool;
+SELECT * FROM stats.stats_mysql_query_digest ORDER BY sum_time DESC LIMIT 5;
+SELECT * FROM stats_mysql_query_digest_reset LIMIT 1;
+SELECT * FROM stats_mysql_query_rules;
+SELECT * FROM stats_mysql_global;
+SELECT * FROM stats_mysql_commands_counters WHERE Total_cnt > 0;
+SELECT * FROM stats_mysql_processlist;
+SELECT * FROM stats_mysql_users;
+SELECT * FROM stats_memory_metrics;
+SHOW VARIABLES LIKE 'mysql-monitor%%';
+SHOW GLOBAL VARIABLES LIKE 'admin-%%';
+SELECT @@admin-version;
+SELECT @@mysql-max_connections;
+SELECT * FROM runtime_checksums_values;
+SELECT GLOBAL_CHECKSUM();
+PROXYSQL CHECKSUM DISK MYSQL SERVERS;
+CHECKSUM MEMORY MYSQL QUERY RULES;
+SELECT CONFIG FILE;
+SAVE CONFIG TO FILE '%s';
+PROXYSQL FLUSH LOGS;
+PROXYSQL FLUSH QUERY CACHE;
+LOAD MYSQL SERVERS FROM DISK;
+LOAD MYSQL SERVERS TO RUNTIME;
+LOAD MYSQL USERS TO MEMORY;
+LOAD MYSQL USERS FROM MEMORY;
+SAVE MYSQL SERVERS TO MEM;
+LOAD MYSQL QUERY RULES FROM CONFIG;
+LOAD PROXYSQL SERVERS TO RUNTIME;
+LOAD SCHEDULER TO RUNTIME;
+SAVE SCHEDULER TO DISK;
+PROXYSQL CLUSTER_NODE_UUID;
+SELECT * FROM monitor.mysql_server_ping_log LIMIT 3;
+PROXYSQL PAUSE;
+PROXYSQL RESUME;
+`, bed.Replicas[0].Port, filepath.Join(p.dir, "saved.cnf"))
+	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
+	defer cancel()
+	cmd := exec.CommandContext(ctx, "mariadb", "-h127.0.0.1", "-P"+strconv.Itoa(p.admin), "-uadmin", "-padmin", "-t")
+	cmd.Stdin = strings.NewReader(script)
+	out, err := cmd.CombinedOutput()
+	if err != nil {
+		t.Fatalf("runbook failed: %v\n%s\nlogs:\n%s", err, out, p.logs)
+	}
+	for _, bad := range []string{"not supported", "not implemented", "ERROR"} {
+		if strings.Contains(string(out), bad) {
+			t.Errorf("runbook output contains %q:\n%s", bad, out)
+		}
+	}
+	if _, err := os.Stat(filepath.Join(p.dir, "saved.cnf")); err != nil {
+		t.Errorf("SAVE CONFIG TO FILE: %v", err)
+	}
+	// The stats user reads the stats tables with the same client.
+	out, err = exec.CommandContext(ctx, "mariadb", "-h127.0.0.1", "-P"+strconv.Itoa(p.admin), "-ustats", "-pstats", "-N", "-B",
+		"-e", "SELECT COUNT(*) FROM stats_mysql_global; SELECT COUNT(*) FROM stats.stats_mysql_connection_pool").CombinedOutput()
+	if err != nil {
+		t.Errorf("stats user: %v\n%s", err, out)
+	}
+}

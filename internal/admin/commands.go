@@ -230,6 +230,9 @@ func (s *session) dispatch(ctx context.Context, q string) (res *result, affected
 		schema := m[1]
 		if schema == "" {
 			schema = "main"
+			if s.stats {
+				schema = "stats" // the stats session's main schema is empty
+			}
 		}
 		sq := "SELECT name AS tables FROM " + schema + ".sqlite_master WHERE type='table' AND name NOT LIKE 'sqlite_%'"
 		if m[2] != "" {

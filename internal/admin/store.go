@@ -107,7 +107,10 @@ func openStore(ctx context.Context, diskPath string) (*store, error) {
 		}
 	}
 
-	sdb, err := sql.Open("sqlite", statsURI)
+	// The stats session gets an empty main schema with stats and monitor
+	// attached: unqualified names find the stats tables, and
+	// "stats.stats_mysql_global" works as it does for the admin user.
+	sdb, err := sql.Open("sqlite", "file:sqlgate_statsmain_"+tag+"?mode=memory")
 	if err != nil {
 		return fail(err)
 	}
@@ -119,7 +122,7 @@ func openStore(ctx context.Context, diskPath string) (*store, error) {
 	if s.stats, err = sdb.Conn(ctx); err != nil {
 		return fail(err)
 	}
-	for _, q := range []string{"ATTACH DATABASE " + quote(monURI) + " AS monitor", "PRAGMA query_only=ON"} {
+	for _, q := range []string{"ATTACH DATABASE " + quote(statsURI) + " AS stats", "ATTACH DATABASE " + quote(monURI) + " AS monitor", "PRAGMA query_only=ON"} {
 		if _, err := s.stats.ExecContext(ctx, q); err != nil {
 			return fail(fmt.Errorf("admin store: %s: %w", q, err))
 		}
