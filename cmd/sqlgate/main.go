@@ -42,11 +42,16 @@ func run(args []string) int {
 		showVer    = fs.Bool("version", false, "print the version and exit")
 		logLevel   = fs.String("log-level", "info", "log level: debug, info, warn, error")
 		cpuProfile = fs.String("cpuprofile", "", "write a CPU profile to this file until shutdown")
+		maxDigests = fs.Int("max-query-digests", 200000, "bound of stats_mysql_query_digest: new digests beyond it are counted in Digest_entries_dropped, not stored (a flag, not a mysql-* variable, so the variable checksum stays ProxySQL's)")
 	)
 	if err := fs.Parse(args); err != nil {
 		return 2
 	}
 	_ = foreground
+	if *maxDigests < 1 {
+		fmt.Fprintf(os.Stderr, "sqlgate: -max-query-digests must be at least 1, got %d\n", *maxDigests)
+		return 2
+	}
 	if *showVer {
 		fmt.Println("sqlgate", version)
 		return 0
@@ -100,6 +105,7 @@ func run(args []string) int {
 	defer pool.Close()
 	srv := frontend.NewServer(&store, pool, tlsConf, log)
 	srv.Datadir = dir
+	srv.Stats.MaxDigests.Store(int64(*maxDigests))
 	defer srv.Events.Close()
 
 	// The admin store decides what runs: proxysql.db when it exists, the

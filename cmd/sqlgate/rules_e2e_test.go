@@ -340,3 +340,35 @@ mysql_query_rules = (
 		t.Errorf("a failed LOAD changed runtime: mysql-eventslog_filename = %q", out)
 	}
 }
+
+// TestDigestBound: -max-query-digests bounds stats_mysql_query_digest;
+// digests beyond it are counted, not stored, and resetting frees room.
+func TestDigestBound(t *testing.T) {
+	bed := testbed.ForTest(t, testbed.Options{})
+	p := newProxy(t, buildBinary(t), fmt.Sprintf(`mysql_servers = ( { address="127.0.0.1", port=%d, hostgroup=0 } )
+mysql_users = ( { username="app", password="app", default_hostgroup=0 } )`, bed.Primary.Port))
+	p.kill()
+	p.start("-max-query-digests", "3")
+	db, err := sql.Open("mysql", fmt.Sprintf("app:app@tcp(127.0.0.1:%d)/test", p.app))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	for i := range 5 {
+		var n int
+		if err := db.QueryRow(fmt.Sprintf("SELECT %d AS c%d", i, i)).Scan(&n); err != nil {
+			t.Fatal(err)
+		}
+	}
+	got := p.must("SELECT Variable_Value FROM stats_mysql_global WHERE Variable_Name IN ('Digest_entries', 'Digest_entries_dropped') ORDER BY Variable_Name")
+	if got != "3\n2" {
+		t.Errorf("Digest_entries, Digest_entries_dropped = %q, want 3 and 2", got)
+	}
+	if n := p.must("SELECT COUNT(*) FROM stats_mysql_query_digest_reset"); n != "3" {
+		t.Errorf("stats_mysql_query_digest_reset rows = %s, want 3", n)
+	}
+	db.QueryRow("SELECT 9 AS c9").Scan(new(int))
+	if n := p.must("SELECT COUNT(*) FROM stats_mysql_query_digest"); n != "1" {
+		t.Errorf("after reset a new digest is stored: %s rows, want 1", n)
+	}
+}
