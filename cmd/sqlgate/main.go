@@ -21,6 +21,7 @@ import (
 	"sqlgate/internal/backend"
 	"sqlgate/internal/config"
 	"sqlgate/internal/frontend"
+	"sqlgate/internal/monitor"
 	"sqlgate/internal/runtime"
 )
 
@@ -119,6 +120,12 @@ func run(args []string) int {
 		return 1
 	}
 	defer adm.Close()
+	// The monitor follows the runtime configuration and reports read_only
+	// results to the admin, which owns the runtime server list.
+	mon := monitor.New(&store, pool, adm, log)
+	adm.SetMonitor(mon)
+	mon.Start()
+	defer mon.Close()
 	if err := adm.Listen(); err != nil {
 		fmt.Fprintf(os.Stderr, "sqlgate: %v\n", err)
 		return 1

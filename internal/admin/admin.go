@@ -71,6 +71,9 @@ type Admin struct {
 	version  string
 	rt       *runtime.Store
 	control  Controller
+	monitor  MonitorLogs // set by SetMonitor; nil: the monitor.* logs stay empty
+
+	topologyChanges int64 // read_only moves applied (stats_mysql_global)
 	pool     *backend.Pool
 	stats    StatsSource
 	tls      *tls.Config
@@ -644,9 +647,6 @@ func (a *Admin) loadServers(ctx context.Context) error {
 	if err := a.applyMySQL(next); err != nil {
 		return err
 	}
-	if len(repl) > 0 && a.booting() {
-		a.log.Warn("mysql_replication_hostgroups: the read_only monitor is not implemented yet; servers stay in the hostgroups configured in mysql_servers")
-	}
 	for t, r := range rows {
 		a.rtRows[t] = r
 	}
@@ -665,10 +665,9 @@ func (a *Admin) loadServers(ctx context.Context) error {
 	return nil
 }
 
-// runtimeServersChecksum hashes the runtime servers as ProxySQL's
-// connection-pool table shows them to peers (§2.4.1).
-func (a *Admin) runtimeServersChecksum() uint64 {
-	servers := append([]config.MySQLServer(nil), a.cur.MySQLServers...)
+// sortedServers returns a copy of servers in primary-key order.
+func sortedServers(in []config.MySQLServer) []config.MySQLServer {
+	servers := append([]config.MySQLServer(nil), in...)
 	sort.Slice(servers, func(i, j int) bool {
 		x, y := servers[i], servers[j]
 		if x.HostgroupID != y.HostgroupID {
@@ -679,6 +678,13 @@ func (a *Admin) runtimeServersChecksum() uint64 {
 		}
 		return x.Port < y.Port
 	})
+	return servers
+}
+
+// runtimeServersChecksum hashes the runtime servers as ProxySQL's
+// connection-pool table shows them to peers (§2.4.1).
+func (a *Admin) runtimeServersChecksum() uint64 {
+	servers := sortedServers(a.cur.MySQLServers)
 	var rows [][]*string
 	for _, s := range servers {
 		st := s.Status

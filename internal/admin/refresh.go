@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"sqlgate/internal/cluster"
+	"sqlgate/internal/monitor"
 	"sqlgate/internal/stats"
 )
 
@@ -29,7 +30,8 @@ type StatsSource interface {
 // refresh regenerates the runtime_* and stats_* tables a query mentions
 // before it runs (§1.7): they are views of live state, not stored config.
 func (a *Admin) refresh(ctx context.Context, upper string, statsOnly bool) error {
-	if !strings.Contains(upper, "RUNTIME_") && !strings.Contains(upper, "STATS") && !strings.Contains(upper, "GLOBAL_VARIABLES") {
+	if !strings.Contains(upper, "RUNTIME_") && !strings.Contains(upper, "STATS") && !strings.Contains(upper, "GLOBAL_VARIABLES") &&
+		!strings.Contains(upper, "MYSQL_SERVER_") {
 		return nil
 	}
 	type job struct {
@@ -46,6 +48,11 @@ func (a *Admin) refresh(ctx context.Context, upper string, statsOnly bool) error
 		{"STATS_MYSQL_USERS", a.refreshUsers},
 		{"STATS_MYSQL_QUERY_RULES", a.refreshRuleHits},
 		{"STATS_MEMORY_METRICS", a.refreshMemory},
+		{"STATS_MYSQL_SERVER_STATUS_CHANGES", a.refreshTransitions},
+		{"MYSQL_SERVER_CONNECT_LOG", a.refreshMonitorLog(monitor.ConnectLog)},
+		{"MYSQL_SERVER_PING_LOG", a.refreshMonitorLog(monitor.PingLog)},
+		{"MYSQL_SERVER_READ_ONLY_LOG", a.refreshMonitorLog(monitor.ReadOnlyLog)},
+		{"MYSQL_SERVER_REPLICATION_LAG_LOG", a.refreshMonitorLog(monitor.LagLog)},
 	}
 	if !statsOnly {
 		jobs = append(jobs,
@@ -91,15 +98,39 @@ func (a *Admin) replaceTable(ctx context.Context, table string, cols []string, r
 		if len(rows) == 0 {
 			return nil
 		}
-		q := "INSERT INTO " + table + " (" + strings.Join(quoteIdents(cols), ", ") + ") VALUES (" +
-			strings.TrimSuffix(strings.Repeat("?, ", len(cols)), ", ") + ")"
-		for _, r := range rows {
-			if _, err := a.st.conn.ExecContext(ctx, q, r...); err != nil {
+		// Multi-row INSERTs: the monitor logs can hold tens of thousands of
+		// rows, and one statement per row would make reading them slow.
+		const batch = 50
+		one := "(" + strings.TrimSuffix(strings.Repeat("?, ", len(cols)), ", ") + ")"
+		head := "INSERT INTO " + table + " (" + strings.Join(quoteIdents(cols), ", ") + ") VALUES "
+		for len(rows) > 0 {
+			n := min(batch, len(rows))
+			q := head + strings.TrimSuffix(strings.Repeat(one+", ", n), ", ")
+			args := make([]any, 0, n*len(cols))
+			for _, r := range rows[:n] {
+				args = append(args, r...)
+			}
+			if _, err := a.st.conn.ExecContext(ctx, q, args...); err != nil {
 				return err
 			}
+			rows = rows[n:]
 		}
 		return nil
 	})
+}
+
+// refreshTransitions fills stats_mysql_server_status_changes: every kind
+// of automatic server state change, how often, and the numbers behind the
+// last one.
+func (a *Admin) refreshTransitions(ctx context.Context) error {
+	var rows [][]any
+	if a.pool != nil {
+		for _, t := range a.pool.Transitions() {
+			rows = append(rows, []any{t.Hostgroup, t.Host, t.Port, t.From, t.To, t.Reason, t.Count, t.Last.Unix(), t.LastDetail})
+		}
+	}
+	return a.replaceTable(ctx, "stats.stats_mysql_server_status_changes",
+		[]string{"hostgroup", "srv_host", "srv_port", "from_status", "to_status", "reason", "count_star", "last_seen", "last_detail"}, rows)
 }
 
 func (a *Admin) refreshRuntimeTables(tables ...string) func(context.Context) error {
@@ -124,44 +155,29 @@ func (a *Admin) refreshRuntimeServers(ctx context.Context) error {
 	if err := a.refreshRuntimeTables(serverTables[1:]...)(ctx); err != nil {
 		return err
 	}
+	// The runtime servers are the loaded ones as the monitor has moved
+	// them between hostgroups, with the live status.
 	live := map[string]string{}
 	if a.pool != nil {
 		for _, hg := range a.pool.Hostgroups() {
 			for _, s := range hg.Servers() {
-				live[fmt.Sprintf("%d|%s|%d", hg.ID, s.Host, s.Port)] = s.Status().String()
+				live[fmt.Sprintf("%d|%s|%d", hg.ID, s.Host, s.Port)] = s.Status().ConfigString()
 			}
 		}
 	}
-	r := a.rtRows["mysql_servers"]
 	var rows [][]any
-	if r != nil {
-		for _, row := range r.rows {
-			vals := make([]any, len(row))
-			var hg, host, port string
-			stIdx := -1
-			for i, c := range r.cols {
-				if row[i] != nil {
-					vals[i] = *row[i]
-				}
-				switch c {
-				case "hostgroup_id":
-					hg = deref(row[i])
-				case "hostname":
-					host = deref(row[i])
-				case "port":
-					port = deref(row[i])
-				case "status":
-					stIdx = i
-				}
+	if a.cur != nil {
+		for _, s := range sortedServers(a.cur.MySQLServers) {
+			st := s.Status
+			if l, ok := live[fmt.Sprintf("%d|%s|%d", s.HostgroupID, s.Hostname, s.Port)]; ok {
+				st = l
 			}
-			if st, ok := live[hg+"|"+host+"|"+port]; ok && stIdx >= 0 {
-				vals[stIdx] = st
-			}
-			rows = append(rows, vals)
+			rows = append(rows, []any{s.HostgroupID, s.Hostname, s.Port, s.GtidPort, st, s.Weight, s.Compression,
+				s.MaxConnections, s.MaxReplicationLag, s.UseSSL, s.MaxLatencyMs, s.Comment})
 		}
-		return a.replaceTable(ctx, "main.runtime_mysql_servers", r.cols, rows)
 	}
-	return a.replaceTable(ctx, "main.runtime_mysql_servers", nil, nil)
+	return a.replaceTable(ctx, "main.runtime_mysql_servers", []string{"hostgroup_id", "hostname", "port", "gtid_port", "status",
+		"weight", "compression", "max_connections", "max_replication_lag", "use_ssl", "max_latency_ms", "comment"}, rows)
 }
 
 func (a *Admin) refreshGlobalVariables(ctx context.Context) error {
@@ -199,7 +215,7 @@ func (a *Admin) refreshConnectionPool(ctx context.Context) error {
 			for _, s := range hg.Servers() {
 				used, free := s.Counts()
 				rows = append(rows, []any{hg.ID, s.Host, s.Port, s.Status().String(), used, free, s.ConnOK.Load(),
-					s.ConnERR.Load(), s.MaxConnUsed.Load(), s.Queries.Load(), 0, s.BytesSent.Load(), s.BytesRecv.Load(), 0})
+					s.ConnERR.Load(), s.MaxConnUsed.Load(), s.Queries.Load(), 0, s.BytesSent.Load(), s.BytesRecv.Load(), s.LatencyUs.Load()})
 			}
 		}
 	}
@@ -239,6 +255,7 @@ func (a *Admin) refreshGlobal(ctx context.Context) error {
 		[2]string{"Server_Connections_created", strconv.FormatInt(ok, 10)},
 		[2]string{"Server_Connections_aborted", strconv.FormatInt(errs, 10)},
 		[2]string{"Servers_table_version", strconv.FormatUint(a.checksums[cluster.MySQLServers].Version, 10)},
+		[2]string{"Monitor_topology_changes", strconv.FormatInt(a.topologyChanges, 10)},
 	)
 	if a.rt != nil {
 		if s := a.rt.Load(); s != nil {

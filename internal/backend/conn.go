@@ -353,52 +353,92 @@ func (c *Conn) Close() error {
 // It is for small internal queries such as loading the collation table,
 // never for client traffic.
 func (c *Conn) QueryStrings(q string) ([][]string, error) {
-	if err := c.Send(append([]byte{wire.ComQuery}, q...)); err != nil {
-		return nil, err
-	}
-	p, err := c.Read()
+	_, rows, err := c.QueryRows(q)
 	if err != nil {
 		return nil, err
 	}
+	out := make([][]string, len(rows))
+	for i, r := range rows {
+		out[i] = make([]string, len(r))
+		for j, v := range r {
+			if v != nil {
+				out[i][j] = *v
+			}
+		}
+	}
+	return out, nil
+}
+
+// QueryRows runs a small internal query (monitor checks) and returns the
+// column names and the rows, NULL as nil.
+func (c *Conn) QueryRows(q string) ([]string, [][]*string, error) {
+	if err := c.Send(append([]byte{wire.ComQuery}, q...)); err != nil {
+		return nil, nil, err
+	}
+	p, err := c.Read()
+	if err != nil {
+		return nil, nil, err
+	}
 	switch {
 	case len(p) > 0 && p[0] == wire.ErrHeader:
-		return nil, wire.ParseErr(p)
+		return nil, nil, wire.ParseErr(p)
 	case len(p) > 0 && p[0] == wire.OKHeader:
-		return nil, nil
+		return nil, nil, nil
 	}
 	n, _, _, ok := wire.LenEncInt(p)
 	if !ok {
 		c.Broken = true
-		return nil, wire.ErrMalformed
+		return nil, nil, wire.ErrMalformed
 	}
-	if !c.DeprecateEOF() {
-		n++ // the EOF after the column definitions
-	}
+	cols := make([]string, 0, n)
 	for range n {
-		if _, err := c.Read(); err != nil {
-			return nil, err
-		}
-	}
-	var rows [][]string
-	for {
 		p, err := c.Read()
 		if err != nil {
-			return nil, err
+			return nil, nil, err
 		}
-		if len(p) > 0 && p[0] == wire.ErrHeader {
-			return nil, wire.ParseErr(p)
-		}
-		if (!c.DeprecateEOF() && wire.IsEOF(p)) || (c.DeprecateEOF() && wire.IsOKTerminator(p)) {
-			return rows, nil
-		}
-		var row []string
-		for i := 0; i < len(p); {
+		// catalog, schema, table, org_table, name
+		var name []byte
+		for i, k := 0, 0; k < 5; k++ {
 			s, m, ok := wire.LenEncString(p[i:])
 			if !ok || m == 0 {
 				c.Broken = true
-				return nil, wire.ErrMalformed
+				return nil, nil, wire.ErrMalformed
 			}
-			row = append(row, string(s))
+			name, i = s, i+m
+		}
+		cols = append(cols, string(name))
+	}
+	if !c.DeprecateEOF() {
+		if _, err := c.Read(); err != nil { // the EOF after the column definitions
+			return nil, nil, err
+		}
+	}
+	var rows [][]*string
+	for {
+		p, err := c.Read()
+		if err != nil {
+			return nil, nil, err
+		}
+		if len(p) > 0 && p[0] == wire.ErrHeader {
+			return nil, nil, wire.ParseErr(p)
+		}
+		if (!c.DeprecateEOF() && wire.IsEOF(p)) || (c.DeprecateEOF() && wire.IsOKTerminator(p)) {
+			return cols, rows, nil
+		}
+		row := make([]*string, 0, len(cols))
+		for i := 0; i < len(p); {
+			if p[i] == 0xfb {
+				row = append(row, nil)
+				i++
+				continue
+			}
+			s, m, ok := wire.LenEncString(p[i:])
+			if !ok || m == 0 {
+				c.Broken = true
+				return nil, nil, wire.ErrMalformed
+			}
+			v := string(s)
+			row = append(row, &v)
 			i += m
 		}
 		rows = append(rows, row)

@@ -25,9 +25,12 @@ const (
 	Shunned
 	OfflineSoft
 	OfflineHard
+	// ShunnedReplicationLag is set by the monitor only: runtime_mysql_servers
+	// shows it as SHUNNED, stats_mysql_connection_pool by this name.
+	ShunnedReplicationLag
 )
 
-var statusNames = [...]string{"ONLINE", "SHUNNED", "OFFLINE_SOFT", "OFFLINE_HARD"}
+var statusNames = [...]string{"ONLINE", "SHUNNED", "OFFLINE_SOFT", "OFFLINE_HARD", "SHUNNED_REPLICATION_LAG"}
 
 func (s Status) String() string {
 	if s >= 0 && int(s) < len(statusNames) {
@@ -36,9 +39,18 @@ func (s Status) String() string {
 	return "UNKNOWN"
 }
 
+// ConfigString is the status as mysql_servers and runtime_mysql_servers
+// spell it: the lag state is a kind of SHUNNED there.
+func (s Status) ConfigString() string {
+	if s == ShunnedReplicationLag {
+		return "SHUNNED"
+	}
+	return s.String()
+}
+
 // ParseStatus maps a mysql_servers.status value to a Status.
 func ParseStatus(s string) (Status, error) {
-	for i, n := range statusNames {
+	for i, n := range statusNames[:4] {
 		if n == s {
 			return Status(i), nil
 		}
@@ -48,13 +60,15 @@ func ParseStatus(s string) (Status, error) {
 
 // ServerConfig is one mysql_servers row as the pool uses it.
 type ServerConfig struct {
-	Hostgroup      int
-	Host           string
-	Port           int
-	Status         Status
-	Weight         int
-	MaxConnections int
-	UseSSL         bool
+	Hostgroup         int
+	Host              string
+	Port              int
+	Status            Status
+	Weight            int
+	MaxConnections    int
+	UseSSL            bool
+	MaxReplicationLag int // seconds; 0 = not checked
+	MaxLatencyMs      int // 0 = mysql-default_max_latency_ms
 }
 
 // Options are the pool-wide settings (mysql-* variables).
@@ -69,6 +83,8 @@ type Options struct {
 	PingInterval       time.Duration // mysql-ping_interval_server_msec
 	PingTimeout        time.Duration // mysql-ping_timeout_server
 	MaxStmtsPerConn    int           // mysql-max_stmts_per_connection
+	ShunOnFailures     int           // mysql-shun_on_failures; 0 = never shun
+	ShunRecovery       time.Duration // mysql-shun_recovery_time_sec
 }
 
 // Server is a (hostgroup, host, port) pool entry.
@@ -85,6 +101,11 @@ type Server struct {
 	// Counters for stats_mysql_connection_pool.
 	ConnOK, ConnERR, Queries, BytesSent, BytesRecv atomic.Int64
 	MaxConnUsed                                    atomic.Int64
+	// LatencyUs is the monitor's ping latency (Latency_us); Lag the last
+	// replication lag it measured (-1 NULL, -2 not a replica, -3 unknown).
+	LatencyUs, Lag atomic.Int64
+
+	health health // guarded by mu
 }
 
 // Status returns the current state.
@@ -112,6 +133,7 @@ type Hostgroup struct {
 	servers []*Server
 	waiters int
 	wake    chan struct{}
+	pool    *Pool
 }
 
 // Servers returns a snapshot of the hostgroup's servers.
@@ -129,13 +151,16 @@ type Pool struct {
 	opts atomic.Pointer[Options]
 	log  *slog.Logger
 
-	stop chan struct{}
-	done chan struct{}
+	stop    chan struct{}
+	done    chan struct{}
+	changed chan struct{} // closed and replaced by every Configure (guarded by mu)
+
+	transitions transitions
 }
 
 // NewPool returns an empty pool; call Configure to add servers.
 func NewPool(log *slog.Logger) *Pool {
-	p := &Pool{hgs: map[int]*Hostgroup{}, log: log, stop: make(chan struct{}), done: make(chan struct{})}
+	p := &Pool{hgs: map[int]*Hostgroup{}, log: log, stop: make(chan struct{}), done: make(chan struct{}), changed: make(chan struct{})}
 	p.opts.Store(&Options{ConnectTimeout: time.Second, ConnectTimeoutMax: 10 * time.Second,
 		ConnectRetries: 10, RetriesDelay: time.Millisecond, PollOnFailure: 100 * time.Millisecond,
 		FreeConnectionsPct: 10, PingInterval: 10 * time.Second, PingTimeout: 200 * time.Millisecond,
@@ -181,8 +206,22 @@ func (p *Pool) Configure(servers []ServerConfig, o Options) {
 			}
 			delete(want, k)
 			s.mu.Lock()
+			old := s.ServerConfig
 			s.ServerConfig = sc
-			if sc.Status != Online {
+			st := sc.Status
+			if cur := s.Status(); sc.Status == Online && old.Status == Online && (cur == Shunned && s.health.auto || cur == ShunnedReplicationLag) {
+				// A reload keeps what the monitor or the connect errors
+				// found; the server comes back on its own when it recovers.
+				// Setting max_replication_lag to 0 ends a lag shun at once.
+				st = cur
+				if cur == ShunnedReplicationLag && sc.MaxReplicationLag == 0 {
+					st = Online
+				}
+			}
+			if sc.Status == Shunned {
+				s.health.auto, s.health.killAll = false, false // set by the admin: never recovered automatically
+			}
+			if st != Online {
 				closing = append(closing, s.free...)
 				s.free = nil
 			}
@@ -195,7 +234,7 @@ func (p *Pool) Configure(servers []ServerConfig, o Options) {
 				}
 			}
 			s.mu.Unlock()
-			s.status.Store(int32(sc.Status))
+			s.status.Store(int32(st))
 			kept = append(kept, s)
 		}
 		hg.servers = kept
@@ -205,7 +244,7 @@ func (p *Pool) Configure(servers []ServerConfig, o Options) {
 	for k, sc := range want {
 		hg := p.hgs[k.hg]
 		if hg == nil {
-			hg = &Hostgroup{ID: k.hg, wake: make(chan struct{})}
+			hg = &Hostgroup{ID: k.hg, wake: make(chan struct{}), pool: p}
 			p.hgs[k.hg] = hg
 		}
 		s := &Server{ServerConfig: sc, hg: hg}
@@ -220,6 +259,8 @@ func (p *Pool) Configure(servers []ServerConfig, o Options) {
 			delete(p.hgs, id)
 		}
 	}
+	close(p.changed)
+	p.changed = make(chan struct{})
 	go closeAll(closing)
 }
 
@@ -252,22 +293,32 @@ func (h *Hostgroup) wakeLocked() {
 // pick chooses a server by weighted random among ONLINE servers with a free
 // slot and reserves the slot. It returns a channel that is closed when a slot
 // may have become available if none is free now.
-func (h *Hostgroup) pick() (*Server, <-chan struct{}) {
+func (h *Hostgroup) pick(o *Options) (*Server, <-chan struct{}) {
 	h.mu.Lock()
 	defer h.mu.Unlock()
+	now := time.Now()
 	total := 0
 	var cands [16]*Server
 	cs := cands[:0]
-	for _, s := range h.servers {
-		if s.Status() != Online || s.Weight <= 0 {
-			continue
-		}
-		s.mu.Lock()
-		room := s.used < s.MaxConnections
-		s.mu.Unlock()
-		if room {
-			cs = append(cs, s)
-			total += s.Weight
+	for pass := 0; pass < 2 && total == 0; pass++ {
+		// The second pass, when nothing is available, brings back
+		// automatically shunned servers after a tenth of the recovery
+		// window, as ProxySQL does, rather than failing the hostgroup.
+		for _, s := range h.servers {
+			st := s.Status()
+			if st == Shunned && s.tryRecover(h.pool, o, now, pass == 1) {
+				st = Online
+			}
+			if st != Online || s.Weight <= 0 {
+				continue
+			}
+			s.mu.Lock()
+			room := s.used < s.MaxConnections && !s.health.capped(s.used, now)
+			s.mu.Unlock()
+			if room {
+				cs = append(cs, s)
+				total += s.Weight
+			}
 		}
 	}
 	for total > 0 {
@@ -316,19 +367,16 @@ type HostgroupError = wire.Error
 // failed connects, with an error naming the hostgroup.
 func (p *Pool) Acquire(ctx context.Context, hgID int, w *Want) (*Conn, error) {
 	o := p.opts.Load()
-	p.mu.RLock()
-	hg := p.hgs[hgID]
-	p.mu.RUnlock()
 	start := time.Now()
 	deadline := start.Add(o.ConnectTimeoutMax)
-	if hg == nil {
-		return nil, wire.Errorf(wire.ErProxyMaxConnectTimeout, "HY000",
-			"Max connect timeout reached while reaching hostgroup %d after 0ms: hostgroup %d has no servers in runtime mysql_servers", hgID, hgID)
+	hg, err := p.waitHostgroup(ctx, hgID, start, deadline)
+	if err != nil {
+		return nil, err
 	}
 	failures := 0
 	var lastErr error
 	for {
-		s, wake := hg.pick()
+		s, wake := hg.pick(o)
 		if s == nil {
 			left := time.Until(deadline)
 			if left <= 0 {
@@ -381,6 +429,7 @@ func (p *Pool) Acquire(ctx context.Context, hgID int, w *Want) (*Conn, error) {
 		}
 		s.unreserve()
 		s.ConnERR.Add(1)
+		p.connectFailed(s, err, o)
 		lastErr = err
 		var me *wire.Error
 		if errors.As(err, &me) && clientSideError(me.Code) {
@@ -403,6 +452,36 @@ func (p *Pool) Acquire(ctx context.Context, hgID int, w *Want) (*Conn, error) {
 		case <-ctx.Done():
 			return nil, ctx.Err()
 		}
+	}
+}
+
+// waitHostgroup returns hostgroup id, waiting until the deadline for it to
+// appear: during a failover the writer hostgroup is empty for a moment
+// (the old writer demoted, the new one not yet seen), and a write should
+// wait for the new writer rather than fail.
+func (p *Pool) waitHostgroup(ctx context.Context, id int, start, deadline time.Time) (*Hostgroup, error) {
+	for {
+		p.mu.RLock()
+		hg, changed := p.hgs[id], p.changed
+		p.mu.RUnlock()
+		if hg != nil {
+			return hg, nil
+		}
+		left := time.Until(deadline)
+		if left <= 0 {
+			return nil, wire.Errorf(wire.ErProxyMaxConnectTimeout, "HY000",
+				"Max connect timeout reached while reaching hostgroup %d after %dms: hostgroup %d has no servers in runtime mysql_servers",
+				id, time.Since(start).Milliseconds(), id)
+		}
+		t := time.NewTimer(left)
+		select {
+		case <-changed:
+		case <-t.C:
+		case <-ctx.Done():
+			t.Stop()
+			return nil, ctx.Err()
+		}
+		t.Stop()
 	}
 }
 

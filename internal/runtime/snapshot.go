@@ -37,6 +37,33 @@ type Snapshot struct {
 	Rules   *router.Rules
 	// Hostgroups lists every hostgroup that has at least one server.
 	Hostgroups map[int]bool
+	// Replication is mysql_replication_hostgroups: the pairs the monitor's
+	// read_only check maintains.
+	Replication []ReplicationPair
+}
+
+// ReplicationPair is one mysql_replication_hostgroups row.
+type ReplicationPair struct {
+	Writer, Reader int
+	CheckType      string
+}
+
+// ReadOnlyQuery is the monitor's query for a check_type (§3.1), one column
+// named read_only.
+func ReadOnlyQuery(checkType string) (string, bool) {
+	switch checkType {
+	case "read_only":
+		return "SELECT @@global.read_only read_only", true
+	case "innodb_read_only":
+		return "SELECT @@global.innodb_read_only read_only", true
+	case "super_read_only":
+		return "SELECT @@global.super_read_only read_only", true
+	case "read_only|innodb_read_only":
+		return "SELECT @@global.read_only|@@global.innodb_read_only read_only", true
+	case "read_only&innodb_read_only":
+		return "SELECT @@global.read_only&@@global.innodb_read_only read_only", true
+	}
+	return "", false
 }
 
 // Build validates a configuration and compiles it into a Snapshot. It
@@ -57,6 +84,7 @@ func Build(cfg *config.Config) (*Snapshot, []string, error) {
 		s.Servers = append(s.Servers, backend.ServerConfig{
 			Hostgroup: sv.HostgroupID, Host: sv.Hostname, Port: sv.Port, Status: st,
 			Weight: sv.Weight, MaxConnections: sv.MaxConnections, UseSSL: sv.UseSSL != 0,
+			MaxReplicationLag: sv.MaxReplicationLag, MaxLatencyMs: sv.MaxLatencyMs,
 		})
 		s.Hostgroups[sv.HostgroupID] = true
 	}
@@ -81,6 +109,18 @@ func Build(cfg *config.Config) (*Snapshot, []string, error) {
 			DefaultSchema: u.DefaultSchema, TransactionPersistent: u.TransactionPersistent,
 			FastForward: u.FastForward, MaxConnections: u.MaxConnections, Backend: u.Backend,
 		}
+	}
+	for i, h := range cfg.MySQLReplicationHostgroups {
+		ct := h.CheckType
+		if ct == "" {
+			ct = "read_only"
+		}
+		if _, ok := ReadOnlyQuery(ct); !ok {
+			errs = append(errs, fmt.Errorf("mysql_replication_hostgroups row %d (writer_hostgroup=%d): column check_type: %q is not one of read_only, innodb_read_only, super_read_only, read_only|innodb_read_only, read_only&innodb_read_only", i+1, h.WriterHostgroup, ct))
+			continue
+		}
+		s.Replication = append(s.Replication, ReplicationPair{Writer: h.WriterHostgroup, Reader: h.ReaderHostgroup, CheckType: ct})
+		s.Hostgroups[h.WriterHostgroup], s.Hostgroups[h.ReaderHostgroup] = true, true
 	}
 	rules := make([]router.Rule, 0, len(cfg.MySQLQueryRules))
 	for _, r := range cfg.MySQLQueryRules {
@@ -121,6 +161,7 @@ func (s *Snapshot) PoolOptions() backend.Options {
 		PollOnFailure: v.PollTimeoutOnFailure, DeprecateEOF: v.EnableServerDeprecateEOF,
 		FreeConnectionsPct: v.FreeConnectionsPct, PingInterval: v.PingIntervalServer,
 		PingTimeout: v.PingTimeoutServer, MaxStmtsPerConn: v.MaxStmtsPerConnection,
+		ShunOnFailures: v.ShunOnFailures, ShunRecovery: v.ShunRecoveryTime,
 	}
 }
 

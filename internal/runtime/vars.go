@@ -56,9 +56,34 @@ type MySQLVars struct {
 	EventslogDefaultLog         bool
 	EventslogFormat             int
 
+	ShunOnFailures   int           // mysql-shun_on_failures
+	ShunRecoveryTime time.Duration // mysql-shun_recovery_time_sec
+	Monitor          MonitorVars
+
 	// Raw holds every variable as configured (with defaults), for the admin
 	// interface.
 	Raw map[string]string
+}
+
+// MonitorVars are the mysql-monitor_* variables.
+type MonitorVars struct {
+	Enabled                 bool
+	Username, Password      string
+	History                 time.Duration
+	ConnectInterval         time.Duration
+	ConnectTimeout          time.Duration
+	PingInterval            time.Duration
+	PingTimeout             time.Duration
+	PingMaxFailures         int
+	ReadOnlyInterval        time.Duration
+	ReadOnlyTimeout         time.Duration
+	ReadOnlyMaxTimeoutCount int
+	ReplicationLagInterval  time.Duration
+	ReplicationLagTimeout   time.Duration
+	ReplicationLagCount     int
+	ReplicationLagHeartbeat string // monitor_replication_lag_use_percona_heartbeat: table name, "" = SHOW SLAVE STATUS
+	SlaveLagWhenNull        int    // seconds
+	WriterIsAlsoReader      bool
 }
 
 type varSpec struct {
@@ -102,6 +127,9 @@ func strVar(set func(*MySQLVars, string)) func(*MySQLVars, string) error {
 	return func(v *MySQLVars, s string) error { set(v, s); return nil }
 }
 
+// week is the upper bound of ProxySQL's monitor intervals, in ms.
+const week = 7 * 24 * 3600 * 1000
+
 // mysqlVarSpecs lists the variables the data path implements.
 var mysqlVarSpecs = map[string]varSpec{
 	"interfaces":                     {"0.0.0.0:6033", strVar(func(v *MySQLVars, s string) { v.Interfaces = s })},
@@ -129,25 +157,54 @@ var mysqlVarSpecs = map[string]varSpec{
 			}
 		}
 	})},
-	"max_allowed_packet":              {"67108864", intVar(8192, 1<<30, func(v *MySQLVars, n int) { v.MaxAllowedPacket = n })},
-	"max_stmts_per_connection":        {"20", intVar(1, 1024, func(v *MySQLVars, n int) { v.MaxStmtsPerConnection = n })},
-	"enable_client_deprecate_eof":     {"true", boolVar(func(v *MySQLVars, b bool) { v.EnableClientDeprecateEOF = b })},
-	"enable_server_deprecate_eof":     {"true", boolVar(func(v *MySQLVars, b bool) { v.EnableServerDeprecateEOF = b })},
-	"enable_load_data_local_infile":   {"true", boolVar(func(v *MySQLVars, b bool) { v.EnableLoadDataLocalInfile = b })},
-	"wait_timeout":                    {"28800000", msVar(0, 20*24*3600*1000, func(v *MySQLVars, d time.Duration) { v.WaitTimeout = d })},
-	"default_query_delay":             {"0", msVar(0, 3600*1000, func(v *MySQLVars, d time.Duration) { v.DefaultQueryDelay = d })},
-	"default_query_timeout":           {"86400000", msVar(1000, 20*24*3600*1000, func(v *MySQLVars, d time.Duration) { v.DefaultQueryTimeout = d })},
-	"query_cache_size_MB":             {"256", intVar(0, 1024*10240, func(v *MySQLVars, n int) { v.QueryCacheSizeMB = n })},
-	"query_cache_soft_ttl_pct":        {"0", intVar(0, 100, func(v *MySQLVars, n int) { v.QueryCacheSoftTTLPct = n })},
-	"query_cache_handle_warnings":     {"0", intVar(0, 1, func(v *MySQLVars, n int) { v.QueryCacheHandleWarnings = n == 1 })},
-	"query_cache_stores_empty_result": {"true", boolVar(func(v *MySQLVars, b bool) { v.QueryCacheStoresEmptyResult = b })},
-	"threshold_resultset_size":        {"4194304", intVar(1024, 1<<30, func(v *MySQLVars, n int) { v.ThresholdResultsetSize = n })},
-	"mirror_max_concurrency":          {"16", intVar(1, 8*1024, func(v *MySQLVars, n int) { v.MirrorMaxConcurrency = n })},
-	"mirror_max_queue_length":         {"32000", intVar(0, 1024*1024, func(v *MySQLVars, n int) { v.MirrorMaxQueueLength = n })},
-	"eventslog_filename":              {"", strVar(func(v *MySQLVars, s string) { v.EventslogFilename = s })},
-	"eventslog_filesize":              {"104857600", intVar(1024*1024, 1<<30, func(v *MySQLVars, n int) { v.EventslogFilesize = int64(n) })},
-	"eventslog_default_log":           {"0", intVar(0, 1, func(v *MySQLVars, n int) { v.EventslogDefaultLog = n == 1 })},
-	"eventslog_format":                {"1", intVar(1, 2, func(v *MySQLVars, n int) { v.EventslogFormat = n })},
+	"max_allowed_packet":                  {"67108864", intVar(8192, 1<<30, func(v *MySQLVars, n int) { v.MaxAllowedPacket = n })},
+	"max_stmts_per_connection":            {"20", intVar(1, 1024, func(v *MySQLVars, n int) { v.MaxStmtsPerConnection = n })},
+	"enable_client_deprecate_eof":         {"true", boolVar(func(v *MySQLVars, b bool) { v.EnableClientDeprecateEOF = b })},
+	"enable_server_deprecate_eof":         {"true", boolVar(func(v *MySQLVars, b bool) { v.EnableServerDeprecateEOF = b })},
+	"enable_load_data_local_infile":       {"true", boolVar(func(v *MySQLVars, b bool) { v.EnableLoadDataLocalInfile = b })},
+	"wait_timeout":                        {"28800000", msVar(0, 20*24*3600*1000, func(v *MySQLVars, d time.Duration) { v.WaitTimeout = d })},
+	"default_query_delay":                 {"0", msVar(0, 3600*1000, func(v *MySQLVars, d time.Duration) { v.DefaultQueryDelay = d })},
+	"default_query_timeout":               {"86400000", msVar(1000, 20*24*3600*1000, func(v *MySQLVars, d time.Duration) { v.DefaultQueryTimeout = d })},
+	"query_cache_size_MB":                 {"256", intVar(0, 1024*10240, func(v *MySQLVars, n int) { v.QueryCacheSizeMB = n })},
+	"query_cache_soft_ttl_pct":            {"0", intVar(0, 100, func(v *MySQLVars, n int) { v.QueryCacheSoftTTLPct = n })},
+	"query_cache_handle_warnings":         {"0", intVar(0, 1, func(v *MySQLVars, n int) { v.QueryCacheHandleWarnings = n == 1 })},
+	"query_cache_stores_empty_result":     {"true", boolVar(func(v *MySQLVars, b bool) { v.QueryCacheStoresEmptyResult = b })},
+	"threshold_resultset_size":            {"4194304", intVar(1024, 1<<30, func(v *MySQLVars, n int) { v.ThresholdResultsetSize = n })},
+	"mirror_max_concurrency":              {"16", intVar(1, 8*1024, func(v *MySQLVars, n int) { v.MirrorMaxConcurrency = n })},
+	"mirror_max_queue_length":             {"32000", intVar(0, 1024*1024, func(v *MySQLVars, n int) { v.MirrorMaxQueueLength = n })},
+	"eventslog_filename":                  {"", strVar(func(v *MySQLVars, s string) { v.EventslogFilename = s })},
+	"eventslog_filesize":                  {"104857600", intVar(1024*1024, 1<<30, func(v *MySQLVars, n int) { v.EventslogFilesize = int64(n) })},
+	"eventslog_default_log":               {"0", intVar(0, 1, func(v *MySQLVars, n int) { v.EventslogDefaultLog = n == 1 })},
+	"eventslog_format":                    {"1", intVar(1, 2, func(v *MySQLVars, n int) { v.EventslogFormat = n })},
+	"shun_on_failures":                    {"5", intVar(0, 10000000, func(v *MySQLVars, n int) { v.ShunOnFailures = n })},
+	"shun_recovery_time_sec":              {"10", intVar(0, 3600*24*365, func(v *MySQLVars, n int) { v.ShunRecoveryTime = time.Duration(n) * time.Second })},
+	"monitor_enabled":                     {"true", boolVar(func(v *MySQLVars, b bool) { v.Monitor.Enabled = b })},
+	"monitor_username":                    {"monitor", strVar(func(v *MySQLVars, s string) { v.Monitor.Username = s })},
+	"monitor_password":                    {"monitor", strVar(func(v *MySQLVars, s string) { v.Monitor.Password = s })},
+	"monitor_history":                     {"7200000", msVar(1000, week, func(v *MySQLVars, d time.Duration) { v.Monitor.History = d })},
+	"monitor_connect_interval":            {"120000", msVar(100, week, func(v *MySQLVars, d time.Duration) { v.Monitor.ConnectInterval = d })},
+	"monitor_connect_timeout":             {"600", msVar(100, 600000, func(v *MySQLVars, d time.Duration) { v.Monitor.ConnectTimeout = d })},
+	"monitor_ping_interval":               {"8000", msVar(100, week, func(v *MySQLVars, d time.Duration) { v.Monitor.PingInterval = d })},
+	"monitor_ping_timeout":                {"1000", msVar(100, 600000, func(v *MySQLVars, d time.Duration) { v.Monitor.PingTimeout = d })},
+	"monitor_ping_max_failures":           {"3", intVar(1, 1000000, func(v *MySQLVars, n int) { v.Monitor.PingMaxFailures = n })},
+	"monitor_read_only_interval":          {"1000", msVar(100, week, func(v *MySQLVars, d time.Duration) { v.Monitor.ReadOnlyInterval = d })},
+	"monitor_read_only_timeout":           {"800", msVar(100, 600000, func(v *MySQLVars, d time.Duration) { v.Monitor.ReadOnlyTimeout = d })},
+	"monitor_read_only_max_timeout_count": {"3", intVar(1, 1000000, func(v *MySQLVars, n int) { v.Monitor.ReadOnlyMaxTimeoutCount = n })},
+	"monitor_replication_lag_interval":    {"10000", msVar(100, week, func(v *MySQLVars, d time.Duration) { v.Monitor.ReplicationLagInterval = d })},
+	"monitor_replication_lag_timeout":     {"1000", msVar(100, 600000, func(v *MySQLVars, d time.Duration) { v.Monitor.ReplicationLagTimeout = d })},
+	"monitor_replication_lag_count":       {"1", intVar(1, 10, func(v *MySQLVars, n int) { v.Monitor.ReplicationLagCount = n })},
+	"monitor_replication_lag_use_percona_heartbeat": {"", func(v *MySQLVars, s string) error {
+		// It goes into a query: accept only a (schema.)table name.
+		for _, c := range s {
+			if !(c == '_' || c == '.' || c == '$' || c >= '0' && c <= '9' || c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z') {
+				return fmt.Errorf("expected a table name such as percona.heartbeat, got %q", s)
+			}
+		}
+		v.Monitor.ReplicationLagHeartbeat = s
+		return nil
+	}},
+	"monitor_slave_lag_when_null":   {"60", intVar(0, 604800, func(v *MySQLVars, n int) { v.Monitor.SlaveLagWhenNull = n })},
+	"monitor_writer_is_also_reader": {"true", boolVar(func(v *MySQLVars, b bool) { v.Monitor.WriterIsAlsoReader = b })},
 	"default_authentication_plugin": {"mysql_native_password", func(v *MySQLVars, s string) error {
 		if s != "mysql_native_password" && s != "caching_sha2_password" {
 			return fmt.Errorf("expected mysql_native_password or caching_sha2_password, got %q", s)
@@ -164,8 +221,6 @@ var knownMySQLVars = map[string]string{
 	"threads":                                                "4",
 	"stacksize":                                              "1048576",
 	"server_capabilities":                                    "569899",
-	"shun_on_failures":                                       "5",
-	"shun_recovery_time_sec":                                 "10",
 	"unshun_algorithm":                                       "0",
 	"client_host_cache_size":                                 "0",
 	"client_host_error_counts":                               "0",
@@ -178,21 +233,8 @@ var knownMySQLVars = map[string]string{
 	"auditlog_filename":                                      "",
 	"auditlog_filesize":                                      "104857600",
 	"log_mysql_warnings_enabled":                             "false",
-	"monitor_enabled":                                        "true",
-	"monitor_history":                                        "7200000",
-	"monitor_connect_interval":                               "120000",
-	"monitor_connect_timeout":                                "600",
-	"monitor_ping_interval":                                  "8000",
-	"monitor_ping_max_failures":                              "3",
-	"monitor_ping_timeout":                                   "1000",
 	"monitor_aws_rds_topology_discovery_interval":            "0",
-	"monitor_read_only_interval":                             "1000",
-	"monitor_read_only_timeout":                              "800",
-	"monitor_read_only_max_timeout_count":                    "3",
 	"monitor_replication_lag_group_by_host":                  "false",
-	"monitor_replication_lag_interval":                       "10000",
-	"monitor_replication_lag_timeout":                        "1000",
-	"monitor_replication_lag_count":                          "1",
 	"monitor_groupreplication_healthcheck_interval":          "5000",
 	"monitor_groupreplication_healthcheck_timeout":           "800",
 	"monitor_groupreplication_healthcheck_max_timeout_count": "3",
@@ -201,12 +243,8 @@ var knownMySQLVars = map[string]string{
 	"monitor_galera_healthcheck_interval":                            "5000",
 	"monitor_galera_healthcheck_timeout":                             "800",
 	"monitor_galera_healthcheck_max_timeout_count":                   "3",
-	"monitor_username":                                               "monitor",
-	"monitor_password":                                               "monitor",
-	"monitor_replication_lag_use_percona_heartbeat":                  "",
 	"monitor_query_interval":                                         "60000",
 	"monitor_query_timeout":                                          "100",
-	"monitor_slave_lag_when_null":                                    "60",
 	"monitor_threads_min":                                            "8",
 	"monitor_threads_max":                                            "128",
 	"monitor_threads_queue_maxsize":                                  "128",
@@ -214,7 +252,6 @@ var knownMySQLVars = map[string]string{
 	"monitor_local_dns_cache_refresh_interval":                       "60000",
 	"monitor_local_dns_resolver_queue_maxsize":                       "128",
 	"monitor_wait_timeout":                                           "true",
-	"monitor_writer_is_also_reader":                                  "true",
 	"tcp_keepalive_time":                                             "120",
 	"use_tcp_keepalive":                                              "true",
 	"automatic_detect_sqli":                                          "false",
