@@ -65,23 +65,23 @@ type Admin struct {
 	mu sync.Mutex
 	st *store
 
-	log      *slog.Logger
-	datadir  string
-	cnfPath  string
-	version  string
-	rt       *runtime.Store
-	control  Controller
-	monitor  MonitorLogs // set by SetMonitor; nil: the monitor.* logs stay empty
+	log     *slog.Logger
+	datadir string
+	cnfPath string
+	version string
+	rt      *runtime.Store
+	control Controller
+	monitor MonitorLogs // set by SetMonitor; nil: the monitor.* logs stay empty
 
 	topologyChanges int64 // read_only moves applied (stats_mysql_global)
-	pool     *backend.Pool
-	stats    StatsSource
-	tls      *tls.Config
-	inBoot   bool
-	started  time.Time
-	uuid     string
-	shutdown chan struct{} // closed by PROXYSQL SHUTDOWN / KILL
-	shutOnce sync.Once
+	pool            *backend.Pool
+	stats           StatsSource
+	tls             *tls.Config
+	inBoot          bool
+	started         time.Time
+	uuid            string
+	shutdown        chan struct{} // closed by PROXYSQL SHUTDOWN / KILL
+	shutOnce        sync.Once
 
 	// cur is the configuration in force; rtRows are the admin-table rows
 	// it was loaded from, for the runtime_* tables.
