@@ -38,7 +38,7 @@ func setMonitorVars(p *proxy, extra string) {
 }
 
 func (p *proxy) writers() string {
-	return p.must("SELECT GROUP_CONCAT(port ORDER BY port) FROM runtime_mysql_servers WHERE hostgroup_id=0 AND status='ONLINE'")
+	return p.must("SELECT IFNULL(GROUP_CONCAT(port ORDER BY port), '') FROM runtime_mysql_servers WHERE hostgroup_id=0 AND status='ONLINE'")
 }
 
 func waitFor(t *testing.T, what string, d time.Duration, f func() bool) {
@@ -227,4 +227,209 @@ func gtidSeq(pos string) int64 {
 		}
 	}
 	return best
+}
+
+// TestMonitorFaults covers the other faults of the issue on one bed:
+// a stopped replica (reads continue without errors), a lagging replica
+// (shunned, then back), a wrong monitor password (a clear log line, errors
+// in the monitor logs, routing unchanged), and no writer at all (writes
+// fail naming the writer hostgroup after the timeout, nothing hangs).
+func TestMonitorFaults(t *testing.T) {
+	bed := testbed.ForTest(t, testbed.Options{Replicas: 2})
+	ctx := context.Background()
+	if err := bed.Exec(ctx, bed.Primary, "CREATE TABLE IF NOT EXISTS test.mon (id INT PRIMARY KEY, v INT); REPLACE INTO test.mon VALUES (1, 1)"); err != nil {
+		t.Fatal(err)
+	}
+	if err := bed.WaitSync(ctx); err != nil {
+		t.Fatal(err)
+	}
+	p := newProxy(t, buildBinary(t), replicationCnf(bed, ""))
+	setMonitorVars(p, "SET mysql-connect_timeout_server_max=3000; SET mysql-monitor_writer_is_also_reader='false'; ")
+	primary, r1, r2 := bed.Primary, bed.Replicas[0], bed.Replicas[1]
+	waitFor(t, "the primary as the only writer", 5*time.Second, func() bool { return p.writers() == strconv.Itoa(primary.Port) })
+	db, err := sql.Open("mysql", fmt.Sprintf("app:app@tcp(127.0.0.1:%d)/test?timeout=5s", p.app))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	db.SetMaxOpenConns(4)
+
+	// Latency from the pings shows in the connection pool.
+	waitFor(t, "ping latency in stats_mysql_connection_pool", 5*time.Second, func() bool {
+		return p.must("SELECT MIN(Latency_us) FROM stats_mysql_connection_pool") != "0"
+	})
+
+	// 1. Stop a replica gracefully: autocommit reads keep working.
+	var readErrs []string
+	reads := func(n int) {
+		for range n {
+			var v int
+			if err := db.QueryRow("SELECT v FROM mon WHERE id=1").Scan(&v); err != nil {
+				readErrs = append(readErrs, err.Error())
+			}
+		}
+	}
+	reads(50)
+	stopped := make(chan error, 1)
+	go func() { stopped <- bed.StopNode(r2) }()
+	deadline := time.Now().Add(10 * time.Second)
+	for len(stopped) == 0 && time.Now().Before(deadline) {
+		reads(10)
+	}
+	if err := <-stopped; err != nil {
+		t.Fatal(err)
+	}
+	reads(200)
+	if len(readErrs) > 0 {
+		t.Errorf("%d read errors while a replica stopped, first: %s", len(readErrs), readErrs[0])
+	}
+	waitFor(t, "the stopped replica shunned by failed pings", 5*time.Second, func() bool {
+		return p.must(fmt.Sprintf("SELECT COUNT(*) FROM stats_mysql_server_status_changes WHERE srv_port=%d AND to_status='SHUNNED'", r2.Port)) != "0"
+	})
+	waitFor(t, "failed pings of the stopped replica in monitor.mysql_server_ping_log", 5*time.Second, func() bool {
+		return p.must(fmt.Sprintf("SELECT COUNT(*) FROM monitor.mysql_server_ping_log WHERE port=%d AND ping_error IS NOT NULL", r2.Port)) != "0"
+	})
+
+	// 2. Lag a replica past max_replication_lag=2: shunned, then back.
+	if err := bed.Exec(ctx, r1, "STOP SLAVE SQL_THREAD"); err != nil {
+		t.Fatal(err)
+	}
+	for i := range 5 {
+		if _, err := db.Exec(fmt.Sprintf("REPLACE INTO mon VALUES (%d, %d)", 10+i, i)); err != nil {
+			t.Fatal(err)
+		}
+		time.Sleep(time.Second)
+	}
+	// With its SQL thread stopped Seconds_Behind_Master is NULL: lagging by
+	// mysql-monitor_slave_lag_when_null (60 s).
+	waitFor(t, "the lagging replica shunned", 5*time.Second, func() bool {
+		return p.must(fmt.Sprintf("SELECT status FROM stats_mysql_connection_pool WHERE hostgroup=1 AND srv_port=%d", r1.Port)) == "SHUNNED_REPLICATION_LAG"
+	})
+	if st := p.must(fmt.Sprintf("SELECT status FROM runtime_mysql_servers WHERE hostgroup_id=1 AND port=%d", r1.Port)); st != "SHUNNED" {
+		t.Errorf("runtime_mysql_servers shows a lag-shunned server as %q, want SHUNNED", st)
+	}
+	// Reads still work (on the primary's reader entry).
+	reads(20)
+	if err := bed.Exec(ctx, r1, "START SLAVE SQL_THREAD"); err != nil {
+		t.Fatal(err)
+	}
+	waitFor(t, "the replica back ONLINE after catching up", 10*time.Second, func() bool {
+		return p.must(fmt.Sprintf("SELECT status FROM stats_mysql_connection_pool WHERE hostgroup=1 AND srv_port=%d", r1.Port)) == "ONLINE"
+	})
+	if n := p.must(fmt.Sprintf("SELECT count_star FROM stats_mysql_server_status_changes WHERE srv_port=%d AND reason='replication lag' AND to_status='SHUNNED_REPLICATION_LAG'", r1.Port)); n != "1" {
+		t.Errorf("lag shun counted %q times, want 1", n)
+	}
+	if len(readErrs) > 0 {
+		t.Errorf("%d read errors during the lag test, first: %s", len(readErrs), readErrs[0])
+	}
+
+	// 3. Wrong monitor password: logged clearly, errors in the logs, the
+	// topology stays as last known.
+	p.must("SET mysql-monitor_password='wrong'; LOAD MYSQL VARIABLES TO RUNTIME")
+	waitFor(t, "read_only check errors in monitor.mysql_server_read_only_log", 5*time.Second, func() bool {
+		return p.must("SELECT COUNT(*) FROM monitor.mysql_server_read_only_log WHERE error LIKE '%Access denied%'") != "0"
+	})
+	if !strings.Contains(p.logs.String(), "check mysql-monitor_username/mysql-monitor_password") {
+		t.Errorf("no clear log line for the wrong monitor password:\n%s", p.logs)
+	}
+	time.Sleep(time.Second)
+	if w := p.writers(); w != strconv.Itoa(primary.Port) {
+		t.Errorf("writers changed to %q with a broken monitor account", w)
+	}
+	if _, err := db.Exec("REPLACE INTO mon VALUES (2, 2)"); err != nil {
+		t.Errorf("write with a broken monitor account: %v", err)
+	}
+	p.must("SET mysql-monitor_password='monitor'; LOAD MYSQL VARIABLES TO RUNTIME")
+
+	// 4. No writer: the primary turns read_only. It leaves hostgroup 0;
+	// a write waits connect_timeout_server_max (3 s) and fails naming the
+	// hostgroup.
+	if err := bed.Exec(ctx, primary, "SET GLOBAL read_only=1"); err != nil {
+		t.Fatal(err)
+	}
+	waitFor(t, "no writer left", 5*time.Second, func() bool { return p.writers() == "" })
+	start := time.Now()
+	_, err = db.Exec("REPLACE INTO mon VALUES (3, 3)")
+	if err == nil || !strings.Contains(err.Error(), "hostgroup 0") {
+		t.Errorf("write without a writer: %v", err)
+	}
+	if d := time.Since(start); d < 2*time.Second || d > 8*time.Second {
+		t.Errorf("write without a writer failed after %v, want about mysql-connect_timeout_server_max (3s)", d)
+	}
+	// It comes back as soon as the primary is writable again.
+	if err := bed.Exec(ctx, primary, "SET GLOBAL read_only=0"); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := db.Exec("REPLACE INTO mon VALUES (4, 4)"); err != nil {
+		t.Errorf("write after read_only=0: %v", err)
+	}
+	if w := p.writers(); w != strconv.Itoa(primary.Port) {
+		t.Errorf("writers = %q, want the primary back", w)
+	}
+}
+
+// TestTooManyConnectionsThrottles: a server that answers 1040 "Too many
+// connections" is alive, just full. sqlgate stops opening connections to
+// it for a moment and lets sessions wait for a free one; ProxySQL counts
+// the refusals as connect errors and shuns the server, failing every
+// query of the hostgroup.
+func TestTooManyConnectionsThrottles(t *testing.T) {
+	bed := testbed.ForTest(t, testbed.Options{})
+	p := newProxy(t, buildBinary(t), fmt.Sprintf(`mysql_servers = ( { address="127.0.0.1", port=%d, hostgroup=0 } )
+mysql_users = ( { username="app", password="app", default_hostgroup=0 } )`, bed.Primary.Port))
+	p.must("SET mysql-monitor_enabled='false'; LOAD MYSQL VARIABLES TO RUNTIME")
+	root, err := bed.RootDB(bed.Primary)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer root.Close()
+	root.SetMaxOpenConns(1)
+	var threads int
+	var name string
+	if err := root.QueryRow("SHOW GLOBAL STATUS LIKE 'Threads_connected'").Scan(&name, &threads); err != nil {
+		t.Fatal(err)
+	}
+	// Room for about four more connections (MariaDB keeps one extra for
+	// SUPER, which the app user lacks).
+	if _, err := root.Exec(fmt.Sprintf("SET GLOBAL max_connections=%d", threads+3)); err != nil {
+		t.Fatal(err)
+	}
+	db, err := sql.Open("mysql", fmt.Sprintf("app:app@tcp(127.0.0.1:%d)/test", p.app))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	db.SetMaxOpenConns(16)
+	var wg sync.WaitGroup
+	var mu sync.Mutex
+	var errs []string
+	ok := 0
+	for range 16 {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for range 10 {
+				var v int
+				err := db.QueryRow("SELECT SLEEP(0.05)").Scan(&v)
+				mu.Lock()
+				if err != nil {
+					errs = append(errs, err.Error())
+				} else {
+					ok++
+				}
+				mu.Unlock()
+			}
+		}()
+	}
+	wg.Wait()
+	if len(errs) > 0 {
+		t.Errorf("%d of %d queries failed against a full server, first: %s", len(errs), len(errs)+ok, errs[0])
+	}
+	changes := p.must(fmt.Sprintf("SELECT reason, to_status, count_star FROM stats_mysql_server_status_changes WHERE srv_port=%d", bed.Primary.Port))
+	if !strings.Contains(changes, "throttled") || strings.Contains(changes, "SHUNNED") {
+		t.Errorf("want a throttled server and no shun, got state changes:\n%s\nlogs:\n%s", changes, p.logs)
+	}
+	if st := p.must("SELECT status FROM stats_mysql_connection_pool WHERE hostgroup=0"); st != "ONLINE" {
+		t.Errorf("server status %s after 1040s, want ONLINE", st)
+	}
 }

@@ -156,7 +156,14 @@ func (p *Pool) servers(host string, port int) []*Server {
 func (p *Pool) ShunHost(host string, port int, reason string) {
 	for _, s := range p.servers(host, port) {
 		s.mu.Lock()
+		from := s.Status()
 		shun := s.status.CompareAndSwap(int32(Online), int32(Shunned))
+		if !shun && from == Shunned && s.health.auto && !s.health.killAll {
+			// Already shunned for connect errors: from now on only a good
+			// ping brings it back, so sessions stop probing a dead host
+			// every recovery window.
+			shun = true
+		}
 		var cut []*Conn
 		if shun {
 			s.health.auto, s.health.killAll = true, true
@@ -170,7 +177,7 @@ func (p *Pool) ShunHost(host string, port int, reason string) {
 			for _, c := range cut {
 				c.Conn.Conn.Close()
 			}
-			p.transition(s, Online, Shunned, "ping failures", reason)
+			p.transition(s, from, Shunned, "ping failures", reason)
 		}
 	}
 }

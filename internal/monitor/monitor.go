@@ -41,6 +41,7 @@ type Monitor struct {
 
 	mu      sync.Mutex
 	hosts   map[hostKey]*host
+	changed chan struct{} // closed and replaced when the configuration changes
 	stop    chan struct{}
 	wg      sync.WaitGroup
 	started bool
@@ -62,7 +63,13 @@ func (k hostKey) addr() string {
 
 // New returns a monitor over the snapshots in store.
 func New(store *runtime.Store, pool *backend.Pool, topo Topology, log *slog.Logger) *Monitor {
-	return &Monitor{store: store, pool: pool, topo: topo, log: log, hosts: map[hostKey]*host{}, stop: make(chan struct{})}
+	return &Monitor{store: store, pool: pool, topo: topo, log: log, hosts: map[hostKey]*host{}, stop: make(chan struct{}), changed: make(chan struct{})}
+}
+
+func (m *Monitor) changedCh() <-chan struct{} {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	return m.changed
 }
 
 // Start begins checking; the set of hosts follows the runtime
@@ -163,6 +170,8 @@ func (m *Monitor) reconcile(snap *runtime.Snapshot) {
 	want := targets(snap)
 	m.mu.Lock()
 	defer m.mu.Unlock()
+	close(m.changed)
+	m.changed = make(chan struct{})
 	for k, h := range m.hosts {
 		if _, ok := want[k]; !ok {
 			h.close()
@@ -172,7 +181,7 @@ func (m *Monitor) reconcile(snap *runtime.Snapshot) {
 	for k, t := range want {
 		h := m.hosts[k]
 		if h == nil {
-			h = &host{m: m, key: k, stop: make(chan struct{}), lastRO: -1}
+			h = &host{m: m, key: k, stop: make(chan struct{}), lastRO: -1, born: time.Now()}
 			m.hosts[k] = h
 			h.setTarget(t)
 			for _, c := range checks {
@@ -220,11 +229,13 @@ type host struct {
 	m    *Monitor
 	key  hostKey
 	stop chan struct{}
+	born time.Time
 
-	mu     sync.Mutex
-	target target
-	free   []*backend.Conn // idle monitor connections
-	closed bool
+	mu      sync.Mutex
+	target  target
+	free    []*backend.Conn // idle monitor connections
+	account string          // the user and password they logged in with
+	closed  bool
 
 	// Check state (guarded by mu).
 	pingFails     int       // consecutive failed pings
@@ -257,32 +268,41 @@ func (h *host) close() {
 }
 
 // run repeats one check at its interval until the host or the monitor
-// stops. The first run waits a random fraction of the interval so that
-// checks of many hosts spread over time.
+// stops. The first run waits a stable per-host fraction of the interval so
+// that checks of many hosts spread over time. A configuration change wakes
+// the loop, so a shorter interval applies at once rather than after the
+// old, longer sleep.
 func (h *host) run(c check) {
 	defer h.m.wg.Done()
-	first := true
+	var last time.Time // start of the last run; zero before the first
 	for {
 		snap := h.m.store.Load()
 		v := &snap.Vars.Monitor
 		interval, timeout := c.timing(v)
-		if first {
-			first = false
-			interval = time.Duration(int64(interval) * int64(hashSpread(h.key, c)) / 1000)
-		} else if v.Enabled {
-			start := time.Now()
-			h.once(c, snap, timeout)
-			interval -= time.Since(start)
+		next := last.Add(interval)
+		if last.IsZero() {
+			next = h.born.Add(time.Duration(int64(interval) * int64(hashSpread(h.key, c)) / 1000))
 		}
-		t := time.NewTimer(max(interval, time.Millisecond))
-		select {
-		case <-h.stop:
-			t.Stop()
-			return
-		case <-h.m.stop:
-			t.Stop()
-			return
-		case <-t.C:
+		if wait := time.Until(next); wait > 0 {
+			changed := h.m.changedCh()
+			t := time.NewTimer(wait)
+			select {
+			case <-h.stop:
+				t.Stop()
+				return
+			case <-h.m.stop:
+				t.Stop()
+				return
+			case <-changed:
+				t.Stop()
+				continue
+			case <-t.C:
+				continue
+			}
+		}
+		last = time.Now()
+		if v.Enabled {
+			h.once(c, snap, timeout)
 		}
 	}
 }
@@ -300,7 +320,17 @@ func hashSpread(k hostKey, c check) int {
 
 // conn returns an idle monitor connection to the host or opens one.
 func (h *host) conn(snap *runtime.Snapshot, timeout time.Duration) (*backend.Conn, error) {
+	v := &snap.Vars.Monitor
+	account := v.Username + "\x00" + v.Password
 	h.mu.Lock()
+	if h.account != account {
+		// New monitor credentials: connections logged in with the old ones
+		// would hide a wrong password.
+		for _, c := range h.free {
+			c.Close()
+		}
+		h.free, h.account = nil, account
+	}
 	if n := len(h.free); n > 0 {
 		c := h.free[n-1]
 		h.free = h.free[:n-1]
