@@ -67,6 +67,8 @@ func run() error {
 	threads := flag.String("threads", "4,32", "client thread counts")
 	targets := flag.String("targets", "direct,haproxy,sqlgate", "targets")
 	bin := flag.String("bin", "bin/sqlgate", "sqlgate binary")
+	withMonitor := flag.Bool("monitor", true, "measure the monitor's CPU with 100 backends")
+	withSysbench := flag.Bool("sysbench", true, "run the sysbench comparison")
 	flag.Parse()
 	if *quick {
 		*dur = 5
@@ -124,7 +126,13 @@ func run() error {
 	}
 
 	var results []result
+	if !*withSysbench {
+		*workloads = ""
+	}
 	for _, w := range strings.Split(*workloads, ",") {
+		if w == "" {
+			continue
+		}
 		for _, ts := range strings.Split(*threads, ",") {
 			th, err := strconv.Atoi(ts)
 			if err != nil {
@@ -172,8 +180,23 @@ func run() error {
 		db.Close()
 	}
 	nproc, _ := exec.Command("nproc").Output()
-	printTable(results, want, strings.TrimSpace(string(version)), mariadb, strings.TrimSpace(string(nproc)), *dur)
-	return writeJSON(results, map[string]any{
+	if len(results) > 0 {
+		printTable(results, want, strings.TrimSpace(string(version)), mariadb, strings.TrimSpace(string(nproc)), *dur)
+	}
+	var mon []monitorResult
+	if *withMonitor {
+		fmt.Fprintln(os.Stderr, "monitor CPU with 100 backends...")
+		window := 10 * time.Second
+		if *quick {
+			window = 3 * time.Second
+		}
+		mon, err = monitorBench(ctx, *bin, tmp, bed, window, []int{1000, 100})
+		if err != nil {
+			return err
+		}
+		printMonitor(mon, window)
+	}
+	return writeJSON(results, mon, map[string]any{
 		"date": time.Now().UTC().Format(time.RFC3339), "nproc": strings.TrimSpace(string(nproc)),
 		"mariadb": mariadb, "sqlgate": strings.TrimSpace(string(version)), "seconds_per_run": *dur,
 		"tables": 4, "table_size": 10000, "ps_mode": "auto",
@@ -414,12 +437,12 @@ func printTable(rs []result, targets []string, version, mariadb, nproc string, d
 	fmt.Println("errors = ignored errors + reconnects over all targets (oltp_read_write deadlocks are the workload's); -1 = a run failed.")
 }
 
-func writeJSON(rs []result, meta map[string]any) error {
+func writeJSON(rs []result, mon []monitorResult, meta map[string]any) error {
 	if err := os.MkdirAll("bench/results", 0o755); err != nil {
 		return err
 	}
 	path := filepath.Join("bench/results", "bench-"+time.Now().UTC().Format("20060102T150405Z")+".json")
-	b, err := json.MarshalIndent(map[string]any{"meta": meta, "results": rs}, "", "  ")
+	b, err := json.MarshalIndent(map[string]any{"meta": meta, "results": rs, "monitor": mon}, "", "  ")
 	if err != nil {
 		return err
 	}
