@@ -433,3 +433,28 @@ mysql_users = ( { username="app", password="app", default_hostgroup=0 } )`, bed.
 		t.Errorf("server status %s after 1040s, want ONLINE", st)
 	}
 }
+
+// TestLagFromHeartbeatTable: with mysql-monitor_replication_lag_use_percona_heartbeat
+// the lag comes from a heartbeat table's timestamp instead of SHOW SLAVE
+// STATUS.
+func TestLagFromHeartbeatTable(t *testing.T) {
+	bed := testbed.ForTest(t, testbed.Options{})
+	ctx := context.Background()
+	if err := bed.Exec(ctx, bed.Primary, "CREATE TABLE test.heartbeat (server_id INT PRIMARY KEY, ts DATETIME(6)); "+
+		"INSERT INTO test.heartbeat VALUES (1, NOW(6) - INTERVAL 30 SECOND); GRANT SELECT ON test.* TO 'monitor'@'%'"); err != nil {
+		t.Fatal(err)
+	}
+	p := newProxy(t, buildBinary(t), fmt.Sprintf(`mysql_servers = ( { address="127.0.0.1", port=%d, hostgroup=0, max_replication_lag=5 } )
+mysql_users = ( { username="app", password="app", default_hostgroup=0 } )`, bed.Primary.Port))
+	p.mustFail("SET mysql-monitor_replication_lag_use_percona_heartbeat='x; DROP TABLE y'; LOAD MYSQL VARIABLES TO RUNTIME", "table name")
+	p.must("SET mysql-monitor_replication_lag_use_percona_heartbeat='test.heartbeat'; SET mysql-monitor_replication_lag_interval=200; LOAD MYSQL VARIABLES TO RUNTIME")
+	status := func() string { return p.must("SELECT status FROM stats_mysql_connection_pool WHERE hostgroup=0") }
+	waitFor(t, "a 30 s old heartbeat to shun the server", 5*time.Second, func() bool { return status() == "SHUNNED_REPLICATION_LAG" })
+	if lag, _ := strconv.Atoi(p.must("SELECT repl_lag FROM monitor.mysql_server_replication_lag_log ORDER BY time_start_us DESC LIMIT 1")); lag < 30 || lag > 40 {
+		t.Errorf("logged repl_lag %d, want about 30", lag)
+	}
+	if err := bed.Exec(ctx, bed.Primary, "UPDATE test.heartbeat SET ts=NOW(6)"); err != nil {
+		t.Fatal(err)
+	}
+	waitFor(t, "a fresh heartbeat to bring it back", 5*time.Second, func() bool { return status() == "ONLINE" })
+}
