@@ -65,7 +65,11 @@ mysql_users = ( { username="app", password="app", default_hostgroup=1 } )
 	if err != nil {
 		return nil, err
 	}
-	cmd := exec.Command(bin, "-f", "-c", cnf, "-D", data)
+	args := []string{"-f", "-c", cnf, "-D", data}
+	if prof := os.Getenv("SQLGATE_MONITOR_CPUPROFILE"); prof != "" {
+		args = append(args, "-cpuprofile", prof) // go tool pprof bin/sqlgate $SQLGATE_MONITOR_CPUPROFILE
+	}
+	cmd := exec.Command(bin, args...)
 	cleanup, err := startProcess(cmd, filepath.Join(data, "sqlgate.log"))
 	if err != nil {
 		return nil, err
@@ -97,7 +101,8 @@ mysql_users = ( { username="app", password="app", default_hostgroup=1 } )
 		return cpuSeconds(pid) - c0
 	}
 	if err := exec("SELECT 1"); err != nil {
-		return nil, fmt.Errorf("monitor bench: admin: %w", err)
+		log, _ := os.ReadFile(filepath.Join(data, "sqlgate.log"))
+		return nil, fmt.Errorf("monitor bench: admin: %w\n%s", err, log)
 	}
 	time.Sleep(time.Second)
 	base := measure()
