@@ -137,16 +137,17 @@ func (p *Pool) connectFailed(s *Server, err error, o *Options) {
 }
 
 // servers returns every server entry of host:port, in all hostgroups.
+// The monitor calls this for every check, so it reads an index that
+// Configure rebuilds instead of scanning every hostgroup.
 func (p *Pool) servers(host string, port int) []*Server {
-	var out []*Server
-	for _, hg := range p.Hostgroups() {
-		for _, s := range hg.Servers() {
-			if s.Host == host && s.Port == port {
-				out = append(out, s)
-			}
-		}
-	}
-	return out
+	p.mu.RLock()
+	defer p.mu.RUnlock()
+	return p.byHost[hostPort{host, port}]
+}
+
+type hostPort struct {
+	host string
+	port int
 }
 
 // ShunHost takes host:port out of every hostgroup because the monitor

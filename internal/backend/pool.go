@@ -156,6 +156,7 @@ type Pool struct {
 	changed chan struct{} // closed and replaced by every Configure (guarded by mu)
 
 	transitions transitions
+	byHost      map[hostPort][]*Server // every hostgroup entry of a host:port (guarded by mu)
 }
 
 // NewPool returns an empty pool; call Configure to add servers.
@@ -254,9 +255,15 @@ func (p *Pool) Configure(servers []ServerConfig, o Options) {
 		hg.wakeLocked()
 		hg.mu.Unlock()
 	}
+	p.byHost = map[hostPort][]*Server{}
 	for id, hg := range p.hgs {
 		if len(hg.servers) == 0 {
 			delete(p.hgs, id)
+			continue
+		}
+		for _, s := range hg.servers {
+			k := hostPort{s.Host, s.Port}
+			p.byHost[k] = append(p.byHost[k], s)
 		}
 	}
 	close(p.changed)
