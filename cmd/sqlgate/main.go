@@ -43,6 +43,8 @@ func run(args []string) int {
 		showVer    = fs.Bool("version", false, "print the version and exit")
 		logLevel   = fs.String("log-level", "info", "log level: debug, info, warn, error")
 		cpuProfile = fs.String("cpuprofile", "", "write a CPU profile to this file until shutdown")
+		psVersion  = fs.String("proxysql-version", "", "report this version as @@version and admin-version on the admin interface; ProxySQL peers cluster only with nodes of their own version string (e.g. 2.7.1-16-g2726c27)")
+		bootV1     = fs.Bool("proxysql-boot-versions", false, "start every module at checksum version 1 as ProxySQL does; this reproduces ProxySQL's version-1 trap and is for comparison only")
 		maxDigests = fs.Int("max-query-digests", 200000, "bound of stats_mysql_query_digest: new digests beyond it are counted in Digest_entries_dropped, not stored (a flag, not a mysql-* variable, so the variable checksum stays ProxySQL's)")
 	)
 	if err := fs.Parse(args); err != nil {
@@ -101,6 +103,10 @@ func run(args []string) int {
 		fmt.Fprintf(os.Stderr, "sqlgate: %v\n", err)
 		return 1
 	}
+	adminVersion := version
+	if *psVersion != "" {
+		adminVersion = *psVersion
+	}
 	var store runtime.Store
 	pool := backend.NewPool(log)
 	defer pool.Close()
@@ -112,7 +118,8 @@ func run(args []string) int {
 	// The admin store decides what runs: proxysql.db when it exists, the
 	// config file otherwise (or with --initial/--reload), as ProxySQL does.
 	adm, err := admin.Open(admin.Options{
-		Datadir: dir, ConfigPath: *cnf, Config: cfg, Initial: *initial, Reload: *reload, Version: version,
+		Datadir: dir, ConfigPath: *cnf, Config: cfg, Initial: *initial, Reload: *reload, Version: adminVersion,
+		ProxySQLBootVersions: *bootV1,
 		Runtime: &store, Pool: pool, Stats: srv, Control: srv, TLS: tlsConf, Log: log,
 	})
 	if err != nil {

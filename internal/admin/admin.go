@@ -41,6 +41,9 @@ type Options struct {
 	Pool       *backend.Pool
 	Stats      StatsSource // the data path's live numbers; may be nil
 	Control    Controller  // the data path's switches; may be nil
+	// ProxySQLBootVersions starts every module at version 1 as ProxySQL
+	// does, which reproduces its version-1 trap (see bootEpochs).
+	ProxySQLBootVersions bool
 	TLS        *tls.Config // offered to admin clients when not nil
 	Log        *slog.Logger
 }
@@ -89,7 +92,15 @@ type Admin struct {
 	rtRows    map[string]*result
 	vars      atomic.Pointer[AdminVars]
 	mysqlVars map[string]string // canonical runtime mysql-* values (without prefix)
+	// served are the resultsets peers fetch with PROXY_SELECT, exactly as
+	// the checksums were computed from them.
+	served map[string]*result
+
+	csMu      sync.Mutex // guards checksums: the cluster reads them without mu
 	checksums map[string]cluster.Value
+	adopt     map[string]cluster.Value // a pull's expected checksum and epoch (§2.5)
+
+	cluster *cluster.Cluster
 
 	lnMu      sync.Mutex
 	listeners []net.Listener
@@ -124,9 +135,11 @@ func Open(o Options) (*Admin, error) {
 		st: st, log: o.Log, datadir: o.Datadir, cnfPath: o.ConfigPath, version: o.Version,
 		rt: o.Runtime, pool: o.Pool, stats: o.Stats, control: o.Control, tls: o.TLS, started: time.Now(), uuid: newUUID(),
 		shutdown: make(chan struct{}), cur: &config.Config{}, rtRows: map[string]*result{},
-		mysqlVars: map[string]string{}, checksums: map[string]cluster.Value{},
+		mysqlVars: map[string]string{}, checksums: map[string]cluster.Value{}, served: map[string]*result{},
 	}
+	a.cluster = cluster.New(a, o.Log)
 	if err := a.boot(ctx, o, existed); err != nil {
+		a.cluster.Close()
 		st.close()
 		return nil, err
 	}
@@ -147,7 +160,8 @@ func (a *Admin) boot(ctx context.Context, o Options, existed bool) error {
 		}
 	}
 	// 3. The config file, when there is no saved database or we are told to.
-	if o.Config != nil && (o.Initial || o.Reload || !existed) {
+	fromCnf := o.Config != nil && (o.Initial || o.Reload || !existed)
+	if fromCnf {
 		for _, m := range modules {
 			if !m.fromConfig {
 				continue
@@ -163,14 +177,20 @@ func (a *Admin) boot(ctx context.Context, o Options, existed bool) error {
 		a.log.Info("configuration database found: the config file's sections are ignored (use --reload to merge them, --initial to start over)",
 			"database", a.st.path, "config", o.ConfigPath)
 	}
-	// 4. Everything to runtime, version 1.
+	// 4. Everything to runtime, version 1, then each module's real age.
 	a.inBoot = true
 	defer func() { a.inBoot = false }()
-	return a.loadAllToRuntime(ctx)
+	if err := a.loadAllToRuntime(ctx); err != nil {
+		return err
+	}
+	a.bootEpochs(ctx, o, existed, fromCnf)
+	return nil
 }
 
-// Close stops the listeners, waits for admin sessions and closes the store.
+// Close stops the peer monitors and the listeners, waits for admin
+// sessions and closes the store.
 func (a *Admin) Close() {
+	a.cluster.Close() // before mu: a pull in progress needs it
 	a.lnMu.Lock()
 	for _, ln := range a.listeners {
 		ln.Close()
@@ -325,13 +345,45 @@ func (a *Admin) next() *config.Config {
 	return &c
 }
 
-// bump records a new checksum for a module: version+1, epoch now (§2.5).
+// bump records a new checksum for a module: version+1, epoch now (§2.5),
+// or the peer's epoch when a pull produced the checksum the peer announced
+// (epoch preservation: what stops nodes from pulling back and forth).
 func (a *Admin) bump(name string, sum uint64) {
+	a.csMu.Lock()
+	defer a.csMu.Unlock()
 	v := a.checksums[name]
 	v.Version++
 	v.Epoch = time.Now().Unix()
 	v.Checksum = cluster.Format(sum)
+	if exp, ok := a.adopt[name]; ok {
+		if exp.Checksum == v.Checksum {
+			v.Epoch = exp.Epoch
+		} else {
+			a.log.Warn("cluster: the pulled configuration does not reproduce the peer's checksum here; it gets a new epoch", "module", name,
+				"peer_checksum", exp.Checksum, "local_checksum", v.Checksum)
+		}
+	}
 	a.checksums[name] = v
+	if !a.inBoot && a.adopt == nil {
+		a.log.Info(fmt.Sprintf("Computed checksum for '%s' was '%s', with epoch '%d'", loadCmdFor(name), v.Checksum, v.Epoch))
+	}
+}
+
+// loadCmdFor names the LOAD command of a checksummed module.
+func loadCmdFor(name string) string {
+	switch name {
+	case cluster.AdminVariables:
+		return "LOAD ADMIN VARIABLES TO RUNTIME"
+	case cluster.MySQLVariables:
+		return "LOAD MYSQL VARIABLES TO RUNTIME"
+	case cluster.MySQLUsers:
+		return "LOAD MYSQL USERS TO RUNTIME"
+	case cluster.MySQLQueryRules:
+		return "LOAD MYSQL QUERY RULES TO RUNTIME"
+	case cluster.ProxySQLServers:
+		return "LOAD PROXYSQL SERVERS TO RUNTIME"
+	}
+	return "LOAD MYSQL SERVERS TO RUNTIME"
 }
 
 func (a *Admin) loadAdminVars(ctx context.Context) error {
@@ -444,23 +496,16 @@ func (a *Admin) loadUsers(ctx context.Context) error {
 		return err
 	}
 	a.rtRows["mysql_users"] = activeRows(r)
-	var front, back []cluster.Account
-	for _, u := range users {
-		if !u.Active {
-			continue
-		}
-		acct := cluster.Account{
-			Username: u.Username, Password: u.Password, UseSSL: u.UseSSL, DefaultHostgroup: int32(u.DefaultHostgroup),
-			DefaultSchema: u.DefaultSchema, SchemaLocked: u.SchemaLocked, TransactionPersistent: u.TransactionPersistent,
-			FastForward: u.FastForward, MaxConnections: int32(u.MaxConnections), Comment: u.Comment, Attributes: u.Attributes,
-		}
-		if u.Frontend {
-			front = append(front, acct)
-		}
-		if u.Backend {
-			back = append(back, acct)
-		}
+	// Peers rebuild the accounts from exactly these rows, so the checksum
+	// is computed from them too.
+	served, err := a.st.query(ctx, "SELECT username, password, use_ssl, default_hostgroup, default_schema, schema_locked, "+
+		"transaction_persistent, fast_forward, backend, frontend, max_connections, attributes, comment FROM main.mysql_users "+
+		"WHERE active=1 AND default_hostgroup>=0 ORDER BY username, backend")
+	if err != nil {
+		return err
 	}
+	a.served["users"] = served
+	front, back := cluster.AccountsFromRows(served.rows)
 	a.bump(cluster.MySQLUsers, cluster.UsersChecksum(front, back))
 	return nil
 }
@@ -588,6 +633,7 @@ func (a *Admin) loadRules(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
+	a.served["rules"], a.served["fast"] = sumA, fr
 	a.bump(cluster.MySQLQueryRules, cluster.RawChecksum(sumA.rows)+cluster.RawChecksum(fr.rows))
 	return nil
 }
@@ -656,6 +702,7 @@ func (a *Admin) loadServers(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
+	a.served["v2"] = v2
 	raws := []uint64{cluster.RawChecksum(v2.rows)}
 	for _, t := range serverTables[1:] {
 		raws = append(raws, cluster.RawChecksum(rows[t].rows))
@@ -723,6 +770,7 @@ func (a *Admin) loadProxySQLServers(ctx context.Context) error {
 	a.cur = next
 	a.rtRows["proxysql_servers"] = r
 	a.bump(cluster.ProxySQLServers, cluster.RawChecksum(r.rows))
+	a.cluster.SetPeers(peersFrom(ps))
 	return nil
 }
 

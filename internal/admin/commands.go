@@ -99,7 +99,7 @@ func (s *session) dispatch(ctx context.Context, q string) (res *result, affected
 	case upper == "SELECT USER()" || upper == "SELECT CURRENT_USER()":
 		return single(q[len("SELECT "):], s.user), 0, "", nil
 	case upper == "SELECT GLOBAL_CHECKSUM()":
-		return single("CHECKSUM", strconv.FormatUint(cluster.GlobalChecksum(a.checksums), 10)), 0, "", nil
+		return single("CHECKSUM", strconv.FormatUint(cluster.GlobalChecksum(a.Checksums()), 10)), 0, "", nil
 	case upper == "BEGIN" || upper == "COMMIT" || upper == "ROLLBACK" || upper == "START TRANSACTION" ||
 		strings.HasPrefix(upper, "SET NAMES") || strings.HasPrefix(upper, "SET AUTOCOMMIT") ||
 		strings.HasPrefix(upper, "SET CHARACTER SET") || strings.HasPrefix(upper, "SET SESSION ") ||
@@ -121,6 +121,11 @@ func (s *session) dispatch(ctx context.Context, q string) (res *result, affected
 		return s.sqlite(ctx, q, upper)
 	}
 
+	if strings.HasPrefix(upper, "PROXY_SELECT ") {
+		// Cluster fetches (§2.12): the stored resultsets, verbatim.
+		r, err := a.proxySelect(strings.Join(strings.Fields(upper), " "))
+		return r, 0, "", err
+	}
 	if m := loadSaveRE.FindStringSubmatch(q); m != nil {
 		info, err := a.loadSave(ctx, strings.ToUpper(m[1]), strings.ToUpper(m[2]), strings.ToUpper(m[3]), strings.ToUpper(m[4]))
 		return nil, 0, info, err
@@ -420,6 +425,7 @@ func (a *Admin) loadSave(ctx context.Context, verb, modName, dir, layer string) 
 		if err := a.copyLayer(ctx, m, "main", "disk", false); err != nil {
 			return "", adminErr("SAVE %s TO DISK: %v; the disk configuration is unchanged", m.name, err)
 		}
+		a.persistEpochs(ctx, m)
 		return "", nil
 	case "LOAD FROM MEMORY", "LOAD TO RUNTIME": // memory → runtime
 		if err := m.toRuntime(a, ctx); err != nil {

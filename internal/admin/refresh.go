@@ -49,6 +49,7 @@ func (a *Admin) refresh(ctx context.Context, upper string, statsOnly bool) error
 		{"STATS_MYSQL_QUERY_RULES", a.refreshRuleHits},
 		{"STATS_MEMORY_METRICS", a.refreshMemory},
 		{"STATS_MYSQL_SERVER_STATUS_CHANGES", a.refreshTransitions},
+		{"STATS_PROXYSQL_SERVERS", a.refreshClusterStats},
 		{"MYSQL_SERVER_CONNECT_LOG", a.refreshMonitorLog(monitor.ConnectLog)},
 		{"MYSQL_SERVER_PING_LOG", a.refreshMonitorLog(monitor.PingLog)},
 		{"MYSQL_SERVER_READ_ONLY_LOG", a.refreshMonitorLog(monitor.ReadOnlyLog)},
@@ -193,8 +194,9 @@ func (a *Admin) refreshGlobalVariables(ctx context.Context) error {
 
 func (a *Admin) refreshChecksums(ctx context.Context) error {
 	var rows [][]any
+	cs := a.Checksums()
 	for _, m := range cluster.Modules {
-		v := a.checksums[m]
+		v := cs[m]
 		cs := v.Checksum
 		if v.Version == 0 {
 			cs = ""
@@ -254,7 +256,7 @@ func (a *Admin) refreshGlobal(ctx context.Context) error {
 		[2]string{"Server_Connections_connected", strconv.FormatInt(used+free, 10)},
 		[2]string{"Server_Connections_created", strconv.FormatInt(ok, 10)},
 		[2]string{"Server_Connections_aborted", strconv.FormatInt(errs, 10)},
-		[2]string{"Servers_table_version", strconv.FormatUint(a.checksums[cluster.MySQLServers].Version, 10)},
+		[2]string{"Servers_table_version", strconv.FormatUint(a.Checksums()[cluster.MySQLServers].Version, 10)},
 		[2]string{"Monitor_topology_changes", strconv.FormatInt(a.topologyChanges, 10)},
 	)
 	if a.rt != nil {

@@ -91,6 +91,9 @@ func openStore(ctx context.Context, diskPath string) (*store, error) {
 	if err := s.createTable(ctx, "disk", table{"global_settings", globalSettingsDDL}); err != nil {
 		return fail(fmt.Errorf("%s: %w", diskPath, err))
 	}
+	if _, err := conn.ExecContext(ctx, epochsDDL); err != nil {
+		return fail(fmt.Errorf("%s: %w", diskPath, err))
+	}
 	for _, t := range runtimeTables {
 		if err := s.createTable(ctx, "main", t); err != nil {
 			return fail(err)

@@ -120,6 +120,8 @@ func (a *Admin) ReadOnly(host string, port int, readOnly bool) {
 // touch records a new checksum for a module without a new version (a
 // runtime change that is not a LOAD): epoch now.
 func (a *Admin) touch(name string, sum uint64) {
+	a.csMu.Lock()
+	defer a.csMu.Unlock()
 	v := a.checksums[name]
 	if s := cluster.Format(sum); s != v.Checksum {
 		v.Checksum = s

@@ -1,0 +1,475 @@
+package admin
+
+import (
+	"context"
+	"fmt"
+	"os"
+	"strconv"
+	"strings"
+	"time"
+
+	"sqlgate/internal/cluster"
+	"sqlgate/internal/config"
+)
+
+// This file is the admin's side of the cluster: what peers read (the
+// PROXY_SELECT resultsets, served verbatim), what the peer loop needs
+// (cluster.Local), applying pulled modules, and where a module's epoch
+// comes from at boot.
+
+// ClusterConfig returns the admin-cluster_* variables in force.
+func (a *Admin) ClusterConfig() cluster.Config {
+	v := a.vars.Load()
+	if v == nil {
+		return cluster.Config{}
+	}
+	n := func(k string) int { x, _ := strconv.Atoi(v.Raw[k]); return x }
+	c := cluster.Config{
+		Username: v.Raw["cluster_username"], Password: v.Raw["cluster_password"],
+		CheckInterval:    time.Duration(n("cluster_check_interval_ms")) * time.Millisecond,
+		StatusFrequency:  n("cluster_check_status_frequency"),
+		ServersAlgorithm: n("cluster_mysql_servers_sync_algorithm"),
+		Diffs:            map[string]int{}, SaveToDisk: map[string]bool{}, MonitorEnabled: true,
+	}
+	for _, m := range []string{cluster.MySQLQueryRules, cluster.MySQLServers, cluster.MySQLUsers, cluster.ProxySQLServers,
+		cluster.MySQLVariables, cluster.AdminVariables} {
+		c.Diffs[m] = n("cluster_" + m + "_diffs_before_sync")
+		c.SaveToDisk[m] = v.Raw["cluster_"+m+"_save_to_disk"] == "true"
+	}
+	if s := a.rt.Load(); s != nil {
+		c.MonitorEnabled = s.Vars.Monitor.Enabled
+	}
+	return c
+}
+
+// Checksums returns a copy of the module checksums.
+func (a *Admin) Checksums() map[string]cluster.Value {
+	a.csMu.Lock()
+	defer a.csMu.Unlock()
+	out := make(map[string]cluster.Value, len(a.checksums))
+	for k, v := range a.checksums {
+		out[k] = v
+	}
+	return out
+}
+
+// Version is the @@version the admin reports and peers must match.
+func (a *Admin) Version() string { return a.version }
+
+// NodeUUID identifies this node to its peers.
+func (a *Admin) NodeUUID() string { return a.uuid }
+
+// AdminIfaces is admin-mysql_ifaces, sent to peers with the UUID.
+func (a *Admin) AdminIfaces() string {
+	if v := a.vars.Load(); v != nil {
+		return v.MySQLIfaces
+	}
+	return ""
+}
+
+// Cluster returns the peer monitor (for tests and the stats tables).
+func (a *Admin) Cluster() *cluster.Cluster { return a.cluster }
+
+// proxySelects maps the prefix of each PROXY_SELECT peers send (§2.11) to
+// the resultset that answers it (§2.12). Longer prefixes come first where
+// one is a prefix of another.
+var proxySelects = []struct{ prefix, key string }{
+	{"PROXY_SELECT RULE_ID, USERNAME, SCHEMANAME, FLAGIN, CLIENT_ADDR", "rules"},
+	{"PROXY_SELECT USERNAME, SCHEMANAME, FLAGIN, DESTINATION_HOSTGROUP, COMMENT FROM RUNTIME_MYSQL_QUERY_RULES_FAST_ROUTING", "fast"},
+	{"PROXY_SELECT USERNAME, PASSWORD, USE_SSL", "users"},
+	{"PROXY_SELECT HOSTGROUP_ID, HOSTNAME, PORT, GTID_PORT, STATUS, WEIGHT, COMPRESSION, MAX_CONNECTIONS, MAX_REPLICATION_LAG, USE_SSL, MAX_LATENCY_MS, COMMENT FROM MYSQL_SERVERS_V2", "v2"},
+	{"PROXY_SELECT HOSTGROUP_ID, HOSTNAME, PORT, GTID_PORT, STATUS, WEIGHT, COMPRESSION, MAX_CONNECTIONS, MAX_REPLICATION_LAG, USE_SSL, MAX_LATENCY_MS, COMMENT FROM RUNTIME_MYSQL_SERVERS", "runtime_servers"},
+	{"PROXY_SELECT WRITER_HOSTGROUP, READER_HOSTGROUP, COMMENT FROM RUNTIME_MYSQL_REPLICATION_HOSTGROUPS", "mysql_replication_hostgroups"},
+	{"PROXY_SELECT WRITER_HOSTGROUP, BACKUP_WRITER_HOSTGROUP, READER_HOSTGROUP, OFFLINE_HOSTGROUP, ACTIVE, MAX_WRITERS, WRITER_IS_ALSO_READER, MAX_TRANSACTIONS_BEHIND, COMMENT FROM RUNTIME_MYSQL_GROUP_REPLICATION_HOSTGROUPS", "mysql_group_replication_hostgroups"},
+	{"PROXY_SELECT WRITER_HOSTGROUP, BACKUP_WRITER_HOSTGROUP, READER_HOSTGROUP, OFFLINE_HOSTGROUP, ACTIVE, MAX_WRITERS, WRITER_IS_ALSO_READER, MAX_TRANSACTIONS_BEHIND, COMMENT FROM RUNTIME_MYSQL_GALERA_HOSTGROUPS", "mysql_galera_hostgroups"},
+	{"PROXY_SELECT WRITER_HOSTGROUP, READER_HOSTGROUP, ACTIVE, AURORA_PORT", "mysql_aws_aurora_hostgroups"},
+	{"PROXY_SELECT HOSTGROUP_ID, MAX_NUM_ONLINE_SERVERS", "mysql_hostgroup_attributes"},
+	{"PROXY_SELECT HOSTNAME, PORT, USERNAME, SSL_CA", "mysql_servers_ssl_params"},
+}
+
+// proxySelect answers a PROXY_SELECT with exactly the rows the local
+// checksum was computed from, so the peer can verify them.
+func (a *Admin) proxySelect(upper string) (*result, error) {
+	for _, ps := range proxySelects {
+		if !strings.HasPrefix(upper, ps.prefix) {
+			continue
+		}
+		switch ps.key {
+		case "runtime_servers":
+			return a.runtimeServersRows(), nil
+		default:
+			if r := a.served[ps.key]; r != nil {
+				return r, nil
+			}
+			if r := a.rtRows[ps.key]; r != nil {
+				return r, nil
+			}
+			return &result{}, nil
+		}
+	}
+	return nil, adminErr("unknown PROXY_SELECT: sqlgate serves the cluster fetch queries of ProxySQL 2.7 only")
+}
+
+// serverCols are mysql_servers' columns as the cluster serves them.
+var serverCols = []string{"hostgroup_id", "hostname", "port", "gtid_port", "status", "weight", "compression", "max_connections",
+	"max_replication_lag", "use_ssl", "max_latency_ms", "comment"}
+
+// runtimeServersRows are the runtime servers as peers see and checksum
+// them (§2.4.1): OFFLINE_HARD left out, SHUNNED shown as ONLINE.
+func (a *Admin) runtimeServersRows() *result {
+	r := &result{cols: serverCols}
+	for _, s := range sortedServers(a.cur.MySQLServers) {
+		st := s.Status
+		switch st {
+		case "OFFLINE_HARD":
+			continue
+		case "SHUNNED":
+			st = "ONLINE"
+		}
+		r.rows = append(r.rows, strs(fmt.Sprint(s.HostgroupID), s.Hostname, fmt.Sprint(s.Port), fmt.Sprint(s.GtidPort), st,
+			fmt.Sprint(s.Weight), fmt.Sprint(s.Compression), fmt.Sprint(s.MaxConnections), fmt.Sprint(s.MaxReplicationLag),
+			fmt.Sprint(s.UseSSL), fmt.Sprint(s.MaxLatencyMs), s.Comment))
+	}
+	return r
+}
+
+// ApplyPull loads a module fetched from a peer and verified against its
+// checksum (§2.11): the memory tables are rewritten, the module is loaded
+// to runtime keeping the peer's epoch, and saved to disk when
+// cluster_<module>_save_to_disk says so. If the load fails, memory is
+// restored from runtime: nothing is half-applied.
+func (a *Admin) ApplyPull(p *cluster.Pull) error {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	ctx := context.Background()
+	var m *module
+	switch p.Module {
+	case cluster.MySQLQueryRules:
+		m = moduleByName("MYSQL QUERY RULES")
+	case cluster.MySQLUsers:
+		m = moduleByName("MYSQL USERS")
+	case cluster.AdminVariables:
+		m = moduleByName("ADMIN VARIABLES")
+	case cluster.MySQLVariables:
+		m = moduleByName("MYSQL VARIABLES")
+	case cluster.ProxySQLServers:
+		m = moduleByName("PROXYSQL SERVERS")
+	case cluster.MySQLServersV2, cluster.MySQLServers:
+		m = moduleByName("MYSQL SERVERS")
+	default:
+		return fmt.Errorf("cannot apply module %s", p.Module)
+	}
+	if p.Module == cluster.MySQLServers {
+		return a.applyRuntimeServers(ctx, p)
+	}
+	if err := a.st.tx(ctx, func() error { return a.writePulled(ctx, p) }); err != nil {
+		return err
+	}
+	a.adopt = map[string]cluster.Value{p.Module: {Checksum: p.Checksum, Epoch: p.Epoch}}
+	err := m.toRuntime(a, ctx)
+	a.adopt = nil
+	if err != nil {
+		if rerr := m.toMemory(a, ctx); rerr != nil {
+			a.log.Error("cluster: restoring memory from runtime after a failed pull", "module", m.name, "err", rerr)
+		}
+		return err
+	}
+	if p.Module == cluster.MySQLServersV2 && p.Runtime != nil {
+		if err := a.applyRuntimeServersLocked(ctx, p); err != nil {
+			return err
+		}
+	}
+	if p.SaveToDisk {
+		if err := a.copyLayer(ctx, m, "main", "disk", false); err != nil {
+			return fmt.Errorf("saving %s to disk: %w", m.name, err)
+		}
+		a.persistEpochs(ctx, m)
+	}
+	return nil
+}
+
+// writePulled rewrites the memory tables of a pulled module.
+func (a *Admin) writePulled(ctx context.Context, p *cluster.Pull) error {
+	exec := func(q string, args ...any) error {
+		_, err := a.st.conn.ExecContext(ctx, q, args...)
+		return err
+	}
+	insert := func(table string, cols []string, extra map[string]string, rows [][]*string) error {
+		names := append([]string(nil), cols...)
+		for k := range extra {
+			names = append(names, k)
+		}
+		q := "INSERT OR REPLACE INTO main." + table + " (" + strings.Join(quoteIdents(names), ", ") + ") VALUES (" +
+			strings.TrimSuffix(strings.Repeat("?, ", len(names)), ", ") + ")"
+		for _, row := range rows {
+			args := make([]any, 0, len(names))
+			for _, v := range row {
+				if v == nil {
+					args = append(args, nil)
+				} else {
+					args = append(args, *v)
+				}
+			}
+			for _, k := range names[len(cols):] {
+				args = append(args, extra[k])
+			}
+			if err := exec(q, args...); err != nil {
+				return fmt.Errorf("main.%s: %s", table, sqliteMessage(err))
+			}
+		}
+		return nil
+	}
+	switch p.Module {
+	case cluster.MySQLQueryRules:
+		if err := exec("DELETE FROM main.mysql_query_rules"); err != nil {
+			return err
+		}
+		if err := exec("DELETE FROM main.mysql_query_rules_fast_routing"); err != nil {
+			return err
+		}
+		if err := insert("mysql_query_rules", ruleColumns, map[string]string{"active": "1"}, p.Results[0].Rows); err != nil {
+			return err
+		}
+		return insert("mysql_query_rules_fast_routing", []string{"username", "schemaname", "flagIN", "destination_hostgroup", "comment"}, nil, p.Results[1].Rows)
+	case cluster.MySQLUsers:
+		if err := exec("DELETE FROM main.mysql_users"); err != nil {
+			return err
+		}
+		return insert("mysql_users", []string{"username", "password", "use_ssl", "default_hostgroup", "default_schema", "schema_locked",
+			"transaction_persistent", "fast_forward", "backend", "frontend", "max_connections", "attributes", "comment"},
+			map[string]string{"active": "1"}, p.Results[0].Rows)
+	case cluster.AdminVariables, cluster.MySQLVariables:
+		prefix := "admin"
+		if p.Module == cluster.MySQLVariables {
+			prefix = "mysql"
+		}
+		// Per-node variables (interfaces, mysql-threads) stay as they are.
+		if err := exec("DELETE FROM main.global_variables WHERE variable_name LIKE '" + prefix + "-%' AND variable_name NOT IN (" +
+			"'mysql-threads','mysql-interfaces','admin-mysql_ifaces','admin-restapi_port','admin-telnet_admin_ifaces','admin-telnet_stats_ifaces','admin-web_port')"); err != nil {
+			return err
+		}
+		for _, row := range p.Results[0].Rows {
+			name := deref(row[0])
+			if !strings.HasPrefix(name, prefix+"-") || excludedFromChecksum(name) {
+				continue
+			}
+			if _, known := canonicalVar(name); !known {
+				return fmt.Errorf("variable %s from the peer is unknown to sqlgate", name)
+			}
+			if err := exec("INSERT OR REPLACE INTO main.global_variables VALUES (?, ?)", name, deref(row[1])); err != nil {
+				return err
+			}
+		}
+		return nil
+	case cluster.ProxySQLServers:
+		if err := exec("DELETE FROM main.proxysql_servers"); err != nil {
+			return err
+		}
+		return insert("proxysql_servers", []string{"hostname", "port", "weight", "comment"}, nil, p.Results[0].Rows)
+	case cluster.MySQLServersV2:
+		for _, t := range serverTables {
+			if err := exec("DELETE FROM main." + t); err != nil {
+				return err
+			}
+		}
+		if err := insert("mysql_servers", serverCols, nil, p.Results[0].Rows); err != nil {
+			return err
+		}
+		for i, t := range serverTables[1:] {
+			r := p.Results[i+1]
+			if len(r.Rows) == 0 {
+				continue
+			}
+			if err := insert(t, r.Cols, nil, r.Rows); err != nil {
+				return err
+			}
+		}
+		return nil
+	}
+	return fmt.Errorf("cannot apply module %s", p.Module)
+}
+
+// applyRuntimeServers applies a runtime-only servers pull.
+func (a *Admin) applyRuntimeServers(ctx context.Context, p *cluster.Pull) error {
+	if err := a.applyRuntimeServersLocked(ctx, p); err != nil {
+		return err
+	}
+	if p.SaveToDisk {
+		a.log.Info("cluster: runtime servers pulled; mysql_servers in memory and on disk follow the runtime")
+		m := moduleByName("MYSQL SERVERS")
+		if err := m.toMemory(a, ctx); err != nil {
+			return err
+		}
+		if err := a.copyLayer(ctx, m, "main", "disk", false); err != nil {
+			return err
+		}
+		a.persistEpochs(ctx, m)
+	}
+	return nil
+}
+
+// applyRuntimeServersLocked makes the peer's runtime servers ours.
+func (a *Admin) applyRuntimeServersLocked(ctx context.Context, p *cluster.Pull) error {
+	servers, err := decodeServers(&result{cols: p.Runtime.Cols, rows: p.Runtime.Rows})
+	if err != nil {
+		return err
+	}
+	next := a.next()
+	next.MySQLServers = servers
+	if err := a.applyMySQL(next); err != nil {
+		return err
+	}
+	a.adopt = map[string]cluster.Value{cluster.MySQLServers: {Checksum: p.RuntimeChecksum, Epoch: p.RuntimeEpoch}}
+	a.bump(cluster.MySQLServers, a.runtimeServersChecksum())
+	a.adopt = nil
+	return nil
+}
+
+// moduleChecksums names the checksums a LOAD/SAVE module covers.
+func moduleChecksums(m *module) []string {
+	switch m.name {
+	case "ADMIN VARIABLES":
+		return []string{cluster.AdminVariables}
+	case "MYSQL VARIABLES":
+		return []string{cluster.MySQLVariables}
+	case "MYSQL USERS":
+		return []string{cluster.MySQLUsers}
+	case "MYSQL QUERY RULES":
+		return []string{cluster.MySQLQueryRules}
+	case "MYSQL SERVERS":
+		return []string{cluster.MySQLServersV2, cluster.MySQLServers}
+	case "PROXYSQL SERVERS":
+		return []string{cluster.ProxySQLServers}
+	}
+	return nil
+}
+
+// epochsDDL keeps, next to the saved configuration, when each module's
+// configuration was created: the epoch that survives a restart, so a node
+// that boots from disk presents its real age to its peers (the cure for
+// ProxySQL's version-1 trap, see bootEpochs).
+const epochsDDL = "CREATE TABLE IF NOT EXISTS disk.sqlgate_config_epochs (name VARCHAR NOT NULL PRIMARY KEY, checksum VARCHAR NOT NULL, epoch INT NOT NULL)"
+
+// persistEpochs records the runtime checksum and epoch of a module saved to
+// disk. If memory differs from runtime the checksum will not match the
+// saved tables at boot, and the record is ignored then.
+func (a *Admin) persistEpochs(ctx context.Context, m *module) {
+	cs := a.Checksums()
+	for _, name := range moduleChecksums(m) {
+		v := cs[name]
+		if _, err := a.st.conn.ExecContext(ctx, "INSERT OR REPLACE INTO disk.sqlgate_config_epochs VALUES (?, ?, ?)", name, v.Checksum, v.Epoch); err != nil {
+			a.log.Warn("cannot record the configuration's epoch on disk", "module", name, "err", err)
+		}
+	}
+}
+
+// bootEpochs gives each module loaded at boot an epoch that says how old
+// its configuration really is, and version 2 (ProxySQL boots every module
+// at version 1 with epoch = now, and never pulls from a version-1 peer:
+// after a full restart nothing syncs until someone runs LOAD by hand).
+// The epoch is the one saved with the disk configuration when the
+// checksum still matches, else the config file's modification time when
+// the module came from it, else the database file's. A stale node thus
+// loses to newer configuration, two differing nodes converge on the newest
+// (ties: the higher checksum), and nothing is decided by who booted last.
+// An empty module stays at version 1, so a blank node never spreads.
+func (a *Admin) bootEpochs(ctx context.Context, o Options, existed, fromCnf bool) {
+	if o.ProxySQLBootVersions {
+		a.log.Warn("cluster: every module starts at version 1 as in ProxySQL (-proxysql-boot-versions): peers will not sync from this node until LOAD ... TO RUNTIME")
+		return
+	}
+	saved := map[string]cluster.Value{}
+	if r, err := a.st.query(ctx, "SELECT name, checksum, epoch FROM disk.sqlgate_config_epochs"); err == nil {
+		for _, row := range r.rows {
+			e, _ := strconv.ParseInt(deref(row[2]), 10, 64)
+			saved[deref(row[0])] = cluster.Value{Checksum: deref(row[1]), Epoch: e}
+		}
+	}
+	var cnfTime, dbTime int64
+	if fromCnf && o.ConfigPath != "" {
+		if fi, err := os.Stat(o.ConfigPath); err == nil {
+			cnfTime = fi.ModTime().Unix()
+		}
+	}
+	if existed {
+		if fi, err := os.Stat(a.st.path); err == nil {
+			dbTime = fi.ModTime().Unix()
+		}
+	}
+	a.csMu.Lock()
+	defer a.csMu.Unlock()
+	for _, name := range cluster.Modules {
+		v := a.checksums[name]
+		if v.Version != 1 || v.Checksum == cluster.Format(0) {
+			continue
+		}
+		source := "the time of this boot"
+		switch s, ok := saved[name]; {
+		case ok && s.Checksum == v.Checksum:
+			v.Epoch, source = s.Epoch, "the saved configuration"
+		case cnfTime > 0:
+			v.Epoch, source = cnfTime, "the modification time of "+o.ConfigPath
+		case dbTime > 0:
+			v.Epoch, source = dbTime, "the modification time of "+a.st.path
+		}
+		if name == cluster.MySQLServers {
+			// The runtime servers are the loaded config at boot: the same age.
+			if v2 := a.checksums[cluster.MySQLServersV2]; v2.Version == 2 {
+				v.Epoch, source = v2.Epoch, "mysql_servers_v2"
+			}
+		}
+		v.Version = 2
+		a.checksums[name] = v
+		a.log.Info(fmt.Sprintf("cluster: %s starts at version 2 with epoch %d (from %s), so peers can sync from it; the newest configuration wins",
+			name, v.Epoch, source))
+	}
+}
+
+// peersFrom converts proxysql_servers rows for the cluster.
+func peersFrom(ps []config.ProxySQLServer) []cluster.Peer {
+	out := make([]cluster.Peer, len(ps))
+	for i, p := range ps {
+		out[i] = cluster.Peer{Hostname: p.Hostname, Port: p.Port, Weight: p.Weight, Comment: p.Comment}
+	}
+	return out
+}
+
+// refreshClusterStats fills stats_proxysql_servers_checksums, _metrics and
+// _status from the peer monitor.
+func (a *Admin) refreshClusterStats(ctx context.Context) error {
+	if a.cluster == nil {
+		return nil
+	}
+	var sums [][]any
+	for _, c := range a.cluster.Checksums() {
+		sums = append(sums, []any{c.Hostname, c.Port, c.Name, c.Version, c.Epoch, c.Checksum, c.ChangedAt, c.UpdatedAt, c.DiffCheck})
+	}
+	if err := a.replaceTable(ctx, "stats.stats_proxysql_servers_checksums",
+		[]string{"hostname", "port", "name", "version", "epoch", "checksum", "changed_at", "updated_at", "diff_check"}, sums); err != nil {
+		return err
+	}
+	var mets, stat [][]any
+	for _, p := range a.cluster.Peers() {
+		last := int64(0)
+		if !p.LastCheckAt.IsZero() {
+			last = time.Since(p.LastCheckAt).Milliseconds()
+		}
+		mets = append(mets, []any{p.Hostname, p.Port, p.Weight, p.Comment, p.ResponseTime.Milliseconds(), p.Uptime, last,
+			p.Queries, p.Connected, p.Created})
+		// ProxySQL leaves this table empty; sqlgate shows each peer's
+		// health, with why its checks fail in "master".
+		master := "OK"
+		if p.Status != "" {
+			master = p.Status
+		}
+		gv, _ := strconv.ParseInt(p.GlobalChecksum, 10, 64)
+		stat = append(stat, []any{p.Hostname, p.Port, p.Weight, master, gv, last * 1000, p.LastCheck.Microseconds(), p.ChecksOK, p.ChecksErr})
+	}
+	if err := a.replaceTable(ctx, "stats.stats_proxysql_servers_metrics",
+		[]string{"hostname", "port", "weight", "comment", "response_time_ms", "Uptime_s", "last_check_ms", "Queries",
+			"Client_Connections_connected", "Client_Connections_created"}, mets); err != nil {
+		return err
+	}
+	return a.replaceTable(ctx, "stats.stats_proxysql_servers_status",
+		[]string{"hostname", "port", "weight", "master", "global_version", "check_age_us", "ping_time_us", "checks_OK", "checks_ERR"}, stat)
+}

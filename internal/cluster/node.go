@@ -1,0 +1,630 @@
+package cluster
+
+import (
+	"fmt"
+	"log/slog"
+	"sort"
+	"strings"
+	"sync"
+	"time"
+)
+
+// Config is the admin-cluster_* variables the peer loop needs.
+type Config struct {
+	Username, Password string
+	CheckInterval      time.Duration
+	StatusFrequency    int
+	// Diffs and SaveToDisk are keyed by module name; "mysql_servers"
+	// covers both servers modules, as in ProxySQL.
+	Diffs            map[string]int
+	SaveToDisk       map[string]bool
+	ServersAlgorithm int  // 1 runtime + v2, 2 v2 only, 3 auto
+	MonitorEnabled   bool // for algorithm 3
+}
+
+// algorithm resolves cluster_mysql_servers_sync_algorithm 3: runtime
+// servers are pulled only when the monitor does not maintain them (§2.1).
+func (c Config) algorithm() int {
+	if c.ServersAlgorithm == 3 {
+		if c.MonitorEnabled {
+			return 2
+		}
+		return 1
+	}
+	return c.ServersAlgorithm
+}
+
+// Local is this node as the cluster sees it; the admin implements it.
+type Local interface {
+	ClusterConfig() Config
+	// Checksums returns the node's own {checksum, version, epoch} per module.
+	Checksums() map[string]Value
+	// Version is the @@version peers must report to be clustered with.
+	Version() string
+	NodeUUID() string
+	AdminIfaces() string
+	// ApplyPull loads a validated pulled module, as LOAD ... TO RUNTIME does,
+	// keeping the peer's epoch.
+	ApplyPull(p *Pull) error
+}
+
+// Peer is one proxysql_servers row.
+type Peer struct {
+	Hostname string
+	Port     int
+	Weight   int
+	Comment  string
+}
+
+func (p Peer) addr() string { return fmt.Sprintf("%s:%d", p.Hostname, p.Port) }
+
+// record is the local copy of one module's checksum on one peer (§2.8).
+type record struct {
+	Value
+	diffCheck   uint64
+	lastChanged time.Time
+	lastUpdated time.Time
+}
+
+// node is one peer being monitored.
+type node struct {
+	peer   Peer
+	stop   chan struct{}
+	closed bool
+
+	// Guarded by Cluster.dataMu.
+	records        map[string]*record
+	globalChecksum string
+	status         string // why the last check failed, "" when fine
+	statusSince    time.Time
+	checksOK       int64
+	checksErr      int64
+	lastCheck      time.Duration
+	lastCheckAt    time.Time
+	metrics        metrics
+	masterVersion  string
+}
+
+// metrics are the peer's stats_mysql_global numbers (§2.7 step 4.3).
+type metrics struct {
+	responseTime                      time.Duration
+	uptime, queries, connected, creat int64
+	serversTableVersion               int64
+	at                                time.Time
+}
+
+// Cluster monitors the peers in proxysql_servers and pulls configuration
+// from them with ProxySQL's rules (§2.7-§2.11).
+type Cluster struct {
+	local Local
+	log   *slog.Logger
+
+	// mu is ProxySQL's nodes-map mutex: held across "update a peer's
+	// records, decide, pull", so at most one sync runs at a time.
+	mu sync.Mutex
+	// dataMu guards the records that the stats tables read; it is never
+	// held while calling into the admin, so the admin can read them
+	// without lock-order trouble.
+	dataMu sync.Mutex
+	nodes  map[string]*node
+
+	wantMu  sync.Mutex
+	want    []Peer
+	wake    chan struct{}
+	done    chan struct{}
+	stopped chan struct{}
+	wg      sync.WaitGroup
+
+	// Conflicts and pulls, for the stats and the tests.
+	Pulls     counters
+	Conflicts counters
+}
+
+type counters struct {
+	mu sync.Mutex
+	m  map[string]int64
+}
+
+func (c *counters) add(k string) {
+	c.mu.Lock()
+	if c.m == nil {
+		c.m = map[string]int64{}
+	}
+	c.m[k]++
+	c.mu.Unlock()
+}
+
+// Get returns a counter ("module/status").
+func (c *counters) Get(k string) int64 {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.m[k]
+}
+
+// New returns a cluster for local; call SetPeers to start monitoring.
+func New(local Local, log *slog.Logger) *Cluster {
+	c := &Cluster{local: local, log: log, nodes: map[string]*node{}, wake: make(chan struct{}, 1),
+		done: make(chan struct{}), stopped: make(chan struct{})}
+	go c.reconcileLoop()
+	return c
+}
+
+// SetPeers is LOAD PROXYSQL SERVERS TO RUNTIME: monitors for new peers
+// start, removed peers' monitors stop. It does not block: it may be called
+// with the admin's lock held, or from inside a pull.
+func (c *Cluster) SetPeers(ps []Peer) {
+	c.wantMu.Lock()
+	c.want = append([]Peer(nil), ps...)
+	c.wantMu.Unlock()
+	select {
+	case c.wake <- struct{}{}:
+	default:
+	}
+}
+
+// Close stops every peer monitor.
+func (c *Cluster) Close() {
+	select {
+	case <-c.done:
+		return
+	default:
+	}
+	close(c.done)
+	<-c.stopped
+	c.wg.Wait()
+}
+
+func (c *Cluster) reconcileLoop() {
+	defer close(c.stopped)
+	for {
+		select {
+		case <-c.done:
+			c.dataMu.Lock()
+			for _, n := range c.nodes {
+				if !n.closed {
+					n.closed = true
+					close(n.stop)
+				}
+			}
+			c.dataMu.Unlock()
+			return
+		case <-c.wake:
+		}
+		c.wantMu.Lock()
+		want := c.want
+		c.wantMu.Unlock()
+		c.reconcile(want)
+	}
+}
+
+func (c *Cluster) reconcile(want []Peer) {
+	c.dataMu.Lock()
+	defer c.dataMu.Unlock()
+	keep := map[string]bool{}
+	for _, p := range want {
+		k := p.addr()
+		keep[k] = true
+		if n, ok := c.nodes[k]; ok {
+			n.peer = p
+			continue
+		}
+		n := &node{peer: p, stop: make(chan struct{}), records: map[string]*record{}}
+		c.nodes[k] = n
+		c.info(fmt.Sprintf("Created new Cluster Node Entry for host %s:%d", p.Hostname, p.Port))
+		c.wg.Add(1)
+		go c.monitor(n)
+	}
+	for k, n := range c.nodes {
+		if !keep[k] {
+			if !n.closed {
+				n.closed = true
+				close(n.stop)
+			}
+			delete(c.nodes, k)
+			c.info(fmt.Sprintf("Destroyed Cluster Node Entry for host %s:%d", n.peer.Hostname, n.peer.Port))
+		}
+	}
+}
+
+func (c *Cluster) info(msg string) {
+	if c.log != nil {
+		c.log.Info(msg)
+	}
+}
+
+func (c *Cluster) warn(msg string) {
+	if c.log != nil {
+		c.log.Warn(msg)
+	}
+}
+
+func (c *Cluster) errorf(msg string) {
+	if c.log != nil {
+		c.log.Error(msg)
+	}
+}
+
+// diffModule is the cluster_<module>_diffs_before_sync variable a module
+// uses: both servers modules share mysql_servers.
+func diffModule(m string) string {
+	if m == MySQLServersV2 {
+		return MySQLServers
+	}
+	return m
+}
+
+// update applies a runtime_checksums_values resultset (rows nil: the
+// global checksum did not change) to a peer's records (§2.8).
+func (c *Cluster) update(n *node, rows [][]*string, own map[string]Value, cfg Config) {
+	now := time.Now()
+	c.dataMu.Lock()
+	defer c.dataMu.Unlock()
+	if rows == nil {
+		for name, r := range n.records {
+			r.lastUpdated = now
+			if r.Checksum == own[name].Checksum {
+				r.diffCheck = 0
+			}
+			if r.diffCheck != 0 {
+				r.diffCheck++
+			}
+		}
+		return
+	}
+	for _, row := range rows {
+		if len(row) < 4 || row[0] == nil {
+			continue
+		}
+		name := *row[0]
+		if !knownModule(name) {
+			continue
+		}
+		r := n.records[name]
+		if r == nil {
+			r = &record{}
+			n.records[name] = r
+		}
+		r.Version = parseUint(row[1])
+		r.Epoch = int64(parseUint(row[2]))
+		r.lastUpdated = now
+		sum := deref(row[3])
+		if sum != r.Checksum {
+			r.Checksum, r.lastChanged, r.diffCheck = sum, now, 1
+			tail := "Not syncing yet ..."
+			if cfg.Diffs[diffModule(name)] == 0 {
+				tail = fmt.Sprintf("Not syncing due to 'admin-cluster_%s_diffs_before_sync=0'.", diffModule(name))
+			}
+			c.info(fmt.Sprintf("Cluster: detected a new checksum for %s from peer %s:%d, version %d, epoch %d, checksum %s . %s",
+				name, n.peer.Hostname, n.peer.Port, r.Version, r.Epoch, r.Checksum, tail))
+			if sum == own[name].Checksum {
+				c.info(fmt.Sprintf("Cluster: checksum for %s from peer %s:%d matches with local checksum %s , we won't sync.",
+					name, n.peer.Hostname, n.peer.Port, sum))
+			}
+		} else {
+			r.diffCheck++
+		}
+		if sum == own[name].Checksum {
+			r.diffCheck = 0
+		}
+	}
+}
+
+func knownModule(name string) bool {
+	for _, m := range Modules {
+		if m == name {
+			return true
+		}
+	}
+	return false
+}
+
+func parseUint(s *string) uint64 {
+	var n uint64
+	if s == nil {
+		return 0
+	}
+	for _, c := range *s {
+		if c < '0' || c > '9' {
+			break
+		}
+		n = n*10 + uint64(c-'0')
+	}
+	return n
+}
+
+func deref(s *string) string {
+	if s == nil {
+		return ""
+	}
+	return *s
+}
+
+// loadCmd is the LOAD command a module's warnings name (§2.13, with
+// ProxySQL's copy-paste mistakes in the conflict message left out: sqlgate
+// names the right command).
+var loadCmd = map[string]string{
+	AdminVariables: "LOAD ADMIN VARIABLES TO RUNTIME", MySQLQueryRules: "LOAD MYSQL QUERY RULES TO RUNTIME",
+	MySQLUsers: "LOAD MYSQL USERS TO RUNTIME", MySQLVariables: "LOAD MYSQL VARIABLES TO RUNTIME",
+	ProxySQLServers: "LOAD PROXYSQL SERVERS TO RUNTIME", MySQLServers: "LOAD MYSQL SERVERS TO RUNTIME",
+	MySQLServersV2: "LOAD MYSQL SERVERS TO RUNTIME",
+}
+
+// decideOrder is §2.9's order: proxysql_servers last, because pulling it
+// can remove the very peer being processed.
+var decideOrder = []string{AdminVariables, MySQLQueryRules, MySQLServersV2, MySQLUsers, MySQLVariables, ProxySQLServers}
+
+// candidate is a peer's record chosen for a pull.
+type candidate struct {
+	n       *node
+	rec     Value
+	runtime Value // the same peer's runtime mysql_servers, for servers pulls
+}
+
+// wantsSync is §2.9's rule for one module, with sqlgate's tie-break:
+// equal epochs resolve to the higher checksum instead of a conflict that
+// only a manual LOAD ends.
+func wantsSync(own Value, p *record, d int) (sync bool, conflict string) {
+	if p.Version > 1 {
+		if (own.Version == 1 || p.Epoch > own.Epoch) && p.diffCheck >= uint64(d) {
+			return true, ""
+		}
+		if p.Epoch == own.Epoch && p.diffCheck >= uint64(d) && own.Version > 1 && p.Checksum != own.Checksum {
+			if p.Checksum > own.Checksum {
+				return true, "tie"
+			}
+			return false, "tie-lost"
+		}
+		return false, ""
+	}
+	if p.diffCheck > 0 && p.diffCheck%uint64(d*10) == 0 {
+		return false, "version1"
+	}
+	return false, ""
+}
+
+// choosePeer is §2.10: the newest-epoch peer with version > 1 and enough
+// diff_checks. Unlike ProxySQL, which depends on map order, sqlgate
+// postpones deterministically while any eligible peer with a newer epoch
+// has not yet reached diffs_before_sync, and breaks epoch ties by the
+// higher checksum (then the peer address).
+func (c *Cluster) choosePeer(module string, d int) (*candidate, bool) {
+	c.dataMu.Lock()
+	defer c.dataMu.Unlock()
+	keys := make([]string, 0, len(c.nodes))
+	for k := range c.nodes {
+		keys = append(keys, k)
+	}
+	sort.Strings(keys)
+	var best *candidate
+	var newest int64
+	for _, k := range keys {
+		n := c.nodes[k]
+		r := n.records[module]
+		if r == nil || r.Version <= 1 {
+			continue
+		}
+		newest = max(newest, r.Epoch)
+		if r.diffCheck < uint64(d) {
+			continue
+		}
+		if best == nil || r.Epoch > best.rec.Epoch || r.Epoch == best.rec.Epoch && r.Checksum > best.rec.Checksum {
+			best = &candidate{n: n, rec: r.Value}
+			if rt := n.records[MySQLServers]; rt != nil {
+				best.runtime = rt.Value
+			}
+		}
+	}
+	if best == nil {
+		return nil, false
+	}
+	if newest > best.rec.Epoch {
+		c.warn(fmt.Sprintf("Cluster: detected a peer with %s epoch %d , but not enough diff_check. We won't sync from epoch %d: temporarily skipping sync",
+			module, newest, best.rec.Epoch))
+		return nil, false
+	}
+	return best, true
+}
+
+// decide runs §2.9 for every module after a peer's records changed, and
+// pulls synchronously (c.mu is held by the caller).
+func (c *Cluster) decide(n *node, cfg Config) {
+	own := c.local.Checksums()
+	for _, m := range decideOrder {
+		d := cfg.Diffs[diffModule(m)]
+		if d <= 0 {
+			continue
+		}
+		c.dataMu.Lock()
+		r := n.records[m]
+		var p record
+		if r != nil {
+			p = *r
+		}
+		c.dataMu.Unlock()
+		if r == nil {
+			continue
+		}
+		o := own[m]
+		ok, conflict := wantsSync(o, &p, d)
+		name := m
+		if m == MySQLServersV2 {
+			name = MySQLServers // ProxySQL prints the v2 module this way
+		}
+		switch conflict {
+		case "version1":
+			c.Conflicts.add(m + "/version_one")
+			c.warn(fmt.Sprintf("Cluster: detected a peer %s:%d with %s version %d, epoch %d, diff_check %d. Own version: %d, epoch: %d. diff_check is increasing, but version 1 doesn't allow sync. This message will be repeated every %d checks until %s is executed on candidate master.",
+				n.peer.Hostname, n.peer.Port, name, p.Version, p.Epoch, p.diffCheck, o.Version, o.Epoch, d*10, loadCmd[m]))
+		case "tie", "tie-lost":
+			if p.diffCheck == uint64(d) || p.diffCheck%uint64(d*10) == 0 {
+				c.Conflicts.add(m + "/servers_share_epoch")
+				verdict := "ours is kept: the higher checksum wins ties"
+				if conflict == "tie" {
+					verdict = "pulling the peer's: the higher checksum wins ties"
+				}
+				c.warn(fmt.Sprintf("Cluster: detected a peer %s:%d with %s version %d, epoch %d, diff_check %d, checksum %s. Own version: %d, epoch: %d, checksum %s. Epoch times are EQUAL; %s.",
+					n.peer.Hostname, n.peer.Port, name, p.Version, p.Epoch, p.diffCheck, p.Checksum, o.Version, o.Epoch, o.Checksum, verdict))
+			}
+		}
+		if !ok {
+			continue
+		}
+		c.info(fmt.Sprintf("Cluster: detected a peer %s:%d with %s version %d, epoch %d, diff_check %d. Own version: %d, epoch: %d. Proceeding with remote sync",
+			n.peer.Hostname, n.peer.Port, name, p.Version, p.Epoch, p.diffCheck, o.Version, o.Epoch))
+		cand, found := c.choosePeer(m, d)
+		if !found {
+			continue
+		}
+		c.info(fmt.Sprintf("Cluster: detected peer %s:%d with %s version %d, epoch %d", cand.n.peer.Hostname, cand.n.peer.Port, m, cand.rec.Version, cand.rec.Epoch))
+		if err := c.pull(m, cand, cfg); err != nil {
+			c.Pulls.add(m + "/failure")
+			c.setStatus(cand.n, "pull of "+m+" failed: "+err.Error())
+			// As ProxySQL: a failed pull waits a second before the next.
+			time.Sleep(time.Second)
+			continue
+		}
+		c.Pulls.add(m + "/success")
+		own = c.local.Checksums()
+		if m == ProxySQLServers {
+			return // the peer list may have changed under us
+		}
+	}
+	// Algorithm 1 also follows the peers' runtime servers when v2 agreed.
+	if cfg.algorithm() == 1 && cfg.Diffs[MySQLServers] > 0 {
+		c.decideRuntimeServers(n, cfg, own)
+	}
+}
+
+// decideRuntimeServers is §2.9 step 3: the runtime servers module alone.
+func (c *Cluster) decideRuntimeServers(n *node, cfg Config, own map[string]Value) {
+	d := cfg.Diffs[MySQLServers]
+	c.dataMu.Lock()
+	r := n.records[MySQLServers]
+	v2 := n.records[MySQLServersV2]
+	var p record
+	if r != nil {
+		p = *r
+	}
+	c.dataMu.Unlock()
+	if r == nil || v2 != nil && v2.Checksum != own[MySQLServersV2].Checksum {
+		return // the v2 pull handles it
+	}
+	if ok, _ := wantsSync(own[MySQLServers], &p, d); !ok {
+		return
+	}
+	cand, found := c.choosePeer(MySQLServers, d)
+	if !found {
+		return
+	}
+	if err := c.pullRuntimeServers(cand, cfg); err != nil {
+		c.Pulls.add(MySQLServers + "/failure")
+		c.setStatus(cand.n, "pull of mysql_servers failed: "+err.Error())
+		time.Sleep(time.Second)
+		return
+	}
+	c.Pulls.add(MySQLServers + "/success")
+}
+
+// setStatus records why a peer check or pull fails, logging once per
+// change of reason.
+func (c *Cluster) setStatus(n *node, status string) {
+	c.dataMu.Lock()
+	changed := n.status != status
+	if changed {
+		n.status, n.statusSince = status, time.Now()
+	}
+	c.dataMu.Unlock()
+	if changed && status != "" {
+		c.warn("Cluster: peer " + n.peer.addr() + ": " + status)
+	} else if changed {
+		c.info("Cluster: peer " + n.peer.addr() + ": checks succeed again")
+	}
+}
+
+// PeerChecksum is one stats_proxysql_servers_checksums row.
+type PeerChecksum struct {
+	Hostname             string
+	Port                 int
+	Name                 string
+	Version              uint64
+	Epoch                int64
+	Checksum             string
+	ChangedAt, UpdatedAt int64
+	DiffCheck            uint64
+}
+
+// PeerStatus is one peer's monitoring state (stats_proxysql_servers_status
+// and _metrics).
+type PeerStatus struct {
+	Peer
+	Status              string // "" when checks succeed, else why not
+	ChecksOK, ChecksErr int64
+	LastCheck           time.Duration
+	LastCheckAt         time.Time
+	ResponseTime        time.Duration
+	Uptime, Queries     int64
+	Connected, Created  int64
+	GlobalChecksum      string
+}
+
+// Checksums returns every peer's module records, ordered.
+func (c *Cluster) Checksums() []PeerChecksum {
+	c.dataMu.Lock()
+	defer c.dataMu.Unlock()
+	var out []PeerChecksum
+	for _, n := range c.nodes {
+		for name, r := range n.records {
+			out = append(out, PeerChecksum{Hostname: n.peer.Hostname, Port: n.peer.Port, Name: name, Version: r.Version,
+				Epoch: r.Epoch, Checksum: r.Checksum, ChangedAt: unix(r.lastChanged), UpdatedAt: unix(r.lastUpdated), DiffCheck: r.diffCheck})
+		}
+	}
+	sort.Slice(out, func(i, j int) bool {
+		a, b := out[i], out[j]
+		if a.Hostname != b.Hostname {
+			return a.Hostname < b.Hostname
+		}
+		if a.Port != b.Port {
+			return a.Port < b.Port
+		}
+		return a.Name < b.Name
+	})
+	return out
+}
+
+func unix(t time.Time) int64 {
+	if t.IsZero() {
+		return 0
+	}
+	return t.Unix()
+}
+
+// Peers returns every monitored peer's status, ordered.
+func (c *Cluster) Peers() []PeerStatus {
+	c.dataMu.Lock()
+	defer c.dataMu.Unlock()
+	var out []PeerStatus
+	for _, n := range c.nodes {
+		out = append(out, PeerStatus{Peer: n.peer, Status: n.status, ChecksOK: n.checksOK, ChecksErr: n.checksErr,
+			LastCheck: n.lastCheck, LastCheckAt: n.lastCheckAt, ResponseTime: n.metrics.responseTime, Uptime: n.metrics.uptime,
+			Queries: n.metrics.queries, Connected: n.metrics.connected, Created: n.metrics.creat, GlobalChecksum: n.globalChecksum})
+	}
+	sort.Slice(out, func(i, j int) bool { return out[i].addr() < out[j].addr() })
+	return out
+}
+
+// moduleTitle is how the pull log lines name a module.
+func moduleTitle(m string) string {
+	switch m {
+	case MySQLQueryRules:
+		return "MySQL Query Rules"
+	case MySQLUsers:
+		return "MySQL Users"
+	case ProxySQLServers:
+		return "ProxySQL Servers"
+	case MySQLServersV2:
+		return "MySQL Servers v2"
+	case MySQLServers:
+		return "MySQL Servers"
+	}
+	return strings.TrimSuffix(strings.ToUpper(m[:1])+m[1:], "_variables") + " Variables"
+}
