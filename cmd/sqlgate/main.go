@@ -120,7 +120,7 @@ func run(args []string) int {
 	adm, err := admin.Open(admin.Options{
 		Datadir: dir, ConfigPath: *cnf, Config: cfg, Initial: *initial, Reload: *reload, Version: adminVersion,
 		ProxySQLBootVersions: *bootV1,
-		Runtime: &store, Pool: pool, Stats: srv, Control: srv, TLS: tlsConf, Log: log,
+		Runtime:              &store, Pool: pool, Stats: srv, Control: srv, TLS: tlsConf, Log: log,
 	})
 	if err != nil {
 		fmt.Fprintf(os.Stderr, "sqlgate: %v\n", err)

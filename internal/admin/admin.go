@@ -44,8 +44,8 @@ type Options struct {
 	// ProxySQLBootVersions starts every module at version 1 as ProxySQL
 	// does, which reproduces its version-1 trap (see bootEpochs).
 	ProxySQLBootVersions bool
-	TLS        *tls.Config // offered to admin clients when not nil
-	Log        *slog.Logger
+	TLS                  *tls.Config // offered to admin clients when not nil
+	Log                  *slog.Logger
 }
 
 // Controller is what admin commands switch in the data path.
