@@ -3,11 +3,17 @@ package main
 import (
 	"database/sql"
 	"fmt"
+	"io"
+	"net"
 	"os"
 	"path/filepath"
+	"strconv"
 	"strings"
+	"sync/atomic"
 	"testing"
 	"time"
+
+	"sqlgate/internal/wire"
 )
 
 // clusterNode is one sqlgate process of a test cluster.
@@ -170,5 +176,247 @@ func TestClusterSync(t *testing.T) {
 	t.Logf("core A back: caught up after %v", d.Round(time.Millisecond))
 	if got := a.must("SELECT COUNT(*) FROM runtime_mysql_query_rules"); got != "2" {
 		t.Errorf("core A after catching up: %s rules, want 2", got)
+	}
+}
+
+// fakePeer is a misbehaving cluster peer: it speaks just enough of the
+// admin protocol to be polled, announces a newer mysql_query_rules
+// checksum, and serves rows that do not hash to it (or cuts the
+// resultset short). A real ProxySQL cannot be made to do this, hence a
+// fake.
+type fakePeer struct {
+	ln       net.Listener
+	version  string
+	truncate bool
+	fetches  atomic.Int64
+}
+
+func startFakePeer(t *testing.T, version string, truncate bool) *fakePeer {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	f := &fakePeer{ln: ln, version: version, truncate: truncate}
+	t.Cleanup(func() { ln.Close() })
+	go func() {
+		for {
+			c, err := ln.Accept()
+			if err != nil {
+				return
+			}
+			go f.serve(c)
+		}
+	}()
+	return f
+}
+
+func (f *fakePeer) port() int { return f.ln.Addr().(*net.TCPAddr).Port }
+
+func (f *fakePeer) serve(nc net.Conn) {
+	defer nc.Close()
+	c := wire.NewConn(nc)
+	g := wire.Greeting{ServerVersion: "8.0.11", ConnID: 1, Salt: wire.NewSalt(), Charset: 33, Status: wire.StatusAutocommit,
+		Caps: wire.ClientProtocol41 | wire.ClientSecureConnection | wire.ClientPluginAuth | wire.ClientLongPassword | wire.ClientTransactions,
+		AuthPlugin: wire.NativePassword}
+	if c.WritePacket(g.Append(nil)) != nil || c.Flush() != nil {
+		return
+	}
+	if _, err := c.ReadPacket(1 << 20); err != nil {
+		return
+	}
+	ok := func() error { c.WritePacket(wire.AppendOK(nil, wire.OKHeader, wire.OK{Status: wire.StatusAutocommit})); return c.Flush() }
+	if ok() != nil {
+		return
+	}
+	result := func(cols []string, rows [][]string, cut bool) error {
+		c.WritePacket(wire.AppendLenEncInt(nil, uint64(len(cols))))
+		if cut {
+			c.Flush()
+			return io.EOF // a truncated resultset: the connection just ends
+		}
+		for _, col := range cols {
+			c.WritePacket(wire.AppendColumnDef(nil, col, wire.TypeVarString))
+		}
+		c.WritePacket(wire.AppendEOF(nil, 0, wire.StatusAutocommit))
+		for _, r := range rows {
+			var b []byte
+			for _, v := range r {
+				b = wire.AppendLenEncString(b, v)
+			}
+			c.WritePacket(b)
+		}
+		c.WritePacket(wire.AppendEOF(nil, 0, wire.StatusAutocommit))
+		return c.Flush()
+	}
+	future := strconv.FormatInt(time.Now().Unix()+3600, 10)
+	for {
+		p, err := c.ReadPacket(1 << 20)
+		if err != nil || len(p) == 0 || p[0] != wire.ComQuery {
+			return
+		}
+		q := string(p[1:])
+		switch {
+		case q == "SELECT @@version":
+			err = result([]string{"@@version"}, [][]string{{f.version}}, false)
+		case strings.HasPrefix(q, "PROXYSQL CLUSTER_NODE_UUID"):
+			err = ok()
+		case q == "SELECT GLOBAL_CHECKSUM()":
+			err = result([]string{"CHECKSUM"}, [][]string{{"42"}}, false)
+		case strings.HasPrefix(q, "SELECT * FROM runtime_checksums_values"):
+			err = result([]string{"name", "version", "epoch", "checksum"},
+				[][]string{{"mysql_query_rules", "99", future, "0x1111111111111111"}}, false)
+		case strings.HasPrefix(q, "PROXY_SELECT rule_id"):
+			f.fetches.Add(1)
+			row := make([]string, 34)
+			row[0], row[8], row[14], row[31] = "666", "^DROP", "0", "1"
+			cols := make([]string, 34)
+			for i := range cols {
+				cols[i] = fmt.Sprintf("c%d", i)
+			}
+			err = result(cols, [][]string{row}, f.truncate)
+		case strings.HasPrefix(q, "PROXY_SELECT username, schemaname"):
+			err = result([]string{"username", "schemaname", "flagIN", "destination_hostgroup", "comment"}, nil, false)
+		case strings.HasPrefix(q, "SELECT * FROM stats_mysql_global"):
+			err = result([]string{"Variable_Name", "Variable_Value"}, nil, false)
+		default:
+			c.WritePacket(wire.AppendErr(nil, wire.Errorf(1045, "28000", "no")))
+			err = c.Flush()
+		}
+		if err != nil {
+			return
+		}
+	}
+}
+
+// TestClusterMaliciousPeer: a peer that announces a newer configuration
+// but serves rows that do not match its checksum, or a resultset cut
+// short, changes nothing; the reason shows in stats_proxysql_servers_status.
+func TestClusterMaliciousPeer(t *testing.T) {
+	bin := buildBinary(t)
+	for _, truncate := range []bool{false, true} {
+		nodes := startCluster(t, bin, []string{"node"}, 1, nil)
+		n := nodes[0]
+		version := n.must("SELECT @@version")
+		fake := startFakePeer(t, version, truncate)
+		before, _, _ := n.checksum("mysql_query_rules")
+		n.must(fmt.Sprintf("INSERT INTO proxysql_servers (hostname, port) VALUES ('127.0.0.1', %d); LOAD PROXYSQL SERVERS TO RUNTIME", fake.port()))
+		waitFor(t, "a pull attempt from the fake peer", 10*time.Second, func() bool { return fake.fetches.Load() >= 2 })
+		if after, _, _ := n.checksum("mysql_query_rules"); after != before {
+			t.Errorf("truncate=%v: mysql_query_rules changed from %s to %s", truncate, before, after)
+		}
+		if got := n.must("SELECT COUNT(*) FROM mysql_query_rules WHERE rule_id=666"); got != "0" {
+			t.Errorf("truncate=%v: the peer's rule reached memory", truncate)
+		}
+		want := "mismatching checksum"
+		if truncate {
+			want = "pull of mysql_query_rules failed"
+		}
+		st := n.must(fmt.Sprintf("SELECT master FROM stats_proxysql_servers_status WHERE port=%d", fake.port()))
+		if !strings.Contains(st, want) {
+			t.Errorf("truncate=%v: stats_proxysql_servers_status says %q, want %q", truncate, st, want)
+		}
+		if c := strings.Count(n.logs.String(), "pull of mysql_query_rules failed"); c != 1 {
+			t.Errorf("truncate=%v: the failure was logged %d times, want once per state change", truncate, c)
+		}
+		n.kill()
+	}
+}
+
+// TestClusterVersionOneTrap: two cores boot from config files that differ.
+// With ProxySQL's boot versions (-proxysql-boot-versions) every module is
+// at version 1, nothing syncs, and ProxySQL's warning repeats: the trap.
+// By default the newer configuration (by file time) wins on its own, and
+// a full restart from the config files later still converges without a
+// manual LOAD, and never to the older configuration.
+func TestClusterVersionOneTrap(t *testing.T) {
+	bin := buildBinary(t)
+	rules := func(name string) string {
+		id := map[string]string{"coreA": "1", "coreB": "2"}[name]
+		return `mysql_query_rules = ( { rule_id=` + id + `, active=1, match_digest="^SELECT", destination_hostgroup=0, apply=1 } )`
+	}
+	age := func(nodes []*clusterNode) {
+		// coreA's file is an hour older: coreB's configuration is the newer.
+		old := time.Now().Add(-time.Hour)
+		if err := os.Chtimes(nodes[0].cnf, old, old); err != nil {
+			t.Fatal(err)
+		}
+	}
+	ruleOn := func(n *clusterNode) string { return n.must("SELECT GROUP_CONCAT(rule_id) FROM runtime_mysql_query_rules") }
+
+	// 1. The trap, reproduced.
+	nodes := startCluster(t, bin, []string{"coreA", "coreB"}, 2, rules, "-proxysql-boot-versions")
+	nodes[0].must("SET admin-cluster_mysql_query_rules_diffs_before_sync=1; LOAD ADMIN VARIABLES TO RUNTIME")
+	waitFor(t, "ProxySQL's version-1 warning", 10*time.Second, func() bool {
+		return strings.Contains(nodes[0].logs.String(), "diff_check is increasing, but version 1 doesn't allow sync. This message will be repeated every 10 checks until LOAD MYSQL QUERY RULES TO RUNTIME is executed on candidate master.")
+	})
+	if a, b := ruleOn(nodes[0]), ruleOn(nodes[1]); a == b {
+		t.Fatalf("with ProxySQL's boot versions the nodes converged (%s): the trap was not reproduced", a)
+	}
+	for _, n := range nodes {
+		n.kill()
+	}
+
+	// 2. sqlgate's boot versions: the newer file wins, no LOAD needed.
+	nodes = startCluster(t, bin, []string{"coreA", "coreB"}, 2, func(name string) string { return rules(name) })
+	for _, n := range nodes {
+		n.kill()
+	}
+	age(nodes)
+	for _, n := range nodes {
+		os.RemoveAll(filepath.Join(n.dir, "proxysql.db"))
+		n.start()
+	}
+	converge(t, nodes, "mysql_query_rules", 5*time.Second)
+	if a := ruleOn(nodes[0]); a != "2" {
+		t.Errorf("coreA has rule %s, want coreB's newer rule 2", a)
+	}
+	if !strings.Contains(nodes[0].logs.String(), "mysql_query_rules starts at version 2 with epoch") {
+		t.Errorf("the boot epoch is not explained in the log:\n%s", nodes[0].logs)
+	}
+	// 3. Full restart: both from disk, then both from their config files
+	// (--initial): still converged on the newer rule, never on coreA's older one.
+	for _, args := range [][]string{nil, {"--initial"}} {
+		for _, n := range nodes {
+			n.kill()
+		}
+		for _, n := range nodes {
+			n.start(args...)
+		}
+		converge(t, nodes, "mysql_query_rules", 5*time.Second)
+		if a, b := ruleOn(nodes[0]), ruleOn(nodes[1]); a != "2" || b != "2" {
+			t.Errorf("after a restart %v: rules %s and %s, want 2 on both", args, a, b)
+		}
+	}
+	// 4. A change after the restart propagates as usual.
+	nodes[0].must("UPDATE mysql_query_rules SET match_digest='^SELECT .*' ; LOAD MYSQL QUERY RULES TO RUNTIME")
+	converge(t, nodes, "mysql_query_rules", 3*time.Second)
+}
+
+// TestClusterConcurrentChanges: both cores change the same module at the
+// same moment. They converge on one configuration (newest epoch, ties to
+// the higher checksum) and stay there: no loop.
+func TestClusterConcurrentChanges(t *testing.T) {
+	nodes := startCluster(t, buildBinary(t), []string{"coreA", "coreB", "sat"}, 2, nil)
+	converge(t, nodes, "mysql_query_rules", 5*time.Second)
+	done := make(chan struct{})
+	for i, n := range nodes[:2] {
+		go func() {
+			n.must(fmt.Sprintf("INSERT INTO mysql_query_rules (rule_id, active, match_digest, apply) VALUES (%d, 1, '^X%d', 1); LOAD MYSQL QUERY RULES TO RUNTIME", 100+i, i))
+			done <- struct{}{}
+		}()
+	}
+	<-done
+	<-done
+	converge(t, nodes, "mysql_query_rules", 5*time.Second)
+	sum, _, _ := nodes[0].checksum("mysql_query_rules")
+	pulls := strings.Count(nodes[0].logs.String()+nodes[1].logs.String(), "Fetching MySQL Query Rules from peer")
+	time.Sleep(2 * time.Second)
+	for _, n := range nodes {
+		if s, _, _ := n.checksum("mysql_query_rules"); s != sum {
+			t.Errorf("%s moved to %s after converging on %s", n.name, s, sum)
+		}
+	}
+	if after := strings.Count(nodes[0].logs.String()+nodes[1].logs.String(), "Fetching MySQL Query Rules from peer"); after != pulls {
+		t.Errorf("the cores kept pulling after converging: %d pulls, then %d", pulls, after)
 	}
 }

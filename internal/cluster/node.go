@@ -77,6 +77,7 @@ type node struct {
 	globalChecksum string
 	status         string // why the last check failed, "" when fine
 	statusSince    time.Time
+	pullErr        map[string]string // why the last pull of a module failed
 	checksOK       int64
 	checksErr      int64
 	lastCheck      time.Duration
@@ -478,12 +479,13 @@ func (c *Cluster) decide(n *node, cfg Config) {
 		c.info(fmt.Sprintf("Cluster: detected peer %s:%d with %s version %d, epoch %d", cand.n.peer.Hostname, cand.n.peer.Port, m, cand.rec.Version, cand.rec.Epoch))
 		if err := c.pull(m, cand, cfg); err != nil {
 			c.Pulls.add(m + "/failure")
-			c.setStatus(cand.n, "pull of "+m+" failed: "+err.Error())
+			c.setPullErr(cand.n, m, "pull of "+m+" failed: "+err.Error())
 			// As ProxySQL: a failed pull waits a second before the next.
 			time.Sleep(time.Second)
 			continue
 		}
 		c.Pulls.add(m + "/success")
+		c.setPullErr(cand.n, m, "")
 		own = c.local.Checksums()
 		if m == ProxySQLServers {
 			return // the peer list may have changed under us
@@ -518,11 +520,12 @@ func (c *Cluster) decideRuntimeServers(n *node, cfg Config, own map[string]Value
 	}
 	if err := c.pullRuntimeServers(cand, cfg); err != nil {
 		c.Pulls.add(MySQLServers + "/failure")
-		c.setStatus(cand.n, "pull of mysql_servers failed: "+err.Error())
+		c.setPullErr(cand.n, MySQLServers, "pull of mysql_servers failed: "+err.Error())
 		time.Sleep(time.Second)
 		return
 	}
 	c.Pulls.add(MySQLServers + "/success")
+	c.setPullErr(cand.n, MySQLServers, "")
 }
 
 // setStatus records why a peer check or pull fails, logging once per
@@ -538,6 +541,27 @@ func (c *Cluster) setStatus(n *node, status string) {
 		c.warn("Cluster: peer " + n.peer.addr() + ": " + status)
 	} else if changed {
 		c.info("Cluster: peer " + n.peer.addr() + ": checks succeed again")
+	}
+}
+
+// setPullErr records why a module's pull from a peer fails ("" once it
+// succeeds), logging once per change.
+func (c *Cluster) setPullErr(n *node, module, msg string) {
+	c.dataMu.Lock()
+	if n.pullErr == nil {
+		n.pullErr = map[string]string{}
+	}
+	changed := n.pullErr[module] != msg
+	if msg == "" {
+		delete(n.pullErr, module)
+	} else {
+		n.pullErr[module] = msg
+	}
+	c.dataMu.Unlock()
+	if changed && msg != "" {
+		c.warn("Cluster: peer " + n.peer.addr() + ": " + msg)
+	} else if changed {
+		c.info("Cluster: peer " + n.peer.addr() + ": " + module + " pulled successfully again")
 	}
 }
 
@@ -604,7 +628,18 @@ func (c *Cluster) Peers() []PeerStatus {
 	defer c.dataMu.Unlock()
 	var out []PeerStatus
 	for _, n := range c.nodes {
-		out = append(out, PeerStatus{Peer: n.peer, Status: n.status, ChecksOK: n.checksOK, ChecksErr: n.checksErr,
+		st := n.status
+		if st == "" {
+			mods := make([]string, 0, len(n.pullErr))
+			for m := range n.pullErr {
+				mods = append(mods, m)
+			}
+			sort.Strings(mods)
+			for _, m := range mods {
+				st = strings.TrimPrefix(st+"; "+n.pullErr[m], "; ")
+			}
+		}
+		out = append(out, PeerStatus{Peer: n.peer, Status: st, ChecksOK: n.checksOK, ChecksErr: n.checksErr,
 			LastCheck: n.lastCheck, LastCheckAt: n.lastCheckAt, ResponseTime: n.metrics.responseTime, Uptime: n.metrics.uptime,
 			Queries: n.metrics.queries, Connected: n.metrics.connected, Created: n.metrics.creat, GlobalChecksum: n.globalChecksum})
 	}
