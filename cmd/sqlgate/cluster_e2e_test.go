@@ -216,7 +216,7 @@ func (f *fakePeer) serve(nc net.Conn) {
 	defer nc.Close()
 	c := wire.NewConn(nc)
 	g := wire.Greeting{ServerVersion: "8.0.11", ConnID: 1, Salt: wire.NewSalt(), Charset: 33, Status: wire.StatusAutocommit,
-		Caps: wire.ClientProtocol41 | wire.ClientSecureConnection | wire.ClientPluginAuth | wire.ClientLongPassword | wire.ClientTransactions,
+		Caps:       wire.ClientProtocol41 | wire.ClientSecureConnection | wire.ClientPluginAuth | wire.ClientLongPassword | wire.ClientTransactions,
 		AuthPlugin: wire.NativePassword}
 	if c.WritePacket(g.Append(nil)) != nil || c.Flush() != nil {
 		return
@@ -224,7 +224,10 @@ func (f *fakePeer) serve(nc net.Conn) {
 	if _, err := c.ReadPacket(1 << 20); err != nil {
 		return
 	}
-	ok := func() error { c.WritePacket(wire.AppendOK(nil, wire.OKHeader, wire.OK{Status: wire.StatusAutocommit})); return c.Flush() }
+	ok := func() error {
+		c.WritePacket(wire.AppendOK(nil, wire.OKHeader, wire.OK{Status: wire.StatusAutocommit}))
+		return c.Flush()
+	}
 	if ok() != nil {
 		return
 	}
@@ -341,7 +344,9 @@ func TestClusterVersionOneTrap(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
-	ruleOn := func(n *clusterNode) string { return n.must("SELECT GROUP_CONCAT(rule_id) FROM runtime_mysql_query_rules") }
+	ruleOn := func(n *clusterNode) string {
+		return n.must("SELECT GROUP_CONCAT(rule_id) FROM runtime_mysql_query_rules")
+	}
 
 	// 1. The trap, reproduced.
 	nodes := startCluster(t, bin, []string{"coreA", "coreB"}, 2, rules, "-proxysql-boot-versions")
