@@ -288,6 +288,11 @@ func TestAdminChecksumsAndLayers(t *testing.T) {
 	bin := buildBinary(t)
 	p := newProxy(t, bin, `mysql_servers = ( { address="127.0.0.1", port=3306, hostgroup=0 } )
 mysql_users = ( { username="app", password="app", default_hostgroup=0 } )`)
+	// ProxySQL's exact version/epoch rules first (§2.5): every module at
+	// version 1 after boot.
+	p.kill()
+	os.Remove(filepath.Join(p.dir, "proxysql.db"))
+	p.start("-proxysql-boot-versions")
 
 	boot := p.checksums()
 	if len(boot) != 7 {
@@ -348,8 +353,11 @@ UPDATE mysql_servers SET comment='unsaved edit'`)
 	if out := p.must("SELECT comment FROM mysql_servers"); out != "" {
 		t.Errorf("unsaved memory edit survived a restart: %q", out)
 	}
-	if v := p.checksums()["mysql_users"]; v[0] != "1" {
-		t.Errorf("version after restart = %s, want 1", v[0])
+	// sqlgate's own boot rule: a saved, non-empty module starts at
+	// version 2 so that peers can sync from it (the version-1 trap fix);
+	// an empty one stays at 1.
+	if cs := p.checksums(); cs["mysql_users"][0] != "2" || cs["mysql_query_rules"][0] != "1" {
+		t.Errorf("versions after restart: %v, want 2 for mysql_users (saved), 1 for the empty mysql_query_rules", cs)
 	}
 
 	// --reload merges the config file into the saved database.

@@ -148,6 +148,15 @@ func TestClusterSync(t *testing.T) {
 		d := converge(t, nodes, c.module, limit)
 		t.Logf("%s: every node has core A's change after %v", c.module, d.Round(time.Millisecond))
 	}
+	// Two LOADs within one second: nodes that copied the first one must
+	// still take the second (epochs have a one-second resolution).
+	a.must("UPDATE mysql_query_rules SET comment='first' WHERE rule_id=10; LOAD MYSQL QUERY RULES TO RUNTIME")
+	time.Sleep(clusterInterval * 5)
+	a.must("UPDATE mysql_query_rules SET comment='second' WHERE rule_id=10; LOAD MYSQL QUERY RULES TO RUNTIME")
+	converge(t, nodes, "mysql_query_rules", limit)
+	if got := nodes[4].must("SELECT comment FROM runtime_mysql_query_rules WHERE rule_id=10"); got != "second" {
+		t.Errorf("satellite kept %q after two LOADs in a second", got)
+	}
 	// The change arrived in memory and on disk too (save_to_disk), and the
 	// rows are the same everywhere.
 	for _, n := range nodes[1:] {

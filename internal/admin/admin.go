@@ -353,7 +353,7 @@ func (a *Admin) bump(name string, sum uint64) {
 	defer a.csMu.Unlock()
 	v := a.checksums[name]
 	v.Version++
-	v.Epoch = time.Now().Unix()
+	v.Epoch = nextEpoch(v.Epoch)
 	v.Checksum = cluster.Format(sum)
 	if exp, ok := a.adopt[name]; ok {
 		if exp.Checksum == v.Checksum {
@@ -367,6 +367,15 @@ func (a *Admin) bump(name string, sum uint64) {
 	if !a.inBoot && a.adopt == nil {
 		a.log.Info(fmt.Sprintf("Computed checksum for '%s' was '%s', with epoch '%d'", loadCmdFor(name), v.Checksum, v.Epoch))
 	}
+}
+
+// nextEpoch is the epoch of a configuration created now: the current Unix
+// second, but always after the configuration it replaces. Epochs have a
+// one-second resolution; without this, two LOADs within a second leave
+// nodes that copied the first one at the same epoch as the second, and
+// nothing decides between them (ProxySQL's "epoch times are EQUAL").
+func nextEpoch(prev int64) int64 {
+	return max(time.Now().Unix(), prev+1)
 }
 
 // loadCmdFor names the LOAD command of a checksummed module.

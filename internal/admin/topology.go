@@ -4,7 +4,6 @@ import (
 	"context"
 	"fmt"
 	"strings"
-	"time"
 
 	"sqlgate/internal/cluster"
 	"sqlgate/internal/config"
@@ -125,7 +124,7 @@ func (a *Admin) touch(name string, sum uint64) {
 	v := a.checksums[name]
 	if s := cluster.Format(sum); s != v.Checksum {
 		v.Checksum = s
-		v.Epoch = time.Now().Unix()
+		v.Epoch = nextEpoch(v.Epoch)
 		a.checksums[name] = v
 	}
 }

@@ -59,7 +59,11 @@ func (s *Server) watchdog(stop <-chan struct{}) {
 		case <-stop:
 			return
 		case now := <-t.C:
-			limit := s.Store.Load().Vars.DefaultQueryTimeout
+			snap := s.Store.Load()
+			if snap == nil {
+				continue // still booting: no configuration, no sessions
+			}
+			limit := snap.Vars.DefaultQueryTimeout
 			s.mu.Lock()
 			sessions := make([]*Session, 0, len(s.sessions))
 			for _, sess := range s.sessions {

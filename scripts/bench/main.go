@@ -69,6 +69,7 @@ func run() error {
 	bin := flag.String("bin", "bin/sqlgate", "sqlgate binary")
 	withMonitor := flag.Bool("monitor", true, "measure the monitor's CPU with 100 backends")
 	withSysbench := flag.Bool("sysbench", true, "run the sysbench comparison")
+	withCluster := flag.Bool("cluster", true, "measure cluster convergence with 2 cores and 20 satellites")
 	flag.Parse()
 	if *quick {
 		*dur = 5
@@ -196,7 +197,23 @@ func run() error {
 		}
 		printMonitor(mon, window)
 	}
-	return writeJSON(results, mon, map[string]any{
+	var cl []clusterResult
+	if *withCluster {
+		fmt.Fprintln(os.Stderr, "cluster convergence with 22 nodes...")
+		trials := 5
+		if *quick {
+			trials = 2
+		}
+		for _, iv := range []time.Duration{time.Second, 200 * time.Millisecond} {
+			r, err := clusterBench(ctx, *bin, filepath.Join(tmp, fmt.Sprintf("cluster%d", iv.Milliseconds())), 20, trials, iv)
+			if err != nil {
+				return err
+			}
+			cl = append(cl, r)
+		}
+		printCluster(cl)
+	}
+	return writeJSON(results, mon, cl, map[string]any{
 		"date": time.Now().UTC().Format(time.RFC3339), "nproc": strings.TrimSpace(string(nproc)),
 		"mariadb": mariadb, "sqlgate": strings.TrimSpace(string(version)), "seconds_per_run": *dur,
 		"tables": 4, "table_size": 10000, "ps_mode": "auto",
@@ -437,12 +454,12 @@ func printTable(rs []result, targets []string, version, mariadb, nproc string, d
 	fmt.Println("errors = ignored errors + reconnects over all targets (oltp_read_write deadlocks are the workload's); -1 = a run failed.")
 }
 
-func writeJSON(rs []result, mon []monitorResult, meta map[string]any) error {
+func writeJSON(rs []result, mon []monitorResult, cl []clusterResult, meta map[string]any) error {
 	if err := os.MkdirAll("bench/results", 0o755); err != nil {
 		return err
 	}
 	path := filepath.Join("bench/results", "bench-"+time.Now().UTC().Format("20060102T150405Z")+".json")
-	b, err := json.MarshalIndent(map[string]any{"meta": meta, "results": rs, "monitor": mon}, "", "  ")
+	b, err := json.MarshalIndent(map[string]any{"meta": meta, "results": rs, "monitor": mon, "cluster": cl}, "", "  ")
 	if err != nil {
 		return err
 	}
