@@ -434,3 +434,25 @@ func TestClusterConcurrentChanges(t *testing.T) {
 		t.Errorf("the cores kept pulling after converging: %d pulls, then %d", pulls, after)
 	}
 }
+
+// TestClusterWrongCredentials: a node whose cluster account the peer
+// refuses changes nothing, logs the reason once and shows it in
+// stats_proxysql_servers_status.
+func TestClusterWrongCredentials(t *testing.T) {
+	bin := buildBinary(t)
+	nodes := startCluster(t, bin, []string{"coreA", "coreB"}, 2, nil)
+	a, b := nodes[0], nodes[1]
+	// coreB logs in to coreA with a password coreA does not know.
+	b.must("SET admin-admin_credentials='admin:admin;cluster:other'; SET admin-cluster_password='other'; LOAD ADMIN VARIABLES TO RUNTIME")
+	a.must("INSERT INTO mysql_query_rules (rule_id, active, match_digest, apply) VALUES (5, 1, '^Z', 1); LOAD MYSQL QUERY RULES TO RUNTIME")
+	waitFor(t, "the refusal in coreB's stats_proxysql_servers_status", 5*time.Second, func() bool {
+		return strings.Contains(b.must(fmt.Sprintf("SELECT master FROM stats_proxysql_servers_status WHERE port=%d", a.admin)), "Access denied")
+	})
+	time.Sleep(clusterInterval * 6)
+	if got := b.must("SELECT COUNT(*) FROM runtime_mysql_query_rules"); got != "0" {
+		t.Errorf("coreB took rules with a refused account: %s", got)
+	}
+	if n := strings.Count(b.logs.String(), "msg=\"Cluster: peer 127.0.0.1:"+strconv.Itoa(a.admin)+": unable to connect: ERROR 1045 (28000): Access denied"); n != 1 {
+		t.Errorf("the refusal was logged %d times, want once per state change:\n%s", n, b.logs)
+	}
+}

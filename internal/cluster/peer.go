@@ -140,10 +140,11 @@ func (c *Cluster) session(n *node, pc *conn, cfg Config) (time.Duration, error) 
 			return 0, nil
 		default:
 		}
-		cfg = c.local.ClusterConfig()
-		if cfg.Username == "" {
-			return 0, nil
+		next := c.local.ClusterConfig()
+		if next.Username == "" || next.Username != cfg.Username || next.Password != cfg.Password {
+			return 0, nil // new cluster account: log in again with it
 		}
+		cfg = next
 		t0 := time.Now()
 		_, rows, err := pc.query("SELECT GLOBAL_CHECKSUM()")
 		if err != nil {
