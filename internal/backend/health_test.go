@@ -2,6 +2,7 @@ package backend
 
 import (
 	"errors"
+	"slices"
 	"testing"
 	"time"
 
@@ -20,7 +21,9 @@ func newTestPool(t *testing.T, maxLag int) (*Pool, []*Server) {
 		{Hostgroup: 1, Host: "db", Port: 3306, Weight: 1, MaxConnections: 10, MaxReplicationLag: maxLag},
 		{Hostgroup: 2, Host: "db", Port: 3306, Weight: 1, MaxConnections: 10},
 	}, o)
-	return p, p.servers("db", 3306)
+	ss := slices.Clone(p.servers("db", 3306))
+	slices.SortFunc(ss, func(a, b *Server) int { return a.Hostgroup - b.Hostgroup })
+	return p, ss
 }
 
 func TestConnectErrorsShunAndRecover(t *testing.T) {
