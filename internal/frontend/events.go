@@ -4,7 +4,6 @@ import (
 	"time"
 
 	"sqlgate/internal/eventlog"
-	"sqlgate/internal/router"
 	"sqlgate/internal/runtime"
 )
 
@@ -22,12 +21,12 @@ func (s *Session) shouldLog(rt *runtime.Snapshot, ruleLog int) bool {
 
 // logEvent writes one statement to the events log. hg is -1 when no
 // backend ran it (a cache hit, an error_msg or OK_msg rule).
-func (s *Session) logEvent(typ eventlog.EventType, hg int, query, digest string, start time.Time, stmtID uint32) {
+func (s *Session) logEvent(typ eventlog.EventType, hg int, query string, digest uint64, start time.Time, stmtID uint32) {
 	e := eventlog.Event{
 		Type: typ, ThreadID: s.id, Username: s.user.Name, Schema: s.state.schema, Client: s.remote,
 		Hostgroup: hg, Start: start, End: time.Now(), ClientStmtID: stmtID,
 		HaveAffected: s.last.err == nil && s.last.rows == 0, RowsAffected: s.last.affected, LastInsertID: s.last.insertID,
-		HaveRowsSent: true, RowsSent: uint64(s.last.rows), Digest: router.DigestHash(digest), Query: query,
+		HaveRowsSent: true, RowsSent: uint64(s.last.rows), Digest: digest, Query: query,
 	}
 	if hg >= 0 && s.lastServer != nil {
 		e.Server = s.lastServer.Addr()

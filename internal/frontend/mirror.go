@@ -88,10 +88,9 @@ func (s *Session) mirror(rt *runtime.Snapshot, res router.Result, q, digest stri
 	}
 	hg := res.MirrorHostgroup
 	if res.MirrorFlagOUT >= 0 {
-		la, lp := splitHostPort(s.c.LocalAddr().String())
 		mres := rt.Rules.Evaluate(router.Input{
 			Username: s.user.Name, Schema: s.state.schema, FlagIN: res.MirrorFlagOUT, Query: q, DigestText: digest,
-			Digest: router.DigestHash(digest), ClientAddr: s.host(), ProxyAddr: la, ProxyPort: lp,
+			Digest: info.hash, ClientAddr: s.clientHost, ProxyAddr: s.proxyAddr, ProxyPort: s.proxyPort,
 		})
 		if mres.DestinationHostgroup >= 0 {
 			hg = mres.DestinationHostgroup

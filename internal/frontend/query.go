@@ -40,7 +40,8 @@ type stmtInfo struct {
 	set       []router.Assignment
 	isSet     bool
 	setParsed bool
-	userVar   bool // the digest references a user variable (@x, not @@x)
+	userVar   bool   // the digest references a user variable (@x, not @@x)
+	hash      uint64 // DigestHash of the digest text, computed once
 
 	// Set by query rules and annotations; the zero value means "not set"
 	// so that a stmtInfo{} literal changes nothing.
@@ -80,7 +81,7 @@ func (i *stmtInfo) retrySafe() bool {
 func (s *Session) comQuery(rt *runtime.Snapshot, p []byte) error {
 	q := string(p[1:])
 	digest, comment := router.Digest(q)
-	info := stmtInfo{cmd: router.Classify(digest)}
+	info := stmtInfo{cmd: router.Classify(digest), hash: router.DigestHash(digest)}
 	info.flags = router.StatementFlags(digest, rt.Vars.KeepMultiplexingVariables)
 	if info.flags&router.FlagUserVariable != 0 {
 		info.userVar = containsUserVariable(digest)
@@ -116,7 +117,7 @@ func (s *Session) comQuery(rt *runtime.Snapshot, p []byte) error {
 		}
 		if s.shouldLog(rt, res.Log) {
 			s.last = resultInfo{}
-			s.logEvent(eventlog.ComQuery, -1, q, digest, start, 0)
+			s.logEvent(eventlog.ComQuery, -1, q, info.hash, start, 0)
 		}
 		return err
 	}
@@ -145,9 +146,9 @@ func (s *Session) comQuery(rt *runtime.Snapshot, p []byte) error {
 			// A hit involves no backend: hostgroup -1 in the stats, as in
 			// ProxySQL.
 			err := s.replay(data)
-			s.record(-1, info.cmd, digest, start)
+			s.record(-1, &info, digest, start)
 			if s.shouldLog(rt, res.Log) {
-				s.logEvent(eventlog.ComQuery, -1, q, digest, start, 0)
+				s.logEvent(eventlog.ComQuery, -1, q, info.hash, start, 0)
 			}
 			return err
 		}
@@ -160,24 +161,24 @@ func (s *Session) comQuery(rt *runtime.Snapshot, p []byte) error {
 		}
 		s.capture = nil
 	}
-	s.record(hg, info.cmd, digest, start)
+	s.record(hg, &info, digest, start)
 	if s.shouldLog(rt, res.Log) {
-		s.logEvent(eventlog.ComQuery, hg, q, digest, start, 0)
+		s.logEvent(eventlog.ComQuery, hg, q, info.hash, start, 0)
 	}
 	return err
 }
 
 // record accounts a finished statement in the command counters and the
 // digest table, and marks the session idle.
-func (s *Session) record(hg int, cmd router.CommandType, digest string, start time.Time) {
+func (s *Session) record(hg int, info *stmtInfo, digest string, start time.Time) {
 	d := time.Since(start)
 	s.setActivity("", -1, nil)
 	st := s.srv.Stats
 	if st == nil {
 		return
 	}
-	st.Command(cmd.String(), d)
-	st.Digest(stats.DigestKey{Hostgroup: hg, Schema: s.state.schema, User: s.user.Name, Digest: router.DigestHash(digest)},
+	st.Command(info.cmd.String(), d)
+	st.Digest(stats.DigestKey{Hostgroup: hg, Schema: s.state.schema, User: s.user.Name, Digest: info.hash},
 		digest, d, int64(s.last.affected), s.last.rows)
 }
 
@@ -220,7 +221,6 @@ func (s *Session) route(rt *runtime.Snapshot, q, digest, comment string, info *s
 	hg := s.user.DefaultHostgroup
 	res := router.NoResult()
 	if !rt.Rules.Empty() {
-		la, lp := splitHostPort(s.c.LocalAddr().String())
 		flagIN := 0
 		if s.nextFlagIN >= 0 {
 			// next_query_flagIN of the previous statement's rules applies
@@ -229,7 +229,7 @@ func (s *Session) route(rt *runtime.Snapshot, q, digest, comment string, info *s
 		}
 		res = rt.Rules.Evaluate(router.Input{
 			Username: s.user.Name, Schema: s.state.schema, FlagIN: flagIN, Query: q, DigestText: digest,
-			Digest: router.DigestHash(digest), ClientAddr: s.host(), ProxyAddr: la, ProxyPort: lp,
+			Digest: info.hash, ClientAddr: s.clientHost, ProxyAddr: s.proxyAddr, ProxyPort: s.proxyPort,
 		})
 		if res.NextQueryFlagIN >= 0 {
 			s.nextFlagIN = res.NextQueryFlagIN

@@ -41,6 +41,11 @@ type Session struct {
 	tls     bool
 	caps    uint32 // negotiated with the client
 	remote  string
+	// Addresses for query rules (client_addr, proxy_addr, proxy_port),
+	// computed once per session instead of once per statement.
+	clientHost string
+	proxyAddr  string
+	proxyPort  int
 
 	state   sessionState
 	backend map[int]*backend.Conn // attached backend connection per hostgroup
@@ -121,11 +126,14 @@ type sessionState struct {
 }
 
 func newSession(srv *Server, nc net.Conn) *Session {
-	return &Session{
+	s := &Session{
 		srv: srv, c: wire.NewConn(nc), nc: nc, id: srv.nextID.Add(1), remote: nc.RemoteAddr().String(),
 		backend: map[int]*backend.Conn{}, trxHG: -1, nextFlagIN: -1, lockedHG: -1, lastInsertHG: -1,
 		stmts: map[uint32]*clientStmt{},
 	}
+	s.clientHost = s.host()
+	s.proxyAddr, s.proxyPort = splitHostPort(nc.LocalAddr().String())
+	return s
 }
 
 func (s *Session) serve() {

@@ -96,7 +96,7 @@ func (s *Session) comStmtPrepare(rt *runtime.Snapshot, p []byte) error {
 	e := s.srv.stmts.get(key)
 	if e == nil {
 		digest, comment := router.Digest(q)
-		info := stmtInfo{cmd: router.Classify(digest)}
+		info := stmtInfo{cmd: router.Classify(digest), hash: router.DigestHash(digest)}
 		info.flags = router.StatementFlags(digest, rt.Vars.KeepMultiplexingVariables)
 		if info.flags&router.FlagUserVariable != 0 {
 			info.userVar = containsUserVariable(digest)
@@ -258,9 +258,9 @@ func (s *Session) comStmtExecute(rt *runtime.Snapshot, p []byte) error {
 	s.setActivity(e.query, hg, nil)
 	s.last = resultInfo{}
 	defer func() {
-		s.record(hg, info.cmd, e.digest, start)
+		s.record(hg, &info, e.digest, start)
 		if s.shouldLog(rt, ruleLog) {
-			s.logEvent(eventlog.StmtExecute, hg, e.query, e.digest, start, binary.LittleEndian.Uint32(p[1:]))
+			s.logEvent(eventlog.StmtExecute, hg, e.query, info.hash, start, binary.LittleEndian.Uint32(p[1:]))
 		}
 	}()
 	for attempt := 0; ; attempt++ {
