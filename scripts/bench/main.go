@@ -320,7 +320,11 @@ mysql_users = ( { username="app", password="app", default_hostgroup=0 } )
 		return 0, 0, nil, err
 	}
 	logPath := filepath.Join(dir, "sqlgate.log")
-	cmd := exec.Command(bin, "-f", "-c", cnf, "-D", dir)
+	args := []string{"-f", "-c", cnf, "-D", dir}
+	if prof := os.Getenv("SQLGATE_CPUPROFILE"); prof != "" {
+		args = append(args, "-cpuprofile", prof) // go tool pprof bin/sqlgate $SQLGATE_CPUPROFILE
+	}
+	cmd := exec.Command(bin, args...)
 	cleanup, err := startProcess(cmd, logPath)
 	if err != nil {
 		return 0, 0, nil, err
