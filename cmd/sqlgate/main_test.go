@@ -16,11 +16,16 @@ import (
 	"sqlgate/internal/testbed"
 )
 
-// buildBinary compiles sqlgate into a temp dir once per test binary.
+// buildBinary compiles sqlgate into a temp dir. SQLGATE_TEST_RACE=1 builds
+// it with the race detector (reports go where GORACE=log_path=... says).
 func buildBinary(t *testing.T) string {
 	t.Helper()
 	bin := filepath.Join(t.TempDir(), "sqlgate")
-	out, err := exec.Command("go", "build", "-o", bin, ".").CombinedOutput()
+	args := []string{"build", "-o", bin}
+	if os.Getenv("SQLGATE_TEST_RACE") == "1" {
+		args = append(args, "-race")
+	}
+	out, err := exec.Command("go", append(args, ".")...).CombinedOutput()
 	if err != nil {
 		t.Fatalf("go build: %v\n%s", err, out)
 	}
