@@ -341,13 +341,23 @@ func TestMonitorFaults(t *testing.T) {
 	}
 	p.must("SET mysql-monitor_password='monitor'; LOAD MYSQL VARIABLES TO RUNTIME")
 
-	// 4. No writer: the primary turns read_only. It leaves hostgroup 0;
-	// a write waits connect_timeout_server_max (3 s) and fails naming the
-	// hostgroup.
+	// 4. No writer: the primary turns read_only. It leaves hostgroup 0 and
+	// a transaction open on it is cut (§3.2); a write waits
+	// connect_timeout_server_max (3 s) and fails naming the hostgroup.
+	tx, err := db.Begin()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := tx.Exec("REPLACE INTO mon VALUES (7, 7)"); err != nil {
+		t.Fatal(err)
+	}
 	if err := bed.Exec(ctx, primary, "SET GLOBAL read_only=1"); err != nil {
 		t.Fatal(err)
 	}
 	waitFor(t, "no writer left", 5*time.Second, func() bool { return p.writers() == "" })
+	if err := tx.Commit(); err == nil {
+		t.Error("a transaction on the demoted writer was not cut")
+	}
 	start := time.Now()
 	_, err = db.Exec("REPLACE INTO mon VALUES (3, 3)")
 	if err == nil || !strings.Contains(err.Error(), "hostgroup 0") {
@@ -356,12 +366,19 @@ func TestMonitorFaults(t *testing.T) {
 	if d := time.Since(start); d < 2*time.Second || d > 8*time.Second {
 		t.Errorf("write without a writer failed after %v, want about mysql-connect_timeout_server_max (3s)", d)
 	}
-	// It comes back as soon as the primary is writable again.
+	// A write that is waiting for a writer gets the primary as soon as it
+	// is writable again.
+	werr := make(chan error, 1)
+	go func() {
+		_, err := db.Exec("REPLACE INTO mon VALUES (4, 4)")
+		werr <- err
+	}()
+	time.Sleep(500 * time.Millisecond)
 	if err := bed.Exec(ctx, primary, "SET GLOBAL read_only=0"); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := db.Exec("REPLACE INTO mon VALUES (4, 4)"); err != nil {
-		t.Errorf("write after read_only=0: %v", err)
+	if err := <-werr; err != nil {
+		t.Errorf("a write waiting for a writer: %v", err)
 	}
 	if w := p.writers(); w != strconv.Itoa(primary.Port) {
 		t.Errorf("writers = %q, want the primary back", w)

@@ -38,6 +38,7 @@ func (a *Admin) ClusterConfig() cluster.Config {
 	}
 	if s := a.rt.Load(); s != nil {
 		c.MonitorEnabled = s.Vars.Monitor.Enabled
+		c.MonitorMovesServers = s.Vars.Monitor.Enabled && len(s.Replication) > 0
 	}
 	return c
 }
@@ -158,6 +159,13 @@ func (a *Admin) ApplyPull(p *cluster.Pull) error {
 		m = moduleByName("MYSQL SERVERS")
 	default:
 		return fmt.Errorf("cannot apply module %s", p.Module)
+	}
+	a.csMu.Lock()
+	cur := a.checksums[p.Module]
+	a.csMu.Unlock()
+	if cur.Version != p.Own.Version || cur.Checksum != p.Own.Checksum {
+		return fmt.Errorf("%s changed locally during the pull (version %d, now %d); the local change wins, nothing applied",
+			p.Module, p.Own.Version, cur.Version)
 	}
 	if p.Module == cluster.MySQLServers {
 		return a.applyRuntimeServers(ctx, p)
@@ -412,16 +420,16 @@ func (a *Admin) bootEpochs(ctx context.Context, o Options, existed, fromCnf bool
 		case dbTime > 0:
 			v.Epoch, source = dbTime, "the modification time of "+a.st.path
 		}
-		if name == cluster.MySQLServers {
-			// The runtime servers are the loaded config at boot: the same age.
-			if v2 := a.checksums[cluster.MySQLServersV2]; v2.Version == 2 {
-				v.Epoch, source = v2.Epoch, "mysql_servers_v2"
-			}
-		}
 		v.Version = 2
 		a.checksums[name] = v
 		a.log.Info(fmt.Sprintf("cluster: %s starts at version 2 with epoch %d (from %s), so peers can sync from it; the newest configuration wins",
 			name, v.Epoch, source))
+	}
+	// The runtime servers are the loaded server configuration at boot:
+	// the same age as mysql_servers_v2.
+	if rt, v2 := a.checksums[cluster.MySQLServers], a.checksums[cluster.MySQLServersV2]; rt.Version == 2 && v2.Version == 2 {
+		rt.Epoch = v2.Epoch
+		a.checksums[cluster.MySQLServers] = rt
 	}
 }
 

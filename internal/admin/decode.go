@@ -35,7 +35,7 @@ func newDecoders(table string, r *result, key func(*rowDecoder) string) []*rowDe
 
 func (d *rowDecoder) raw(col string) *string {
 	i, ok := d.idx[strings.ToLower(col)]
-	if !ok {
+	if !ok || i >= len(d.row) {
 		return nil
 	}
 	return d.row[i]

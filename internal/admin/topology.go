@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"strings"
 
+	"sqlgate/internal/backend"
 	"sqlgate/internal/cluster"
 	"sqlgate/internal/config"
 	"sqlgate/internal/monitor"
@@ -68,39 +69,47 @@ func replicationAction(servers []config.MySQLServer, pairs []config.ReplicationH
 	return out, moves
 }
 
-// ReadOnly applies a monitor read_only result: servers move between the
+// ReadOnly applies a monitor read_only result (false: it could not be
+// applied, check again): servers move between the
 // writer and reader hostgroups of mysql_replication_hostgroups, the data
 // path gets the new runtime at once, a demoted writer's connections are
 // cut, and the runtime mysql_servers checksum and epoch change (its
 // version does not, as in ProxySQL: the monitor is not a LOAD).
-func (a *Admin) ReadOnly(host string, port int, readOnly bool) {
+func (a *Admin) ReadOnly(host string, port int, readOnly bool) bool {
 	a.mu.Lock()
 	defer a.mu.Unlock()
-	if a.cur == nil || len(a.cur.MySQLReplicationHostgroups) == 0 {
-		return
+	if a.cur == nil || len(a.cur.MySQLReplicationHostgroups) == 0 || a.rt == nil {
+		return true
 	}
 	writerIsAlsoReader := true
-	if a.rt == nil {
-		return
-	}
 	if s := a.rt.Load(); s != nil {
 		writerIsAlsoReader = s.Vars.Monitor.WriterIsAlsoReader
 	}
 	servers, moves := replicationAction(a.cur.MySQLServers, a.cur.MySQLReplicationHostgroups, host, port, readOnly, writerIsAlsoReader)
 	if len(moves) == 0 {
-		return
+		return true
+	}
+	// The demoted writer's pool entries, found before the new configuration
+	// removes them, so that their connections can be cut afterwards.
+	var cut []*backend.Server
+	for _, m := range moves {
+		if m.demoted && a.pool != nil {
+			if s := a.pool.Lookup(m.hg, host, port); s != nil {
+				cut = append(cut, s)
+			}
+		}
 	}
 	next := a.next()
 	next.MySQLServers = servers
 	if err := a.applyMySQL(next); err != nil {
-		a.log.Error("monitor: read_only change could not be applied; runtime unchanged", "server", fmt.Sprintf("%s:%d", host, port), "read_only", readOnly, "err", err)
-		return
+		a.log.Error("monitor: read_only change could not be applied; runtime unchanged, the next check retries", "server", fmt.Sprintf("%s:%d", host, port), "read_only", readOnly, "err", err)
+		return false
+	}
+	for _, s := range cut {
+		s.Cut()
 	}
 	var desc []string
 	for _, m := range moves {
-		if m.demoted && a.pool != nil {
-			a.pool.Cut(m.hg, host, port)
-		}
 		verb := "removed from"
 		if m.add {
 			verb = "added to"
@@ -114,6 +123,7 @@ func (a *Admin) ReadOnly(host string, port int, readOnly bool) {
 		ro = 1
 	}
 	a.log.Warn(fmt.Sprintf("monitor: server %s:%d has read_only=%d: %s", host, port, ro, strings.Join(desc, ", ")))
+	return true
 }
 
 // touch records a new checksum for a module without a new version (a

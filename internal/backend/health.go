@@ -260,24 +260,30 @@ func (p *Pool) SetLag(host string, port int, lag int64, count int) {
 	}
 }
 
-// Cut closes every connection to one hostgroup entry, in use or idle: the
-// monitor demoted a writer, and transactions on it must end now rather
-// than fail later on a read-only server.
-func (p *Pool) Cut(hgID int, host string, port int) {
+// Lookup returns the entry of host:port in hostgroup hgID, or nil.
+func (p *Pool) Lookup(hgID int, host string, port int) *Server {
 	for _, s := range p.servers(host, port) {
-		if s.Hostgroup != hgID {
-			continue
+		if s.Hostgroup == hgID {
+			return s
 		}
-		s.mu.Lock()
-		cut := s.free
-		s.free = nil
-		for c := range s.busy {
-			cut = append(cut, c)
-		}
-		s.mu.Unlock()
-		for _, c := range cut {
-			c.Conn.Conn.Close()
-		}
+	}
+	return nil
+}
+
+// Cut closes every connection of a hostgroup entry, in use or idle: the
+// monitor demoted a writer, and transactions on it must end now rather
+// than fail later on a read-only server. Look the entry up before the
+// configuration that removes it is applied.
+func (s *Server) Cut() {
+	s.mu.Lock()
+	cut := s.free
+	s.free = nil
+	for c := range s.busy {
+		cut = append(cut, c)
+	}
+	s.mu.Unlock()
+	for _, c := range cut {
+		c.Conn.Conn.Close()
 	}
 }
 

@@ -208,7 +208,10 @@ func (p *Pool) Configure(servers []ServerConfig, o Options) {
 			delete(want, k)
 			s.mu.Lock()
 			old := s.ServerConfig
-			s.ServerConfig = sc
+			// Only the attributes change: host, port and hostgroup are the
+			// identity, read without locks everywhere.
+			s.ServerConfig.Status, s.Weight, s.MaxConnections, s.UseSSL = sc.Status, sc.Weight, sc.MaxConnections, sc.UseSSL
+			s.MaxReplicationLag, s.MaxLatencyMs = sc.MaxReplicationLag, sc.MaxLatencyMs
 			st := sc.Status
 			if cur := s.Status(); sc.Status == Online && old.Status == Online && (cur == Shunned && s.health.auto || cur == ShunnedReplicationLag) {
 				// A reload keeps what the monitor or the connect errors
@@ -234,8 +237,10 @@ func (p *Pool) Configure(servers []ServerConfig, o Options) {
 					c.Conn.Conn.Close()
 				}
 			}
-			s.mu.Unlock()
+			// Stored under s.mu: every automatic transition holds it too, so a
+			// concurrent recovery cannot be overwritten with a stale state.
 			s.status.Store(int32(st))
+			s.mu.Unlock()
 			kept = append(kept, s)
 		}
 		hg.servers = kept
@@ -255,12 +260,11 @@ func (p *Pool) Configure(servers []ServerConfig, o Options) {
 		hg.wakeLocked()
 		hg.mu.Unlock()
 	}
+	// Empty hostgroups are kept: sessions waiting in one (the writer
+	// hostgroup between a demotion and a promotion) must see the servers
+	// that are added to it later.
 	p.byHost = map[hostPort][]*Server{}
-	for id, hg := range p.hgs {
-		if len(hg.servers) == 0 {
-			delete(p.hgs, id)
-			continue
-		}
+	for _, hg := range p.hgs {
 		for _, s := range hg.servers {
 			k := hostPort{s.Host, s.Port}
 			p.byHost[k] = append(p.byHost[k], s)
@@ -318,6 +322,9 @@ func (h *Hostgroup) pick(o *Options) (*Server, <-chan struct{}) {
 			}
 			if st != Online || s.Weight <= 0 {
 				continue
+			}
+			if lim := int64(s.MaxLatencyMs) * 1000; lim > 0 && s.LatencyUs.Load() > lim {
+				continue // slower than its max_latency_ms by the monitor's pings
 			}
 			s.mu.Lock()
 			room := s.used < s.MaxConnections && !s.health.capped(s.used, now)
@@ -436,7 +443,10 @@ func (p *Pool) Acquire(ctx context.Context, hgID int, w *Want) (*Conn, error) {
 		}
 		s.unreserve()
 		s.ConnERR.Add(1)
-		p.connectFailed(s, err, o)
+		if ctx.Err() == nil {
+			// A client that gave up says nothing about the server.
+			p.connectFailed(s, err, o)
+		}
 		lastErr = err
 		var me *wire.Error
 		if errors.As(err, &me) && clientSideError(me.Code) {
@@ -648,9 +658,9 @@ func (p *Pool) maintain() {
 
 func (p *Pool) maintainServer(s *Server, o *Options, iv time.Duration) {
 	now := time.Now()
-	keep := max(1, o.FreeConnectionsPct*s.MaxConnections/100)
 	var drop, ping []*Conn
 	s.mu.Lock()
+	keep := max(1, o.FreeConnectionsPct*s.MaxConnections/100)
 	if len(s.free) > keep {
 		// free is ordered by release time: the oldest are first.
 		n := len(s.free) - keep

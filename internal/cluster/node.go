@@ -20,16 +20,26 @@ type Config struct {
 	SaveToDisk       map[string]bool
 	ServersAlgorithm int  // 1 runtime + v2, 2 v2 only, 3 auto
 	MonitorEnabled   bool // for algorithm 3
+	// MonitorMovesServers: the monitor maintains replication hostgroups
+	// here, so the runtime servers are its findings, not configuration.
+	MonitorMovesServers bool
 }
 
-// algorithm resolves cluster_mysql_servers_sync_algorithm 3: runtime
-// servers are pulled only when the monitor does not maintain them (§2.1).
+// algorithm resolves cluster_mysql_servers_sync_algorithm. 3 pulls the
+// runtime servers only when no monitor maintains them (§2.1). sqlgate
+// also reads 1 as 2 while its monitor moves servers between replication
+// hostgroups: pulling another node's monitor findings, each with a fresh
+// epoch, lets two nodes with different views flip the writer back and
+// forth (§2.16.5). The variable's value, and so the admin_variables
+// checksum, stays ProxySQL's.
 func (c Config) algorithm() int {
-	if c.ServersAlgorithm == 3 {
-		if c.MonitorEnabled {
-			return 2
-		}
+	switch {
+	case c.ServersAlgorithm == 3 && c.MonitorEnabled:
+		return 2
+	case c.ServersAlgorithm == 3:
 		return 1
+	case c.ServersAlgorithm == 1 && c.MonitorMovesServers:
+		return 2
 	}
 	return c.ServersAlgorithm
 }
@@ -68,9 +78,13 @@ type record struct {
 
 // node is one peer being monitored.
 type node struct {
-	peer   Peer
+	peer   Peer // immutable: identity (hostname, port) and the weight/comment it was created with
 	stop   chan struct{}
 	closed bool
+
+	// Guarded by Cluster.dataMu: a LOAD PROXYSQL SERVERS may change them.
+	weight  int
+	comment string
 
 	// Guarded by Cluster.dataMu.
 	records        map[string]*record
@@ -115,6 +129,7 @@ type Cluster struct {
 	done    chan struct{}
 	stopped chan struct{}
 	wg      sync.WaitGroup
+	closeMu sync.Once
 
 	// Conflicts and pulls, for the stats and the tests.
 	Pulls     counters
@@ -165,12 +180,7 @@ func (c *Cluster) SetPeers(ps []Peer) {
 
 // Close stops every peer monitor.
 func (c *Cluster) Close() {
-	select {
-	case <-c.done:
-		return
-	default:
-	}
-	close(c.done)
+	c.closeMu.Do(func() { close(c.done) })
 	<-c.stopped
 	c.wg.Wait()
 }
@@ -206,10 +216,10 @@ func (c *Cluster) reconcile(want []Peer) {
 		k := p.addr()
 		keep[k] = true
 		if n, ok := c.nodes[k]; ok {
-			n.peer = p
+			n.weight, n.comment = p.Weight, p.Comment
 			continue
 		}
-		n := &node{peer: p, stop: make(chan struct{}), records: map[string]*record{}}
+		n := &node{peer: p, weight: p.Weight, comment: p.Comment, stop: make(chan struct{}), records: map[string]*record{}}
 		c.nodes[k] = n
 		c.info(fmt.Sprintf("Created new Cluster Node Entry for host %s:%d", p.Hostname, p.Port))
 		c.wg.Add(1)
@@ -477,7 +487,7 @@ func (c *Cluster) decide(n *node, cfg Config) {
 			continue
 		}
 		c.info(fmt.Sprintf("Cluster: detected peer %s:%d with %s version %d, epoch %d", cand.n.peer.Hostname, cand.n.peer.Port, m, cand.rec.Version, cand.rec.Epoch))
-		if err := c.pull(m, cand, cfg); err != nil {
+		if err := c.pull(m, cand, cfg, o); err != nil {
 			c.Pulls.add(m + "/failure")
 			c.setPullErr(cand.n, m, "pull of "+m+" failed: "+err.Error())
 			// As ProxySQL: a failed pull waits a second before the next.
@@ -518,7 +528,7 @@ func (c *Cluster) decideRuntimeServers(n *node, cfg Config, own map[string]Value
 	if !found {
 		return
 	}
-	if err := c.pullRuntimeServers(cand, cfg); err != nil {
+	if err := c.pullRuntimeServers(cand, cfg, own[MySQLServers]); err != nil {
 		c.Pulls.add(MySQLServers + "/failure")
 		c.setPullErr(cand.n, MySQLServers, "pull of mysql_servers failed: "+err.Error())
 		time.Sleep(time.Second)
@@ -639,7 +649,9 @@ func (c *Cluster) Peers() []PeerStatus {
 				st = strings.TrimPrefix(st+"; "+n.pullErr[m], "; ")
 			}
 		}
-		out = append(out, PeerStatus{Peer: n.peer, Status: st, ChecksOK: n.checksOK, ChecksErr: n.checksErr,
+		pr := n.peer
+		pr.Weight, pr.Comment = n.weight, n.comment
+		out = append(out, PeerStatus{Peer: pr, Status: st, ChecksOK: n.checksOK, ChecksErr: n.checksErr,
 			LastCheck: n.lastCheck, LastCheckAt: n.lastCheckAt, ResponseTime: n.metrics.responseTime, Uptime: n.metrics.uptime,
 			Queries: n.metrics.queries, Connected: n.metrics.connected, Created: n.metrics.creat, GlobalChecksum: n.globalChecksum})
 	}

@@ -291,6 +291,10 @@ type Pull struct {
 	Checksum, RuntimeChecksum string
 	Epoch, RuntimeEpoch       int64
 	SaveToDisk                bool
+	// Own is the local module as it was when the sync was decided: the
+	// pull is dropped if a local LOAD changed it meanwhile, so the
+	// operator's newer change is never overwritten with the older one.
+	Own Value
 }
 
 // fetch runs queries on a new connection to the chosen peer.
@@ -315,7 +319,7 @@ func (c *Cluster) fetch(p Peer, cfg Config, queries ...string) ([]Result, error)
 // peer's checksum and applies it (§2.11). A resultset that does not match
 // changes nothing: a peer that serves something other than what it
 // announced cannot alter this node.
-func (c *Cluster) pull(m string, cand *candidate, cfg Config) error {
+func (c *Cluster) pull(m string, cand *candidate, cfg Config, own Value) error {
 	p := cand.n.peer
 	save := cfg.SaveToDisk[diffModule(m)]
 	var queries []string
@@ -347,10 +351,13 @@ func (c *Cluster) pull(m string, cand *candidate, cfg Config) error {
 	if err != nil {
 		return err
 	}
-	pl := &Pull{Module: m, Peer: p, Checksum: cand.rec.Checksum, Epoch: cand.rec.Epoch, SaveToDisk: save}
+	pl := &Pull{Module: m, Peer: p, Checksum: cand.rec.Checksum, Epoch: cand.rec.Epoch, SaveToDisk: save, Own: own}
 	if fetchRuntime {
 		rt := res[len(res)-1]
 		res = res[:len(res)-1]
+		if err := checkCols(rt, 12); err != nil {
+			return fmt.Errorf("runtime_mysql_servers: %w", err)
+		}
 		if got := Format(RawChecksum(rt.Rows)); got != cand.runtime.Checksum {
 			c.info(fmt.Sprintf("Cluster: Fetching MySQL Servers from peer %s:%d failed: Checksum changed from %s to %s", p.Hostname, p.Port, cand.runtime.Checksum, got))
 			return fmt.Errorf("%w for mysql_servers: announced %s, served rows hash to %s", errMismatch, cand.runtime.Checksum, got)
@@ -380,18 +387,21 @@ func (c *Cluster) pull(m string, cand *candidate, cfg Config) error {
 }
 
 // pullRuntimeServers is the runtime-only servers pull (algorithm 1).
-func (c *Cluster) pullRuntimeServers(cand *candidate, cfg Config) error {
+func (c *Cluster) pullRuntimeServers(cand *candidate, cfg Config, own Value) error {
 	p := cand.n.peer
 	res, err := c.fetch(p, cfg, runtimeSrvQ)
 	if err != nil {
 		return err
+	}
+	if err := checkCols(res[0], 12); err != nil {
+		return fmt.Errorf("runtime_mysql_servers: %w", err)
 	}
 	if got := Format(RawChecksum(res[0].Rows)); got != cand.rec.Checksum {
 		c.info(fmt.Sprintf("Cluster: Fetching MySQL Servers from peer %s:%d failed: Checksum changed from %s to %s", p.Hostname, p.Port, cand.rec.Checksum, got))
 		return fmt.Errorf("%w for mysql_servers: announced %s, served rows hash to %s", errMismatch, cand.rec.Checksum, got)
 	}
 	return c.local.ApplyPull(&Pull{Module: MySQLServers, Peer: p, Runtime: &res[0], RuntimeChecksum: cand.rec.Checksum,
-		RuntimeEpoch: cand.rec.Epoch, SaveToDisk: cfg.SaveToDisk[MySQLServers]})
+		RuntimeEpoch: cand.rec.Epoch, SaveToDisk: cfg.SaveToDisk[MySQLServers], Own: own})
 }
 
 // ResultChecksum computes a module's checksum from fetched resultsets the

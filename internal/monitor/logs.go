@@ -68,6 +68,15 @@ func (l *logs) add(k logKind, e entry) {
 	l.mu.Unlock()
 }
 
+// forget drops the history of a host that left the configuration.
+func (l *logs) forget(h hostKey) {
+	l.mu.Lock()
+	for _, m := range l.m {
+		delete(m, h)
+	}
+	l.mu.Unlock()
+}
+
 // Row is one row of a monitor.mysql_server_*_log table.
 type Row struct {
 	Host        string

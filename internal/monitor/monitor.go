@@ -29,7 +29,9 @@ import (
 // Topology receives read_only results; the admin implements it by moving
 // servers between the writer and reader hostgroups (§3.2).
 type Topology interface {
-	ReadOnly(host string, port int, readOnly bool)
+	// ReadOnly reports false when the result could not be applied; the
+	// monitor then acts on the next check again.
+	ReadOnly(host string, port int, readOnly bool) bool
 }
 
 // Monitor runs the checks. Create it with New, then Start.
@@ -176,6 +178,7 @@ func (m *Monitor) reconcile(snap *runtime.Snapshot) {
 		if _, ok := want[k]; !ok {
 			h.close()
 			delete(m.hosts, k)
+			m.logs.forget(k)
 		}
 	}
 	for k, t := range want {
@@ -492,7 +495,10 @@ func (h *host) pingCheck(snap *runtime.Snapshot, timeout time.Duration) {
 	default:
 		h.pingFails++
 		fails = h.pingFails
-		if h.pingFails >= v.PingMaxFailures && !h.pingShunned {
+		if h.pingFails >= v.PingMaxFailures {
+			// Every failed ping past the limit, as ProxySQL: entries that a
+			// read_only move created meanwhile are shunned too (the pool
+			// ignores servers already shunned this way).
 			shun, h.pingShunned = true, true
 		}
 	}
@@ -545,12 +551,11 @@ func (h *host) readOnlyCheck(snap *runtime.Snapshot, q string, timeout time.Dura
 	if act && ro == h.lastRO && snap.Version == h.lastROVersion {
 		act = false
 	}
-	if act {
-		h.lastRO, h.lastROVersion = ro, snap.Version
-	}
 	h.mu.Unlock()
-	if act && h.m.topo != nil {
-		h.m.topo.ReadOnly(h.key.host, h.key.port, ro != 0)
+	if act && h.m.topo != nil && h.m.topo.ReadOnly(h.key.host, h.key.port, ro != 0) {
+		h.mu.Lock()
+		h.lastRO, h.lastROVersion = ro, snap.Version
+		h.mu.Unlock()
 	}
 }
 
