@@ -421,8 +421,12 @@ func (h *host) noteErr(c check, err error) {
 	}
 	if err != nil {
 		hint := ""
-		if accessDenied(err) {
+		var we *wire.Error
+		switch {
+		case accessDenied(err):
 			hint = "; check mysql-monitor_username/mysql-monitor_password and the account's grants"
+		case errors.As(err, &we) && (we.Code == 1227 || we.Code == 1142 || we.Code == 1044):
+			hint = "; the monitor account lacks a privilege (REPLICATION CLIENT / SLAVE MONITOR for the lag check, SELECT on a heartbeat table)"
 		}
 		h.m.log.Warn("monitor: "+c.String()+" check failing", "server", h.key.addr(), "err", msg+hint)
 	} else {
