@@ -475,3 +475,27 @@ mysql_users = ( { username="app", password="app", default_hostgroup=0 } )`, bed.
 	}
 	waitFor(t, "a fresh heartbeat to bring it back", 5*time.Second, func() bool { return status() == "ONLINE" })
 }
+
+// TestMonitorMissingPrivilege: a monitor account without REPLICATION
+// CLIENT fails the lag check with a log line that names the problem, the
+// error shows in monitor.mysql_server_replication_lag_log, and the server
+// keeps its state (no shun on a check that could not run).
+func TestMonitorMissingPrivilege(t *testing.T) {
+	bed := testbed.ForTest(t, testbed.Options{})
+	ctx := context.Background()
+	if err := bed.Exec(ctx, bed.Primary, "CREATE USER 'weakmon'@'%' IDENTIFIED BY 'weakmon'"); err != nil {
+		t.Fatal(err)
+	}
+	p := newProxy(t, buildBinary(t), fmt.Sprintf(`mysql_servers = ( { address="127.0.0.1", port=%d, hostgroup=0, max_replication_lag=5 } )
+mysql_users = ( { username="app", password="app", default_hostgroup=0 } )`, bed.Primary.Port))
+	p.must("SET mysql-monitor_username='weakmon'; SET mysql-monitor_password='weakmon'; SET mysql-monitor_replication_lag_interval=200; LOAD MYSQL VARIABLES TO RUNTIME")
+	waitFor(t, "the lag check's privilege error in the monitor log", 5*time.Second, func() bool {
+		return p.must("SELECT COUNT(*) FROM monitor.mysql_server_replication_lag_log WHERE error LIKE '%1227%' OR error LIKE '%privilege%'") != "0"
+	})
+	if !strings.Contains(p.logs.String(), "the monitor account lacks a privilege") {
+		t.Errorf("no clear log line for the missing privilege:\n%s", p.logs)
+	}
+	if st := p.must("SELECT status FROM stats_mysql_connection_pool WHERE hostgroup=0"); st != "ONLINE" {
+		t.Errorf("server %s after failed lag checks, want ONLINE", st)
+	}
+}
