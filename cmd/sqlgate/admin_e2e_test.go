@@ -5,7 +5,9 @@ import (
 	"context"
 	"database/sql"
 	"fmt"
+	"io"
 	"net"
+	"net/http"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -701,5 +703,54 @@ PROXYSQL RESUME;
 		"-e", "SELECT COUNT(*) FROM stats_mysql_global; SELECT COUNT(*) FROM stats.stats_mysql_connection_pool").CombinedOutput()
 	if err != nil {
 		t.Errorf("stats user: %v\n%s", err, out)
+	}
+}
+
+// TestRESTAPIMetrics: admin-restapi_enabled serves GET /metrics with
+// ProxySQL's metric names; a busy port fails the LOAD with nothing
+// changed; the web UI, not implemented, is refused.
+func TestRESTAPIMetrics(t *testing.T) {
+	bed := testbed.ForTest(t, testbed.Options{})
+	p := newProxy(t, buildBinary(t), fmt.Sprintf(`mysql_servers = ( { address="127.0.0.1", port=%d, hostgroup=0 } )
+mysql_users = ( { username="app", password="app", default_hostgroup=0 } )`, bed.Primary.Port))
+	db, err := sql.Open("mysql", fmt.Sprintf("app:app@tcp(127.0.0.1:%d)/test", p.app))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	for range 3 {
+		if _, err := db.Exec("SELECT 1"); err != nil {
+			t.Fatal(err)
+		}
+	}
+	port := freePort(t)
+	p.must(fmt.Sprintf("SET admin-restapi_port=%d; SET admin-restapi_enabled='true'; LOAD ADMIN VARIABLES TO RUNTIME", port))
+	resp, err := http.Get(fmt.Sprintf("http://127.0.0.1:%d/metrics", port))
+	if err != nil {
+		t.Fatal(err)
+	}
+	body, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	want := fmt.Sprintf(`proxysql_connpool_conns_queries_total{endpoint="127.0.0.1:%d",hostgroup="0"} `, bed.Primary.Port)
+	for _, w := range []string{want, "proxysql_uptime_seconds_total ", "proxysql_client_connections_connected 1",
+		"# TYPE proxysql_connpool_conns gauge", `proxysql_connpool_conns_status{endpoint=`} {
+		if !strings.Contains(string(body), w) {
+			t.Errorf("/metrics lacks %q:\n%s", w, body)
+		}
+	}
+	// A busy port: the LOAD fails naming it, the old listener stays.
+	busy, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer busy.Close()
+	p.mustFail(fmt.Sprintf("SET admin-restapi_port=%d; LOAD ADMIN VARIABLES TO RUNTIME", busy.Addr().(*net.TCPAddr).Port), "admin-restapi_port")
+	if _, err := http.Get(fmt.Sprintf("http://127.0.0.1:%d/metrics", port)); err != nil {
+		t.Errorf("a failed LOAD stopped the metrics listener: %v", err)
+	}
+	p.mustFail("SET admin-restapi_port="+strconv.Itoa(port)+"; SET admin-web_enabled='true'; LOAD ADMIN VARIABLES TO RUNTIME", "the web UI is not implemented")
+	p.must("SET admin-web_enabled='false'; SET admin-restapi_enabled='false'; LOAD ADMIN VARIABLES TO RUNTIME")
+	if _, err := http.Get(fmt.Sprintf("http://127.0.0.1:%d/metrics", port)); err == nil {
+		t.Error("metrics still served after admin-restapi_enabled=false")
 	}
 }

@@ -102,6 +102,9 @@ type Admin struct {
 
 	cluster *cluster.Cluster
 
+	restMu sync.Mutex
+	rest   *restAPI // the /metrics listener, nil when admin-restapi_enabled is false
+
 	lnMu      sync.Mutex
 	listeners []net.Listener
 	sessions  sync.WaitGroup
@@ -191,6 +194,7 @@ func (a *Admin) boot(ctx context.Context, o Options, existed bool) error {
 // sessions and closes the store.
 func (a *Admin) Close() {
 	a.cluster.Close() // before mu: a pull in progress needs it
+	a.stopRESTAPI()
 	a.lnMu.Lock()
 	for _, ln := range a.listeners {
 		ln.Close()
@@ -402,6 +406,9 @@ func (a *Admin) loadAdminVars(ctx context.Context) error {
 	}
 	v, err := parseAdminVars(raw, a.version)
 	if err != nil {
+		return err
+	}
+	if err := a.applyRESTAPI(v); err != nil {
 		return err
 	}
 	old := a.vars.Load()
