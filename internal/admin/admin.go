@@ -102,6 +102,8 @@ type Admin struct {
 
 	cluster *cluster.Cluster
 
+	warned map[string]bool // runtime warnings already logged
+
 	restMu sync.Mutex
 	rest   *restAPI // the /metrics listener, nil when admin-restapi_enabled is false
 
@@ -138,7 +140,7 @@ func Open(o Options) (*Admin, error) {
 		st: st, log: o.Log, datadir: o.Datadir, cnfPath: o.ConfigPath, version: o.Version,
 		rt: o.Runtime, pool: o.Pool, stats: o.Stats, control: o.Control, tls: o.TLS, started: time.Now(), uuid: newUUID(),
 		shutdown: make(chan struct{}), cur: &config.Config{}, rtRows: map[string]*result{},
-		mysqlVars: map[string]string{}, checksums: map[string]cluster.Value{}, served: map[string]*result{},
+		mysqlVars: map[string]string{}, checksums: map[string]cluster.Value{}, served: map[string]*result{}, warned: map[string]bool{},
 	}
 	a.cluster = cluster.New(a, o.Log)
 	if err := a.boot(ctx, o, existed); err != nil {
@@ -325,7 +327,11 @@ func (a *Admin) applyMySQL(cfg *config.Config) error {
 		return err
 	}
 	for _, w := range warnings {
-		a.log.Warn("runtime: " + w)
+		// Each LOAD rebuilds the whole runtime: say each thing once.
+		if !a.warned[w] {
+			a.warned[w] = true
+			a.log.Warn("runtime: " + w)
+		}
 	}
 	if a.control != nil {
 		if err := a.control.Apply(snap); err != nil {

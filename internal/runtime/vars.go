@@ -214,6 +214,16 @@ var mysqlVarSpecs = map[string]varSpec{
 	}},
 }
 
+// noEffectNeeded are variables that need no implementation in sqlgate:
+// they tune ProxySQL internals that sqlgate does not have (its thread
+// model, allocator, poll loop), so a non-default value is not worth a
+// warning.
+var noEffectNeeded = map[string]bool{
+	"threads": true, "stacksize": true, "poll_timeout": true, "threshold_query_length": true,
+	"session_idle_ms": true, "monitor_threads_min": true, "monitor_threads_max": true,
+	"monitor_threads_queue_maxsize": true, "server_capabilities": true,
+}
+
 // knownMySQLVars are ProxySQL 2.7 variables, with its compiled defaults,
 // that sqlgate accepts and keeps (for the admin interface and later issues)
 // but whose behaviour the data path does not implement yet.
@@ -359,6 +369,9 @@ func ParseMySQLVars(raw map[string]string) (*MySQLVars, []string, error) {
 			continue
 		}
 		v.Raw[key] = canonicalValue(knownMySQLVars[key], val)
+		if v.Raw[key] != canonicalValue(knownMySQLVars[key], knownMySQLVars[key]) && !noEffectNeeded[key] {
+			warnings = append(warnings, fmt.Sprintf("mysql-%s=%s has no effect in sqlgate: kept (and checksummed) for ProxySQL compatibility, but not implemented", key, v.Raw[key]))
+		}
 	}
 	if v.ConnectTimeoutServerMax < v.ConnectTimeoutServer {
 		return nil, nil, fmt.Errorf("mysql-connect_timeout_server_max (%d) must not be lower than mysql-connect_timeout_server (%d)",
