@@ -147,6 +147,14 @@ func TestClusterSync(t *testing.T) {
 		}
 		d := converge(t, nodes, c.module, limit)
 		t.Logf("%s: every node has core A's change after %v", c.module, d.Round(time.Millisecond))
+		if c.module == "mysql_servers_v2" {
+			// Sync algorithm 1 without a monitor moving servers: the runtime
+			// servers follow as well.
+			converge(t, nodes, "mysql_servers", limit)
+			if got := nodes[3].must("SELECT COUNT(*) FROM runtime_mysql_servers WHERE hostgroup_id=1 AND port=3307"); got != "1" {
+				t.Errorf("sat2: the new server is not in runtime_mysql_servers (%s)", got)
+			}
+		}
 	}
 	// Two LOADs within one second: nodes that copied the first one must
 	// still take the second (epochs have a one-second resolution).
