@@ -5,6 +5,8 @@ import (
 	"strconv"
 	"time"
 	"unicode/utf8"
+
+	"sqlgate/internal/wire"
 )
 
 // hostgroupNone is how ProxySQL stores "no hostgroup" in the binary format:
@@ -12,7 +14,9 @@ import (
 // by set_server().
 const hostgroupNone = ^uint64(0)
 
-// lenEncSize is mysql_encode_length(v, NULL) from lib/MySQL_Logger.cpp.
+// lenEncSize is mysql_encode_length(v, NULL) from lib/MySQL_Logger.cpp:
+// the size of wire.AppendLenEncInt's encoding, which is byte for byte
+// ProxySQL's write_encoded_length on a little-endian host.
 func lenEncSize(v uint64) int {
 	switch {
 	case v < 251:
@@ -24,26 +28,6 @@ func lenEncSize(v uint64) int {
 	default:
 		return 9
 	}
-}
-
-// appendLenEnc is mysql_encode_length + write_encoded_length: one byte below
-// 251, else 0xfc + 2, 0xfd + 3 or 0xfe + 8 little-endian bytes (ProxySQL
-// memcpy()s the low bytes of a uint64_t on a little-endian host).
-func appendLenEnc(b []byte, v uint64) []byte {
-	switch {
-	case v < 251:
-		return append(b, byte(v))
-	case v < 1<<16:
-		return append(b, 0xfc, byte(v), byte(v>>8))
-	case v < 1<<24:
-		return append(b, 0xfd, byte(v), byte(v>>8), byte(v>>16))
-	default:
-		return binary.LittleEndian.AppendUint64(append(b, 0xfe), v)
-	}
-}
-
-func appendLenEncString(b []byte, s string) []byte {
-	return append(appendLenEnc(b, uint64(len(s))), s...)
 }
 
 // micros converts t to microseconds since the epoch as ProxySQL's uint64_t
@@ -88,28 +72,28 @@ func appendFormat1(b []byte, e *Event) []byte {
 	start := len(b)
 	b = append(b, 0, 0, 0, 0, 0, 0, 0, 0)
 	b = append(b, byte(e.Type))
-	b = appendLenEnc(b, uint64(e.ThreadID))
-	b = appendLenEncString(b, e.Username)
-	b = appendLenEncString(b, e.Schema)
-	b = appendLenEncString(b, e.Client)
+	b = wire.AppendLenEncInt(b, uint64(e.ThreadID))
+	b = wire.AppendLenEncString(b, e.Username)
+	b = wire.AppendLenEncString(b, e.Schema)
+	b = wire.AppendLenEncString(b, e.Client)
 	if e.Hostgroup < 0 {
-		b = appendLenEnc(b, hostgroupNone)
+		b = wire.AppendLenEncInt(b, hostgroupNone)
 	} else {
-		b = appendLenEnc(b, uint64(e.Hostgroup))
-		b = appendLenEncString(b, e.Server)
+		b = wire.AppendLenEncInt(b, uint64(e.Hostgroup))
+		b = wire.AppendLenEncString(b, e.Server)
 	}
-	b = appendLenEnc(b, micros(e.Start))
-	b = appendLenEnc(b, micros(e.End))
+	b = wire.AppendLenEncInt(b, micros(e.Start))
+	b = wire.AppendLenEncInt(b, micros(e.End))
 	stmt := isStmt(e.Type)
 	if stmt {
-		b = appendLenEnc(b, uint64(e.ClientStmtID))
+		b = wire.AppendLenEncInt(b, uint64(e.ClientStmtID))
 	}
 	affected, lastID, sent := e.values()
-	b = appendLenEnc(b, affected)
-	b = appendLenEnc(b, lastID)
-	b = appendLenEnc(b, sent)
-	b = appendLenEnc(b, e.Digest)
-	b = appendLenEncString(b, e.Query)
+	b = wire.AppendLenEncInt(b, affected)
+	b = wire.AppendLenEncInt(b, lastID)
+	b = wire.AppendLenEncInt(b, sent)
+	b = wire.AppendLenEncInt(b, e.Digest)
+	b = wire.AppendLenEncString(b, e.Query)
 
 	total := uint64(len(b) - start - 8)
 	if !stmt {

@@ -13,6 +13,7 @@ import (
 	"path/filepath"
 	"reflect"
 	"sort"
+	"sqlgate/internal/wire"
 	"strings"
 	"sync"
 	"testing"
@@ -264,7 +265,7 @@ func TestLenEnc(t *testing.T) {
 		{math.MaxUint64, []byte{0xfe, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff}},
 	}
 	for _, c := range cases {
-		got := appendLenEnc(nil, c.v)
+		got := wire.AppendLenEncInt(nil, c.v)
 		if !bytes.Equal(got, c.want) || lenEncSize(c.v) != len(c.want) {
 			t.Errorf("%d: got % x (size %d), want % x", c.v, got, lenEncSize(c.v), c.want)
 		}
