@@ -13,11 +13,12 @@ import (
 	"path/filepath"
 	"reflect"
 	"sort"
-	"sqlgate/internal/wire"
 	"strings"
 	"sync"
 	"testing"
 	"time"
+
+	"sqlgate/internal/wire"
 )
 
 // ---- format 1 decoder (mirrors tools/eventslog_reader_sample.cpp, plus
