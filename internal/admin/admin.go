@@ -375,7 +375,7 @@ func (a *Admin) bump(name string, sum uint64) {
 	}
 	a.checksums[name] = v
 	if !a.inBoot && a.adopt == nil {
-		a.log.Info(fmt.Sprintf("Computed checksum for '%s' was '%s', with epoch '%d'", loadCmdFor(name), v.Checksum, v.Epoch))
+		a.log.Info(fmt.Sprintf("Computed checksum for '%s' was '%s', with epoch '%d'", cluster.LoadCommand(name), v.Checksum, v.Epoch))
 	}
 }
 
@@ -386,23 +386,6 @@ func (a *Admin) bump(name string, sum uint64) {
 // nothing decides between them (ProxySQL's "epoch times are EQUAL").
 func nextEpoch(prev int64) int64 {
 	return max(time.Now().Unix(), prev+1)
-}
-
-// loadCmdFor names the LOAD command of a checksummed module.
-func loadCmdFor(name string) string {
-	switch name {
-	case cluster.AdminVariables:
-		return "LOAD ADMIN VARIABLES TO RUNTIME"
-	case cluster.MySQLVariables:
-		return "LOAD MYSQL VARIABLES TO RUNTIME"
-	case cluster.MySQLUsers:
-		return "LOAD MYSQL USERS TO RUNTIME"
-	case cluster.MySQLQueryRules:
-		return "LOAD MYSQL QUERY RULES TO RUNTIME"
-	case cluster.ProxySQLServers:
-		return "LOAD PROXYSQL SERVERS TO RUNTIME"
-	}
-	return "LOAD MYSQL SERVERS TO RUNTIME"
 }
 
 func (a *Admin) loadAdminVars(ctx context.Context) error {

@@ -350,14 +350,22 @@ func deref(s *string) string {
 	return *s
 }
 
-// loadCmd is the LOAD command a module's warnings name (§2.13, with
-// ProxySQL's copy-paste mistakes in the conflict message left out: sqlgate
-// names the right command).
-var loadCmd = map[string]string{
-	AdminVariables: "LOAD ADMIN VARIABLES TO RUNTIME", MySQLQueryRules: "LOAD MYSQL QUERY RULES TO RUNTIME",
-	MySQLUsers: "LOAD MYSQL USERS TO RUNTIME", MySQLVariables: "LOAD MYSQL VARIABLES TO RUNTIME",
-	ProxySQLServers: "LOAD PROXYSQL SERVERS TO RUNTIME", MySQLServers: "LOAD MYSQL SERVERS TO RUNTIME",
-	MySQLServersV2: "LOAD MYSQL SERVERS TO RUNTIME",
+// LoadCommand is the LOAD command that loads a checksummed module, as the
+// local-LOAD log line and the version-1 warning name it (§2.13).
+func LoadCommand(module string) string {
+	switch module {
+	case AdminVariables:
+		return "LOAD ADMIN VARIABLES TO RUNTIME"
+	case MySQLQueryRules:
+		return "LOAD MYSQL QUERY RULES TO RUNTIME"
+	case MySQLUsers:
+		return "LOAD MYSQL USERS TO RUNTIME"
+	case MySQLVariables:
+		return "LOAD MYSQL VARIABLES TO RUNTIME"
+	case ProxySQLServers:
+		return "LOAD PROXYSQL SERVERS TO RUNTIME"
+	}
+	return "LOAD MYSQL SERVERS TO RUNTIME" // mysql_servers and mysql_servers_v2
 }
 
 // decideOrder is §2.9's order: proxysql_servers last, because pulling it
@@ -465,7 +473,7 @@ func (c *Cluster) decide(n *node, cfg Config) {
 		case "version1":
 			c.Conflicts.add(m + "/version_one")
 			c.warn(fmt.Sprintf("Cluster: detected a peer %s:%d with %s version %d, epoch %d, diff_check %d. Own version: %d, epoch: %d. diff_check is increasing, but version 1 doesn't allow sync. This message will be repeated every %d checks until %s is executed on candidate master.",
-				n.peer.Hostname, n.peer.Port, name, p.Version, p.Epoch, p.diffCheck, o.Version, o.Epoch, d*10, loadCmd[m]))
+				n.peer.Hostname, n.peer.Port, name, p.Version, p.Epoch, p.diffCheck, o.Version, o.Epoch, d*10, LoadCommand(m)))
 		case "tie", "tie-lost":
 			if p.diffCheck == uint64(d) || p.diffCheck%uint64(d*10) == 0 {
 				c.Conflicts.add(m + "/servers_share_epoch")
