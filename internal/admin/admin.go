@@ -736,21 +736,7 @@ func sortedServers(in []config.MySQLServer) []config.MySQLServer {
 // runtimeServersChecksum hashes the runtime servers as ProxySQL's
 // connection-pool table shows them to peers (§2.4.1).
 func (a *Admin) runtimeServersChecksum() uint64 {
-	servers := sortedServers(a.cur.MySQLServers)
-	var rows [][]*string
-	for _, s := range servers {
-		st := s.Status
-		switch st {
-		case "OFFLINE_HARD":
-			continue
-		case "SHUNNED":
-			st = "ONLINE"
-		}
-		rows = append(rows, strs(fmt.Sprint(s.HostgroupID), s.Hostname, fmt.Sprint(s.Port), fmt.Sprint(s.GtidPort), st,
-			fmt.Sprint(s.Weight), fmt.Sprint(s.Compression), fmt.Sprint(s.MaxConnections), fmt.Sprint(s.MaxReplicationLag),
-			fmt.Sprint(s.UseSSL), fmt.Sprint(s.MaxLatencyMs), s.Comment))
-	}
-	return cluster.RawChecksum(rows)
+	return cluster.RawChecksum(a.runtimeServersRows().rows)
 }
 
 func strs(vals ...string) []*string {
