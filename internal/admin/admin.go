@@ -457,7 +457,7 @@ func (a *Admin) varsFromMemory(ctx context.Context, prefix string) (map[string]s
 func varsChecksum(prefix string, vals map[string]string) uint64 {
 	var names []string
 	for k := range vals {
-		if excludedFromChecksum(prefix + "-" + k) {
+		if cluster.PerNodeVariable(prefix + "-" + k) {
 			continue
 		}
 		names = append(names, prefix+"-"+k)
@@ -470,17 +470,6 @@ func varsChecksum(prefix string, vals map[string]string) uint64 {
 		rows[i] = []*string{&n, &v}
 	}
 	return cluster.RawChecksum(rows)
-}
-
-// excludedFromChecksum lists variables that are per node: interfaces are
-// left out unless cluster_sync_interfaces, mysql-threads always.
-func excludedFromChecksum(name string) bool {
-	switch name {
-	case "mysql-threads", "mysql-interfaces", "admin-mysql_ifaces", "admin-restapi_port",
-		"admin-telnet_admin_ifaces", "admin-telnet_stats_ifaces", "admin-web_port":
-		return true
-	}
-	return false
 }
 
 func (a *Admin) loadUsers(ctx context.Context) error {

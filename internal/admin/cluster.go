@@ -252,13 +252,12 @@ func (a *Admin) writePulled(ctx context.Context, p *cluster.Pull) error {
 			prefix = "mysql"
 		}
 		// Per-node variables (interfaces, mysql-threads) stay as they are.
-		if err := exec("DELETE FROM main.global_variables WHERE variable_name LIKE '" + prefix + "-%' AND variable_name NOT IN (" +
-			"'mysql-threads','mysql-interfaces','admin-mysql_ifaces','admin-restapi_port','admin-telnet_admin_ifaces','admin-telnet_stats_ifaces','admin-web_port')"); err != nil {
+		if err := exec(cluster.DeletePulledVariablesSQL(prefix)); err != nil {
 			return err
 		}
 		for _, row := range p.Results[0].Rows {
 			name := deref(row[0])
-			if !strings.HasPrefix(name, prefix+"-") || excludedFromChecksum(name) {
+			if !strings.HasPrefix(name, prefix+"-") || cluster.PerNodeVariable(name) {
 				continue
 			}
 			if _, known := canonicalVar(name); !known {

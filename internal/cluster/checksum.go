@@ -10,6 +10,7 @@ package cluster
 import (
 	"encoding/binary"
 	"fmt"
+	"slices"
 	"sort"
 	"strings"
 
@@ -31,6 +32,27 @@ const (
 // Modules lists the checksummed modules in GLOBAL_CHECKSUM() order, which
 // is also the ORDER BY name of runtime_checksums_values.
 var Modules = []string{AdminVariables, MySQLQueryRules, MySQLServers, MySQLServersV2, MySQLUsers, MySQLVariables, ProxySQLServers}
+
+// PerNodeVariables are the variables each node keeps for itself: left out
+// of the variables checksums and never synced (§2.1): mysql-threads always,
+// the listen addresses because cluster_sync_interfaces is false.
+var PerNodeVariables = []string{"mysql-threads", "mysql-interfaces", "admin-mysql_ifaces", "admin-restapi_port",
+	"admin-telnet_admin_ifaces", "admin-telnet_stats_ifaces", "admin-web_port"}
+
+// PerNodeVariable reports whether name (with its prefix) is per node.
+func PerNodeVariable(name string) bool { return slices.Contains(PerNodeVariables, name) }
+
+// perNodeSQL is the quoted list of the per-node variables with prefix,
+// for a NOT IN (...) clause.
+func perNodeSQL(prefix string) string {
+	var q []string
+	for _, v := range PerNodeVariables {
+		if prefix == "" || strings.HasPrefix(v, prefix+"-") {
+			q = append(q, "'"+v+"'")
+		}
+	}
+	return strings.Join(q, ",")
+}
 
 // Hash is a streaming SpookyHash V2 whose result is the first 64-bit half.
 // ProxySQL feeds rows cell by cell; hashing the concatenation is the same.

@@ -258,17 +258,17 @@ var PeerQueries = []string{
 	serversV2Q, replQ, grQ, galeraQ, auroraQ, attrsQ, sslQ, runtimeSrvQ,
 }
 
-// varsQuery is the variables fetch of §2.11, with interfaces excluded
-// (cluster_sync_interfaces is false).
+// varsQuery is the variables fetch of §2.11, without the per-node
+// variables (cluster_sync_interfaces is false).
 func varsQuery(prefix string) string {
-	q := "SELECT * FROM runtime_global_variables WHERE variable_name LIKE '" + prefix + "-%'"
-	if prefix == "mysql" {
-		q += " AND variable_name NOT IN ('mysql-threads')"
-		q += " AND variable_name NOT IN ('mysql-interfaces')"
-	} else {
-		q += " AND variable_name NOT IN ('admin-mysql_ifaces','admin-restapi_port','admin-telnet_admin_ifaces','admin-telnet_stats_ifaces','admin-web_port')"
-	}
-	return q + " ORDER BY variable_name"
+	return "SELECT * FROM runtime_global_variables WHERE variable_name LIKE '" + prefix + "-%'" +
+		" AND variable_name NOT IN (" + perNodeSQL(prefix) + ") ORDER BY variable_name"
+}
+
+// DeletePulledVariablesSQL empties main.global_variables of prefix before
+// a pulled set is written, keeping this node's per-node variables.
+func DeletePulledVariablesSQL(prefix string) string {
+	return "DELETE FROM main.global_variables WHERE variable_name LIKE '" + prefix + "-%' AND variable_name NOT IN (" + perNodeSQL("") + ")"
 }
 
 // Result is a fetched resultset.
