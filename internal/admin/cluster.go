@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"os"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -143,21 +144,8 @@ func (a *Admin) ApplyPull(p *cluster.Pull) error {
 	a.mu.Lock()
 	defer a.mu.Unlock()
 	ctx := context.Background()
-	var m *module
-	switch p.Module {
-	case cluster.MySQLQueryRules:
-		m = moduleByName("MYSQL QUERY RULES")
-	case cluster.MySQLUsers:
-		m = moduleByName("MYSQL USERS")
-	case cluster.AdminVariables:
-		m = moduleByName("ADMIN VARIABLES")
-	case cluster.MySQLVariables:
-		m = moduleByName("MYSQL VARIABLES")
-	case cluster.ProxySQLServers:
-		m = moduleByName("PROXYSQL SERVERS")
-	case cluster.MySQLServersV2, cluster.MySQLServers:
-		m = moduleByName("MYSQL SERVERS")
-	default:
+	m := moduleOf(p.Module)
+	if m == nil {
 		return fmt.Errorf("cannot apply module %s", p.Module)
 	}
 	a.csMu.Lock()
@@ -347,6 +335,16 @@ func moduleChecksums(m *module) []string {
 		return []string{cluster.MySQLServersV2, cluster.MySQLServers}
 	case "PROXYSQL SERVERS":
 		return []string{cluster.ProxySQLServers}
+	}
+	return nil
+}
+
+// moduleOf is the LOAD/SAVE module whose checksum is named name.
+func moduleOf(name string) *module {
+	for _, m := range modules {
+		if slices.Contains(moduleChecksums(m), name) {
+			return m
+		}
 	}
 	return nil
 }
