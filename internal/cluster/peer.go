@@ -22,10 +22,7 @@ type conn struct {
 // dialPeer logs into a peer's admin port with the cluster credentials
 // (connect timeout 1 s, as ProxySQL).
 func dialPeer(p Peer, cfg Config) (*conn, error) {
-	cred, _ := wire.ParseStoredPassword(cfg.Password)
-	if !cred.HasCleartext {
-		cred = wire.Credential{Cleartext: cfg.Password, HasCleartext: true}
-	}
+	cred := wire.CleartextCredential(cfg.Password)
 	ctx, cancel := context.WithTimeout(context.Background(), time.Second)
 	defer cancel()
 	addr := net.JoinHostPort(p.Hostname, strconv.Itoa(p.Port))

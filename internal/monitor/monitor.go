@@ -350,11 +350,7 @@ func (h *host) dial(snap *runtime.Snapshot, timeout time.Duration) (*backend.Con
 	if h.key.port == 0 {
 		network = "unix"
 	}
-	// The monitor password is cleartext, as in ProxySQL.
-	cred, _ := wire.ParseStoredPassword(v.Password)
-	if !cred.HasCleartext {
-		cred = wire.Credential{Cleartext: v.Password, HasCleartext: true}
-	}
+	cred := wire.CleartextCredential(v.Password)
 	ctx, cancel := context.WithTimeout(context.Background(), timeout)
 	defer cancel()
 	c, err := backend.Dial(ctx, network, h.key.addr(), backend.DialOptions{User: v.Username, Cred: cred, Timeout: timeout})

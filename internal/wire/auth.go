@@ -43,6 +43,17 @@ func ParseStoredPassword(pw string) (Credential, bool) {
 	return Credential{Cleartext: pw, HasCleartext: true, Stage1: s1[:], Stage2: s2[:]}, true
 }
 
+// CleartextCredential is the credential of a password that ProxySQL
+// requires in cleartext (mysql-monitor_password, admin-cluster_password):
+// parsed as a stored password, and taken literally when that does not
+// yield the cleartext (a "*HEX" or "$A$" string).
+func CleartextCredential(pw string) Credential {
+	if c, _ := ParseStoredPassword(pw); c.HasCleartext {
+		return c
+	}
+	return Credential{Cleartext: pw, HasCleartext: true}
+}
+
 // Empty reports whether the credential is the empty password.
 func (c Credential) Empty() bool { return c.HasCleartext && c.Cleartext == "" }
 
