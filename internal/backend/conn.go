@@ -464,15 +464,11 @@ func Dial(ctx context.Context, network, addr string, o DialOptions) (*Conn, erro
 // query is false). This is how ProxySQL enforces query timeouts: the
 // connection running the query is busy and cannot be used to stop it.
 func (s *Server) Kill(ctx context.Context, threadID uint32, o DialOptions, query bool) error {
-	network := "tcp"
-	if s.Port == 0 {
-		network = "unix"
-	}
 	o.Schema = ""
 	if o.Timeout <= 0 {
 		o.Timeout = 10 * time.Second
 	}
-	c, err := dial(ctx, network, s.Addr(), o)
+	c, err := dial(ctx, Network(s.Port), s.Addr(), o)
 	if err != nil {
 		return fmt.Errorf("backend %s: connect to kill thread %d: %w", s.Addr(), threadID, err)
 	}

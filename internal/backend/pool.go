@@ -111,6 +111,15 @@ type Server struct {
 // Status returns the current state.
 func (s *Server) Status() Status { return Status(s.status.Load()) }
 
+// Network is the network of a mysql_servers entry: port 0 means the
+// hostname is a unix socket path, as in ProxySQL.
+func Network(port int) string {
+	if port == 0 {
+		return "unix"
+	}
+	return "tcp"
+}
+
 // Addr is host:port (or the socket path when port is 0).
 func (s *Server) Addr() string {
 	if s.Port == 0 {
@@ -429,11 +438,7 @@ func (p *Pool) Acquire(ctx context.Context, hgID int, w *Want) (*Conn, error) {
 		opts := w.Dial
 		opts.Timeout = attempt
 		opts.DeprecateEOF = o.DeprecateEOF
-		network, addr := "tcp", s.Addr()
-		if s.Port == 0 {
-			network = "unix"
-		}
-		c, err := dial(dctx, network, addr, opts)
+		c, err := dial(dctx, Network(s.Port), s.Addr(), opts)
 		if err == nil {
 			c.Server = s
 			c.lastUsed = time.Now()

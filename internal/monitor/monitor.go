@@ -346,14 +346,10 @@ func (h *host) conn(snap *runtime.Snapshot, timeout time.Duration) (*backend.Con
 
 func (h *host) dial(snap *runtime.Snapshot, timeout time.Duration) (*backend.Conn, error) {
 	v := &snap.Vars.Monitor
-	network := "tcp"
-	if h.key.port == 0 {
-		network = "unix"
-	}
 	cred := wire.CleartextCredential(v.Password)
 	ctx, cancel := context.WithTimeout(context.Background(), timeout)
 	defer cancel()
-	c, err := backend.Dial(ctx, network, h.key.addr(), backend.DialOptions{User: v.Username, Cred: cred, Timeout: timeout})
+	c, err := backend.Dial(ctx, backend.Network(h.key.port), h.key.addr(), backend.DialOptions{User: v.Username, Cred: cred, Timeout: timeout})
 	if err != nil {
 		return nil, err
 	}
