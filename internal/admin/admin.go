@@ -492,8 +492,7 @@ func (a *Admin) loadUsers(ctx context.Context) error {
 	a.rtRows["mysql_users"] = activeRows(r)
 	// Peers rebuild the accounts from exactly these rows, so the checksum
 	// is computed from them too.
-	served, err := a.st.query(ctx, "SELECT username, password, use_ssl, default_hostgroup, default_schema, schema_locked, "+
-		"transaction_persistent, fast_forward, backend, frontend, max_connections, attributes, comment FROM main.mysql_users "+
+	served, err := a.st.query(ctx, "SELECT "+strings.Join(userCols, ", ")+" FROM main.mysql_users "+
 		"WHERE active=1 AND default_hostgroup>=0 ORDER BY username, backend")
 	if err != nil {
 		return err
@@ -579,7 +578,7 @@ func (a *Admin) loadRules(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
-	fr, err := a.st.query(ctx, "SELECT username, schemaname, flagIN, destination_hostgroup, comment FROM main.mysql_query_rules_fast_routing ORDER BY username, schemaname, flagIN")
+	fr, err := a.st.query(ctx, "SELECT "+strings.Join(fastRoutingCols, ", ")+" FROM main.mysql_query_rules_fast_routing ORDER BY username, schemaname, flagIN")
 	if err != nil {
 		return err
 	}

@@ -116,6 +116,15 @@ func (a *Admin) proxySelect(upper string) (*result, error) {
 var serverCols = []string{"hostgroup_id", "hostname", "port", "gtid_port", "status", "weight", "compression", "max_connections",
 	"max_replication_lag", "use_ssl", "max_latency_ms", "comment"}
 
+// userCols are the mysql_users columns peers fetch and the users checksum
+// is computed from (§2.11).
+var userCols = []string{"username", "password", "use_ssl", "default_hostgroup", "default_schema", "schema_locked",
+	"transaction_persistent", "fast_forward", "backend", "frontend", "max_connections", "attributes", "comment"}
+
+// fastRoutingCols are mysql_query_rules_fast_routing's columns, in the
+// order of its checksum query (§2.4).
+var fastRoutingCols = []string{"username", "schemaname", "flagIN", "destination_hostgroup", "comment"}
+
 // runtimeServersRows are the runtime servers as peers see and checksum
 // them (§2.4.1): OFFLINE_HARD left out, SHUNNED shown as ONLINE.
 func (a *Admin) runtimeServersRows() *result {
@@ -226,14 +235,12 @@ func (a *Admin) writePulled(ctx context.Context, p *cluster.Pull) error {
 		if err := insert("mysql_query_rules", ruleColumns, map[string]string{"active": "1"}, p.Results[0].Rows); err != nil {
 			return err
 		}
-		return insert("mysql_query_rules_fast_routing", []string{"username", "schemaname", "flagIN", "destination_hostgroup", "comment"}, nil, p.Results[1].Rows)
+		return insert("mysql_query_rules_fast_routing", fastRoutingCols, nil, p.Results[1].Rows)
 	case cluster.MySQLUsers:
 		if err := exec("DELETE FROM main.mysql_users"); err != nil {
 			return err
 		}
-		return insert("mysql_users", []string{"username", "password", "use_ssl", "default_hostgroup", "default_schema", "schema_locked",
-			"transaction_persistent", "fast_forward", "backend", "frontend", "max_connections", "attributes", "comment"},
-			map[string]string{"active": "1"}, p.Results[0].Rows)
+		return insert("mysql_users", userCols, map[string]string{"active": "1"}, p.Results[0].Rows)
 	case cluster.AdminVariables, cluster.MySQLVariables:
 		prefix := "admin"
 		if p.Module == cluster.MySQLVariables {

@@ -70,7 +70,7 @@ func (a *Admin) cnfToMemory(ctx context.Context, cfg *config.Config, m *module) 
 			}
 		}
 		for _, f := range cfg.MySQLQueryRulesFastRouting {
-			if err := ins("mysql_query_rules_fast_routing", []string{"username", "schemaname", "flagIN", "destination_hostgroup", "comment"},
+			if err := ins("mysql_query_rules_fast_routing", fastRoutingCols,
 				f.Username, f.Schemaname, f.FlagIN, f.DestinationHostgroup, f.Comment); err != nil {
 				return n, err
 			}
