@@ -33,6 +33,13 @@ func main() {
 }
 
 func run(args []string) int {
+	// stopped logs the end of a shutdown after every deferred Close ran.
+	var stopped func()
+	defer func() {
+		if stopped != nil {
+			stopped()
+		}
+	}()
 	fs := flag.NewFlagSet("sqlgate", flag.ContinueOnError)
 	var (
 		foreground = fs.Bool("f", false, "run in the foreground (sqlgate always does; accepted for ProxySQL compatibility)")
@@ -146,7 +153,7 @@ func run(args []string) int {
 	log.Info("sqlgate started", "version", version, "config", *cnf, "datadir", dir,
 		"servers", len(snap.Servers), "users", len(snap.Users), "rules", snap.Rules.Len())
 
-	sig := make(chan os.Signal, 1)
+	sig := make(chan os.Signal, 2)
 	signal.Notify(sig, syscall.SIGINT, syscall.SIGTERM)
 	code := 0
 	select {
@@ -158,8 +165,33 @@ func run(args []string) int {
 		log.Error("listener failed", "err", err)
 		code = 1
 	}
-	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	// A stop must never hang: whatever is still running after
+	// shutdownLimit (or at a second signal) is abandoned. Everything
+	// already committed to proxysql.db is safe; SQLite's journal covers
+	// the rest.
+	start := time.Now()
+	limit := time.AfterFunc(shutdownLimit, func() {
+		log.Error("shutdown did not finish in time: exiting now", "limit", shutdownLimit)
+		os.Exit(1)
+	})
+	go func() {
+		s := <-sig
+		log.Warn("second signal during shutdown: exiting now", "signal", s.String())
+		os.Exit(1)
+	}()
+	stopped = func() {
+		limit.Stop()
+		log.Info("stopped", "took", time.Since(start).Round(time.Millisecond))
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), shutdownGrace)
 	defer cancel()
 	srv.Shutdown(ctx)
 	return code
 }
+
+// shutdownGrace is how long statements in flight may run after a stop
+// was asked for; shutdownLimit bounds the whole stop.
+const (
+	shutdownGrace = time.Second
+	shutdownLimit = 2500 * time.Millisecond
+)

@@ -3,6 +3,7 @@ package main
 import (
 	"bytes"
 	"context"
+	"database/sql"
 	"fmt"
 	"net"
 	"os"
@@ -103,6 +104,28 @@ mysql_query_rules = ( { rule_id=1, active=1, match_pattern="^SELECT .* FOR UPDAT
 	if err != nil || strings.TrimSpace(string(out)) != "1" {
 		t.Fatalf("mariadb through sqlgate: %v %q\nlogs:\n%s", err, out, logs.String())
 	}
+	// A clean stop: a statement in flight finishes and the client gets
+	// its result, an idle session is closed, the process exits within 2 s.
+	db, err := sql.Open("mysql", fmt.Sprintf("app:app@tcp(%s)/", addr))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	idle, err := db.Conn(context.Background())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer idle.Close()
+	if err := idle.PingContext(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	inflight := make(chan error, 1)
+	go func() {
+		var v int
+		inflight <- db.QueryRow("SELECT SLEEP(0.6)").Scan(&v)
+	}()
+	time.Sleep(200 * time.Millisecond)
+	start := time.Now()
 	cmd.Process.Signal(syscall.SIGTERM)
 	select {
 	case err := <-done:
@@ -110,8 +133,18 @@ mysql_query_rules = ( { rule_id=1, active=1, match_pattern="^SELECT .* FOR UPDAT
 		if err != nil {
 			t.Fatalf("sqlgate exited with %v after SIGTERM\n%s", err, logs.String())
 		}
-	case <-time.After(10 * time.Second):
-		t.Fatal("sqlgate did not exit within 10s of SIGTERM")
+	case <-time.After(2 * time.Second):
+		t.Fatalf("sqlgate did not exit within 2s of SIGTERM:\n%s", logs.String())
+	}
+	t.Logf("stopped %v after SIGTERM", time.Since(start).Round(time.Millisecond))
+	if err := <-inflight; err != nil {
+		t.Fatalf("the statement in flight at SIGTERM failed: %v\n%s", err, logs.String())
+	}
+	if err := idle.PingContext(context.Background()); err == nil {
+		t.Fatal("an idle session still answers after the stop")
+	}
+	if !strings.Contains(logs.String(), "msg=stopped") {
+		t.Fatalf("no 'stopped' line in the log:\n%s", logs.String())
 	}
 }
 

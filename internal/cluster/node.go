@@ -1,6 +1,7 @@
 package cluster
 
 import (
+	"context"
 	"fmt"
 	"log/slog"
 	"sort"
@@ -78,9 +79,11 @@ type record struct {
 
 // node is one peer being monitored.
 type node struct {
-	peer   Peer // immutable: identity (hostname, port) and the weight/comment it was created with
-	stop   chan struct{}
-	closed bool
+	peer Peer // immutable: identity (hostname, port) and the weight/comment it was created with
+	// ctx ends when the peer is removed from proxysql_servers or the
+	// cluster closes; cancel ends it.
+	ctx    context.Context
+	cancel context.CancelFunc
 
 	// Guarded by Cluster.dataMu: a LOAD PROXYSQL SERVERS may change them.
 	weight  int
@@ -123,13 +126,15 @@ type Cluster struct {
 	dataMu sync.Mutex
 	nodes  map[string]*node
 
-	wantMu  sync.Mutex
-	want    []Peer
-	wake    chan struct{}
-	done    chan struct{}
+	wantMu sync.Mutex
+	want   []Peer
+	wake   chan struct{}
+	// ctx ends on Close: every peer monitor, dial and fetch derives from
+	// it, so Close never waits for a peer that does not answer.
+	ctx     context.Context
+	cancel  context.CancelFunc
 	stopped chan struct{}
 	wg      sync.WaitGroup
-	closeMu sync.Once
 
 	// Conflicts and pulls, for the stats and the tests.
 	Pulls     counters
@@ -159,8 +164,8 @@ func (c *counters) Get(k string) int64 {
 
 // New returns a cluster for local; call SetPeers to start monitoring.
 func New(local Local, log *slog.Logger) *Cluster {
-	c := &Cluster{local: local, log: log, nodes: map[string]*node{}, wake: make(chan struct{}, 1),
-		done: make(chan struct{}), stopped: make(chan struct{})}
+	c := &Cluster{local: local, log: log, nodes: map[string]*node{}, wake: make(chan struct{}, 1), stopped: make(chan struct{})}
+	c.ctx, c.cancel = context.WithCancel(context.Background())
 	go c.reconcileLoop()
 	return c
 }
@@ -178,9 +183,11 @@ func (c *Cluster) SetPeers(ps []Peer) {
 	}
 }
 
-// Close stops every peer monitor.
+// Close stops every peer monitor and waits for them. A monitor blocked
+// on a peer is unblocked by closing its connection, so Close returns
+// promptly whatever the peers do.
 func (c *Cluster) Close() {
-	c.closeMu.Do(func() { close(c.done) })
+	c.cancel()
 	<-c.stopped
 	c.wg.Wait()
 }
@@ -189,16 +196,8 @@ func (c *Cluster) reconcileLoop() {
 	defer close(c.stopped)
 	for {
 		select {
-		case <-c.done:
-			c.dataMu.Lock()
-			for _, n := range c.nodes {
-				if !n.closed {
-					n.closed = true
-					close(n.stop)
-				}
-			}
-			c.dataMu.Unlock()
-			return
+		case <-c.ctx.Done():
+			return // every node's ctx derives from c.ctx
 		case <-c.wake:
 		}
 		c.wantMu.Lock()
@@ -219,7 +218,8 @@ func (c *Cluster) reconcile(want []Peer) {
 			n.weight, n.comment = p.Weight, p.Comment
 			continue
 		}
-		n := &node{peer: p, weight: p.Weight, comment: p.Comment, stop: make(chan struct{}), records: map[string]*record{}}
+		n := &node{peer: p, weight: p.Weight, comment: p.Comment, records: map[string]*record{}}
+		n.ctx, n.cancel = context.WithCancel(c.ctx)
 		c.nodes[k] = n
 		c.info(fmt.Sprintf("Created new Cluster Node Entry for host %s:%d", p.Hostname, p.Port))
 		c.wg.Add(1)
@@ -227,13 +227,20 @@ func (c *Cluster) reconcile(want []Peer) {
 	}
 	for k, n := range c.nodes {
 		if !keep[k] {
-			if !n.closed {
-				n.closed = true
-				close(n.stop)
-			}
+			n.cancel()
 			delete(c.nodes, k)
 			c.info(fmt.Sprintf("Destroyed Cluster Node Entry for host %s:%d", n.peer.Hostname, n.peer.Port))
 		}
+	}
+}
+
+// pause waits d or until the cluster closes.
+func (c *Cluster) pause(d time.Duration) {
+	t := time.NewTimer(d)
+	defer t.Stop()
+	select {
+	case <-c.ctx.Done():
+	case <-t.C:
 	}
 }
 
@@ -499,7 +506,7 @@ func (c *Cluster) decide(n *node, cfg Config) {
 			c.Pulls.add(m + "/failure")
 			c.setPullErr(cand.n, m, "pull of "+m+" failed: "+err.Error())
 			// As ProxySQL: a failed pull waits a second before the next.
-			time.Sleep(time.Second)
+			c.pause(time.Second)
 			continue
 		}
 		c.Pulls.add(m + "/success")
@@ -539,7 +546,7 @@ func (c *Cluster) decideRuntimeServers(n *node, cfg Config, own map[string]Value
 	if err := c.pullRuntimeServers(cand, cfg, own[MySQLServers]); err != nil {
 		c.Pulls.add(MySQLServers + "/failure")
 		c.setPullErr(cand.n, MySQLServers, "pull of mysql_servers failed: "+err.Error())
-		time.Sleep(time.Second)
+		c.pause(time.Second)
 		return
 	}
 	c.Pulls.add(MySQLServers + "/success")

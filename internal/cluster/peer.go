@@ -17,23 +17,32 @@ import (
 type conn struct {
 	c       *backend.Conn
 	timeout time.Duration
+	stop    func() bool // unregisters the close-on-cancel hook
 }
 
 // dialPeer logs into a peer's admin port with the cluster credentials
-// (connect timeout 1 s, as ProxySQL).
-func dialPeer(p Peer, cfg Config) (*conn, error) {
+// (connect timeout 1 s, as ProxySQL). When ctx ends, the connection is
+// closed under whatever query is running, so a stopping node never waits
+// for a peer that does not answer.
+func dialPeer(ctx context.Context, p Peer, cfg Config) (*conn, error) {
 	cred := wire.CleartextCredential(cfg.Password)
-	ctx, cancel := context.WithTimeout(context.Background(), time.Second)
+	dctx, cancel := context.WithTimeout(ctx, time.Second)
 	defer cancel()
 	addr := net.JoinHostPort(p.Hostname, strconv.Itoa(p.Port))
-	c, err := backend.Dial(ctx, "tcp", addr, backend.DialOptions{User: cfg.Username, Cred: cred, Timeout: time.Second})
+	c, err := backend.Dial(dctx, "tcp", addr, backend.DialOptions{User: cfg.Username, Cred: cred, Timeout: time.Second})
 	if err != nil {
 		return nil, err
 	}
-	return &conn{c: c, timeout: 10 * time.Second}, nil
+	// Closing the socket (not c.Close, which writes COM_QUIT) is safe
+	// while another goroutine is inside a query on it.
+	stop := context.AfterFunc(ctx, func() { c.Conn.Close() })
+	return &conn{c: c, timeout: 10 * time.Second, stop: stop}, nil
 }
 
-func (c *conn) close() { c.c.Close() }
+func (c *conn) close() {
+	c.stop()
+	c.c.Close()
+}
 
 // query runs q with a deadline: a peer that stops answering must not hang
 // the monitor (ProxySQL sets no timeout here and can hang forever).
@@ -55,27 +64,48 @@ func (c *conn) exec(q string) error {
 }
 
 // sleep waits d or until the node or the cluster stops; false when stopped.
+// It checks for the stop even when d is 0, so no caller can spin.
 func (c *Cluster) sleep(n *node, d time.Duration) bool {
 	if d <= 0 {
-		return true
+		return n.ctx.Err() == nil
 	}
 	t := time.NewTimer(d)
 	defer t.Stop()
 	select {
-	case <-n.stop:
-		return false
-	case <-c.done:
+	case <-n.ctx.Done():
 		return false
 	case <-t.C:
 		return true
 	}
 }
 
-// monitor is one peer's thread (§2.7).
+// maxBackoff bounds the wait between attempts on a peer that keeps
+// failing, so a peer that comes back is seen again within seconds.
+const maxBackoff = 5 * time.Second
+
+// backoff is the wait before the next attempt after failures consecutive
+// failed attempts: the check interval, doubled per further failure up to
+// maxBackoff (never less than the interval).
+func backoff(interval time.Duration, failures int) time.Duration {
+	if interval <= 0 {
+		interval = time.Second
+	}
+	d := interval
+	for i := 1; i < failures && d < maxBackoff; i++ {
+		d *= 2
+	}
+	return max(interval, min(d, maxBackoff))
+}
+
+// monitor is one peer's thread (§2.7). A peer that cannot be reached,
+// refuses the login or fails a check costs one attempt per check interval,
+// backing off up to maxBackoff while it keeps failing; setStatus logs each
+// change of reason once.
 func (c *Cluster) monitor(n *node) {
 	defer c.wg.Done()
 	defer c.info(fmt.Sprintf("Cluster: closing thread for peer %s:%d", n.peer.Hostname, n.peer.Port))
-	for {
+	failures := 0
+	for n.ctx.Err() == nil {
 		cfg := c.local.ClusterConfig()
 		if cfg.Username == "" {
 			if !c.sleep(n, time.Second) {
@@ -83,23 +113,36 @@ func (c *Cluster) monitor(n *node) {
 			}
 			continue
 		}
-		pc, err := dialPeer(n.peer, cfg)
+		var wait time.Duration
+		pc, err := dialPeer(n.ctx, n.peer, cfg)
 		if err != nil {
-			c.fail(n, fmt.Sprintf("unable to connect: %v", err))
-			if !c.sleep(n, cfg.CheckInterval+time.Second) {
-				return
+			err = fmt.Errorf("unable to connect: %w", err)
+		} else {
+			okBefore := c.checksOK(n)
+			wait, err = c.session(n, pc, cfg)
+			pc.close()
+			if c.checksOK(n) > okBefore {
+				failures = 0
 			}
-			continue
 		}
-		wait, err := c.session(n, pc, cfg)
-		pc.close()
+		if n.ctx.Err() != nil {
+			return // stopped: the error is ours, not the peer's
+		}
 		if err != nil {
+			failures++
 			c.fail(n, err.Error())
+			wait = max(wait, backoff(cfg.CheckInterval, failures))
 		}
 		if !c.sleep(n, wait) {
 			return
 		}
 	}
+}
+
+func (c *Cluster) checksOK(n *node) int64 {
+	c.dataMu.Lock()
+	defer c.dataMu.Unlock()
+	return n.checksOK
 }
 
 // fail records a failed check.
@@ -129,14 +172,7 @@ func (c *Cluster) session(n *node, pc *conn, cfg Config) (time.Duration, error) 
 		return cfg.CheckInterval, err
 	}
 	count := 0
-	for {
-		select {
-		case <-n.stop:
-			return 0, nil
-		case <-c.done:
-			return 0, nil
-		default:
-		}
+	for n.ctx.Err() == nil {
 		next := c.local.ClusterConfig()
 		if next.Username == "" || next.Username != cfg.Username || next.Password != cfg.Password {
 			return 0, nil // new cluster account: log in again with it
@@ -190,6 +226,7 @@ func (c *Cluster) session(n *node, pc *conn, cfg Config) (time.Duration, error) 
 			return 0, nil
 		}
 	}
+	return 0, nil
 }
 
 // fetchMetrics reads the peer's stats_mysql_global (§2.7 step 4.3).
@@ -296,7 +333,7 @@ type Pull struct {
 
 // fetch runs queries on a new connection to the chosen peer.
 func (c *Cluster) fetch(p Peer, cfg Config, queries ...string) ([]Result, error) {
-	pc, err := dialPeer(p, cfg)
+	pc, err := dialPeer(c.ctx, p, cfg)
 	if err != nil {
 		return nil, err
 	}

@@ -57,6 +57,7 @@ type Server struct {
 	ifaces    string // mysql-interfaces given to Start, for Resume
 	paused    bool
 	closed    bool
+	draining  atomic.Bool // Shutdown started: sessions close after their current reply
 	wg        sync.WaitGroup
 	failed    chan error
 }
@@ -213,8 +214,11 @@ func (s *Server) Resume() error {
 	return nil
 }
 
-// Shutdown stops accepting, closes every client connection and waits for
-// the sessions to end or ctx to expire.
+// Shutdown stops accepting and ends every client session gracefully: a
+// session waiting for its next command is closed at once, a session in
+// the middle of a statement finishes it (the client gets its result) and
+// is closed after replying. Sessions still busy when ctx expires are cut;
+// Shutdown then waits at most shutdownCut for them to unwind.
 func (s *Server) Shutdown(ctx context.Context) error {
 	s.mu.Lock()
 	if !s.closed {
@@ -222,22 +226,47 @@ func (s *Server) Shutdown(ctx context.Context) error {
 		s.Cache.Close()
 	}
 	s.closed = true
+	s.draining.Store(true)
 	for _, ln := range s.listeners {
 		ln.Close()
 	}
+	busy := 0
 	for _, sess := range s.sessions {
-		sess.nc.Close()
+		if !sess.closeIfIdle() {
+			busy++
+		}
 	}
 	s.mu.Unlock()
+	if busy > 0 {
+		s.Log.Info("shutdown: waiting for statements in flight", "sessions", busy)
+	}
 	done := make(chan struct{})
 	go func() { s.wg.Wait(); close(done) }()
 	select {
 	case <-done:
 		return nil
 	case <-ctx.Done():
+	}
+	s.mu.Lock()
+	n := len(s.sessions)
+	for _, sess := range s.sessions {
+		sess.nc.Close()
+	}
+	s.mu.Unlock()
+	s.Log.Warn("shutdown: grace expired, closing sessions with statements in flight", "sessions", n)
+	t := time.NewTimer(shutdownCut)
+	defer t.Stop()
+	select {
+	case <-done:
+		return nil
+	case <-t.C:
 		return ctx.Err()
 	}
 }
+
+// shutdownCut bounds the wait for sessions to unwind after their sockets
+// were closed.
+const shutdownCut = 500 * time.Millisecond
 
 // ClientConnections returns the number of connected client sessions.
 func (s *Server) ClientConnections() int64 { return s.clients.Load() }

@@ -8,6 +8,7 @@ import (
 	"net"
 	"strconv"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"sqlgate/internal/backend"
@@ -70,6 +71,29 @@ type Session struct {
 	actMu sync.Mutex
 	act   activity
 	kills sync.WaitGroup // watchdog kills in flight (see overdue)
+
+	// phase is phaseIdle while the session waits for a command, phaseBusy
+	// from reading one until its reply is flushed, phaseClosed once
+	// Shutdown closed it: the transitions are CASes, so Shutdown never cuts
+	// a statement it has let start.
+	phase atomic.Int32
+}
+
+const (
+	phaseIdle int32 = iota
+	phaseBusy
+	phaseClosed
+)
+
+// closeIfIdle closes the session's socket when it is between statements
+// and reports whether it did; a busy session closes itself after its
+// reply because the server is draining.
+func (s *Session) closeIfIdle() bool {
+	if s.phase.CompareAndSwap(phaseIdle, phaseClosed) {
+		s.nc.Close()
+		return true
+	}
+	return s.phase.Load() == phaseClosed
 }
 
 // activity is the processlist view of a session.
@@ -365,6 +389,12 @@ func (s *Session) writeRawPacket(p []byte) error {
 func (s *Session) loop() {
 	var deadlineSet time.Time
 	for {
+		// The previous command's reply is out: idle again, unless
+		// Shutdown is draining, then close now.
+		s.phase.CompareAndSwap(phaseBusy, phaseIdle)
+		if s.srv.draining.Load() {
+			return
+		}
 		rt := s.srv.Store.Load()
 		// wait_timeout is hours: refreshing the deadline once a second is
 		// precise enough and keeps timer work off the per-statement path.
@@ -373,6 +403,9 @@ func (s *Session) loop() {
 			deadlineSet = now
 		}
 		p, err := s.c.ReadPacket(rt.Vars.MaxAllowedPacket)
+		if err == nil && !s.phase.CompareAndSwap(phaseIdle, phaseBusy) {
+			return // Shutdown closed the session: the command is not run
+		}
 		if err != nil {
 			if errors.Is(err, wire.ErrPacketTooLarge) {
 				s.c.Seq = 1
