@@ -345,21 +345,15 @@ func TestClusterMaliciousPeer(t *testing.T) {
 // TestClusterVersionOneTrap: two cores boot from config files that differ.
 // With ProxySQL's boot versions (-proxysql-boot-versions) every module is
 // at version 1, nothing syncs, and ProxySQL's warning repeats: the trap.
-// By default the newer configuration (by file time) wins on its own, and
-// a full restart from the config files later still converges without a
-// manual LOAD, and never to the older configuration.
+// By default the version-one rule settles it without a LOAD: the first
+// core in proxysql_servers order seeds the other, which the log explains;
+// a full restart (from disk, or from the files with --initial) converges
+// again on the same configuration.
 func TestClusterVersionOneTrap(t *testing.T) {
 	bin := buildBinary(t)
 	rules := func(name string) string {
 		id := map[string]string{"coreA": "1", "coreB": "2"}[name]
 		return `mysql_query_rules = ( { rule_id=` + id + `, active=1, match_digest="^SELECT", destination_hostgroup=0, apply=1 } )`
-	}
-	age := func(nodes []*clusterNode) {
-		// coreA's file is an hour older: coreB's configuration is the newer.
-		old := time.Now().Add(-time.Hour)
-		if err := os.Chtimes(nodes[0].cnf, old, old); err != nil {
-			t.Fatal(err)
-		}
 	}
 	ruleOn := func(n *clusterNode) string {
 		return n.must("SELECT GROUP_CONCAT(rule_id) FROM runtime_mysql_query_rules")
@@ -378,25 +372,26 @@ func TestClusterVersionOneTrap(t *testing.T) {
 		n.kill()
 	}
 
-	// 2. sqlgate's boot versions: the newer file wins, no LOAD needed.
-	nodes = startCluster(t, bin, []string{"coreA", "coreB"}, 2, func(name string) string { return rules(name) })
-	for _, n := range nodes {
-		n.kill()
+	// 2. sqlgate: the first core in proxysql_servers order (same host, so
+	// the lower admin port) seeds the other.
+	nodes = startCluster(t, bin, []string{"coreA", "coreB"}, 2, rules)
+	first, second := nodes[0], nodes[1]
+	if second.admin < first.admin {
+		first, second = second, first
 	}
-	age(nodes)
-	for _, n := range nodes {
-		os.RemoveAll(filepath.Join(n.dir, "proxysql.db"))
-		n.start()
-	}
+	want := ruleOn(first)
 	converge(t, nodes, "mysql_query_rules", 5*time.Second)
-	if a := ruleOn(nodes[0]); a != "2" {
-		t.Errorf("coreA has rule %s, want coreB's newer rule 2", a)
+	if got := ruleOn(second); got != want {
+		t.Errorf("%s has rule %s, want the first core's rule %s", second.name, got, want)
 	}
-	if !strings.Contains(nodes[0].logs.String(), "mysql_query_rules starts at version 2 with epoch") {
-		t.Errorf("the boot epoch is not explained in the log:\n%s", nodes[0].logs)
+	if !strings.Contains(second.logs.String(), "both run boot configuration (version 1) of mysql_query_rules and differ: this node is a core listed after it in proxysql_servers, so it takes the peer's") {
+		t.Errorf("the follower does not say why it took the peer's rules:\n%s", second.logs)
+	}
+	if !strings.Contains(first.logs.String(), "mysql_query_rules starts at version 1 (from the config file)") {
+		t.Errorf("the boot version is not explained in the log:\n%s", first.logs)
 	}
 	// 3. Full restart: both from disk, then both from their config files
-	// (--initial): still converged on the newer rule, never on coreA's older one.
+	// (--initial): converged on the same rule again, without a LOAD.
 	for _, args := range [][]string{nil, {"--initial"}} {
 		for _, n := range nodes {
 			n.kill()
@@ -405,8 +400,8 @@ func TestClusterVersionOneTrap(t *testing.T) {
 			n.start(args...)
 		}
 		converge(t, nodes, "mysql_query_rules", 5*time.Second)
-		if a, b := ruleOn(nodes[0]), ruleOn(nodes[1]); a != "2" || b != "2" {
-			t.Errorf("after a restart %v: rules %s and %s, want 2 on both", args, a, b)
+		if a, b := ruleOn(nodes[0]), ruleOn(nodes[1]); a != want || b != want {
+			t.Errorf("after a restart %v: rules %s and %s, want %s on both", args, a, b, want)
 		}
 	}
 	// 4. A change after the restart propagates as usual.

@@ -2,6 +2,8 @@ package main
 
 import (
 	"fmt"
+	"os"
+	"path/filepath"
 	"strconv"
 	"strings"
 	"syscall"
@@ -111,4 +113,148 @@ func TestClusterStopIsCleanAndQuiet(t *testing.T) {
 	t.Logf("coreA stopped %v after PROXYSQL SHUTDOWN", d.Round(time.Millisecond))
 	d = sat.stop(t, false, 2*time.Second)
 	t.Logf("the satellite stopped %v after SIGTERM with both cores gone", d.Round(time.Millisecond))
+}
+
+// addNode starts one more node whose proxysql.cnf lists the given cores;
+// edit may change the file's text.
+func addNode(t *testing.T, bin, name string, cores []int, edit func(string) string) *clusterNode {
+	t.Helper()
+	p := &proxy{t: t, bin: bin, dir: t.TempDir(), admin: freePort(t), app: freePort(t)}
+	p.cnf = filepath.Join(p.dir, "proxysql.cnf")
+	text := clusterCnf(p.dir, p.admin, p.app, cores, "")
+	if edit != nil {
+		text = edit(text)
+	}
+	if err := os.WriteFile(p.cnf, []byte(text), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	n := &clusterNode{proxy: p, name: name}
+	n.start()
+	t.Cleanup(n.kill)
+	n.openDB(t)
+	return n
+}
+
+func adminPorts(nodes ...*clusterNode) []int {
+	var out []int
+	for _, n := range nodes {
+		out = append(out, n.admin)
+	}
+	return out
+}
+
+// expectEverywhere fails unless q returns want on every node.
+func expectEverywhere(t *testing.T, nodes []*clusterNode, q, want string) {
+	t.Helper()
+	for _, n := range nodes {
+		if got := n.must(q); got != want {
+			t.Errorf("%s: %s = %q, want %q", n.name, q, got, want)
+		}
+	}
+}
+
+// TestClusterRedeployDoesNotRollBack: core B is re-deployed from its
+// original proxysql.cnf (datadir wiped, the file copied in again with a
+// fresh modification time). The rule LOADed on core A and the server
+// weight changed at runtime stay on every node: B takes them instead of
+// spreading its file.
+func TestClusterRedeployDoesNotRollBack(t *testing.T) {
+	bin := buildBinary(t)
+	nodes := startCluster(t, bin, []string{"coreA", "coreB", "sat1"}, 2, nil)
+	a, b := nodes[0], nodes[1]
+	a.must("INSERT INTO mysql_query_rules (rule_id, active, match_digest, destination_hostgroup, apply) VALUES (50, 1, '^SELECT', 0, 1); LOAD MYSQL QUERY RULES TO RUNTIME; SAVE MYSQL QUERY RULES TO DISK")
+	a.must("UPDATE mysql_servers SET weight=7; LOAD MYSQL SERVERS TO RUNTIME")
+	limit := clusterInterval*4 + time.Second
+	converge(t, nodes, "mysql_query_rules", limit)
+	converge(t, nodes, "mysql_servers_v2", limit)
+
+	b.kill()
+	if err := os.Remove(filepath.Join(b.dir, "proxysql.db")); err != nil {
+		t.Fatal(err)
+	}
+	future := time.Now().Add(time.Hour) // the file looks newer than anything
+	os.Chtimes(b.cnf, future, future)
+	b.start()
+	converge(t, nodes, "mysql_query_rules", limit+2*time.Second)
+	converge(t, nodes, "mysql_servers_v2", limit+2*time.Second)
+	time.Sleep(clusterInterval * 5) // and it stays so
+	expectEverywhere(t, nodes, "SELECT GROUP_CONCAT(rule_id) FROM runtime_mysql_query_rules", "50")
+	expectEverywhere(t, nodes, "SELECT weight FROM runtime_mysql_servers", "7")
+	if !strings.Contains(b.logs.String(), "mysql_servers_v2 starts at version 1 (from the config file)") {
+		t.Errorf("coreB does not say its file's servers start at version 1:\n%s", tail(b.logs.String(), 30))
+	}
+}
+
+// TestClusterLateSatelliteConverges: a satellite deployed later with its
+// own, different mysql_servers follows the cores, whether they run their
+// boot configuration (version 1: the version-one rule) or a loaded one,
+// and says why in its log.
+func TestClusterLateSatelliteConverges(t *testing.T) {
+	bin := buildBinary(t)
+	cores := startCluster(t, bin, []string{"coreA", "coreB"}, 2, nil)
+	sat := addNode(t, bin, "sat-late", adminPorts(cores...), func(s string) string {
+		return strings.Replace(s, `mysql_servers = ( { address="127.0.0.1", port=3306, hostgroup=0 } )`,
+			`mysql_servers = ( { address="127.0.0.1", port=3306, hostgroup=0 }, { address="127.0.0.2", port=3307, hostgroup=0, weight=5 } )`, 1)
+	})
+	nodes := append(cores, sat)
+	if got := sat.must("SELECT COUNT(*) FROM runtime_mysql_servers"); got != "2" {
+		t.Fatalf("the satellite did not start with its own servers: %s", got)
+	}
+	limit := clusterInterval*4 + 2*time.Second
+	converge(t, nodes, "mysql_servers_v2", limit)
+	expectEverywhere(t, nodes, "SELECT COUNT(*) FROM runtime_mysql_servers", "1")
+	if !strings.Contains(sat.logs.String(), "this node is a satellite (absent from its own proxysql_servers), so it takes the peer's") {
+		t.Errorf("the satellite does not say why it took the core's servers:\n%s", tail(sat.logs.String(), 30))
+	}
+	for _, c := range cores {
+		if v := c.must("SELECT version FROM runtime_checksums_values WHERE name='mysql_servers_v2'"); v != "1" {
+			t.Errorf("%s: servers version %s, want 1 (a core never takes a satellite's configuration)", c.name, v)
+		}
+	}
+	// A LOAD on a core then reaches it as usual.
+	cores[1].must("UPDATE mysql_servers SET weight=3; LOAD MYSQL SERVERS TO RUNTIME")
+	converge(t, nodes, "mysql_servers_v2", limit)
+	expectEverywhere(t, nodes, "SELECT weight FROM runtime_mysql_servers", "3")
+}
+
+// TestClusterFullRestartConvergesOnNewestLoad: rule 60 is LOADed and
+// saved everywhere; rule 61 replaces it on core A, LOADed but never saved
+// on A (its peers save what they pull). Then every node stops and starts
+// again from its disk, core B first: they converge on rule 61, the newest
+// configuration that was loaded, with no LOAD. A satellite whose own
+// configuration is newer than the cores' follows the cores all the same.
+func TestClusterFullRestartConvergesOnNewestLoad(t *testing.T) {
+	bin := buildBinary(t)
+	nodes := startCluster(t, bin, []string{"coreA", "coreB", "sat1"}, 2, nil)
+	a, b, sat := nodes[0], nodes[1], nodes[2]
+	limit := clusterInterval*4 + time.Second
+	a.must("INSERT INTO mysql_query_rules (rule_id, active, match_digest, destination_hostgroup, apply) VALUES (60, 1, '^SELECT', 0, 1); LOAD MYSQL QUERY RULES TO RUNTIME; SAVE MYSQL QUERY RULES TO DISK")
+	converge(t, nodes, "mysql_query_rules", limit)
+	time.Sleep(1100 * time.Millisecond) // a later epoch second for the next LOAD
+	a.must("UPDATE mysql_query_rules SET rule_id=61; LOAD MYSQL QUERY RULES TO RUNTIME")
+	converge(t, nodes, "mysql_query_rules", limit)
+	for _, n := range nodes {
+		n.stop(t, false, 2*time.Second)
+	}
+	for _, n := range []*clusterNode{b, sat, a} {
+		n.start()
+	}
+	if got := a.must("SELECT GROUP_CONCAT(rule_id) FROM runtime_mysql_query_rules"); got != "60" {
+		t.Fatalf("coreA booted with rule %s, want its saved 60", got)
+	}
+	converge(t, nodes, "mysql_query_rules", limit+2*time.Second)
+	time.Sleep(clusterInterval * 5)
+	expectEverywhere(t, nodes, "SELECT GROUP_CONCAT(rule_id) FROM runtime_mysql_query_rules", "61")
+	if !strings.Contains(b.logs.String(), "mysql_query_rules starts at version 2 with epoch") {
+		t.Errorf("coreB does not explain its boot epoch:\n%s", tail(b.logs.String(), 30))
+	}
+
+	// The satellite LOADs its own rule: newer than the cores', yet it goes
+	// back to theirs (cores never read a satellite).
+	sat.must("UPDATE mysql_query_rules SET rule_id=62; LOAD MYSQL QUERY RULES TO RUNTIME")
+	converge(t, nodes, "mysql_query_rules", limit+time.Second)
+	expectEverywhere(t, nodes, "SELECT GROUP_CONCAT(rule_id) FROM runtime_mysql_query_rules", "61")
+	if !strings.Contains(sat.logs.String(), "this node is a satellite (absent from its own proxysql_servers) and follows the cores") {
+		t.Errorf("the satellite does not say why it dropped its own rule:\n%s", tail(sat.logs.String(), 30))
+	}
 }

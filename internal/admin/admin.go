@@ -101,6 +101,9 @@ type Admin struct {
 	adopt     map[string]cluster.Value // a pull's expected checksum and epoch (§2.5)
 
 	cluster *cluster.Cluster
+	// proxysqlBoot: -proxysql-boot-versions, ProxySQL's boot versions and
+	// no version-one rule (to reproduce ProxySQL's behaviour).
+	proxysqlBoot bool
 
 	warned map[string]bool // runtime warnings already logged
 
@@ -141,6 +144,7 @@ func Open(o Options) (*Admin, error) {
 		rt: o.Runtime, pool: o.Pool, stats: o.Stats, control: o.Control, tls: o.TLS, started: time.Now(), uuid: newUUID(),
 		shutdown: make(chan struct{}), cur: &config.Config{}, rtRows: map[string]*result{},
 		mysqlVars: map[string]string{}, checksums: map[string]cluster.Value{}, served: map[string]*result{}, warned: map[string]bool{},
+		proxysqlBoot: o.ProxySQLBootVersions,
 	}
 	a.cluster = cluster.New(a, o.Log)
 	if err := a.boot(ctx, o, existed); err != nil {
@@ -188,7 +192,7 @@ func (a *Admin) boot(ctx context.Context, o Options, existed bool) error {
 	if err := a.loadAllToRuntime(ctx); err != nil {
 		return err
 	}
-	a.bootEpochs(ctx, o, existed, fromCnf)
+	a.bootEpochs(ctx, o, fromCnf)
 	return nil
 }
 

@@ -3,7 +3,7 @@ package admin
 import (
 	"context"
 	"fmt"
-	"os"
+	"net"
 	"slices"
 	"strconv"
 	"strings"
@@ -31,6 +31,7 @@ func (a *Admin) ClusterConfig() cluster.Config {
 		StatusFrequency:  n("cluster_check_status_frequency"),
 		ServersAlgorithm: n("cluster_mysql_servers_sync_algorithm"),
 		Diffs:            map[string]int{}, SaveToDisk: map[string]bool{}, MonitorEnabled: true,
+		VersionOneRule: !a.proxysqlBoot,
 	}
 	for _, m := range []string{cluster.MySQLQueryRules, cluster.MySQLServers, cluster.MySQLUsers, cluster.ProxySQLServers,
 		cluster.MySQLVariables, cluster.AdminVariables} {
@@ -375,17 +376,27 @@ func (a *Admin) persistEpochs(ctx context.Context, m *module) {
 	}
 }
 
-// bootEpochs gives each module loaded at boot an epoch that says how old
-// its configuration really is, and version 2 (ProxySQL boots every module
-// at version 1 with epoch = now, and never pulls from a version-1 peer:
-// after a full restart nothing syncs until someone runs LOAD by hand).
-// The epoch is the one saved with the disk configuration when the
-// checksum still matches, else the config file's modification time when
-// the module came from it, else the database file's. A stale node thus
-// loses to newer configuration, two differing nodes converge on the newest
-// (ties: the higher checksum), and nothing is decided by who booted last.
-// An empty module stays at version 1, so a blank node never spreads.
-func (a *Admin) bootEpochs(ctx context.Context, o Options, existed, fromCnf bool) {
+// bootEpochs decides each module's version at boot. Live configuration
+// always beats boot configuration, and no file's modification time
+// decides anything:
+//
+//   - a module whose configuration came from proxysql.cnf (no database,
+//     --initial, --reload) stays at version 1 with epoch = now, as in
+//     ProxySQL, so any peer running a LOADed configuration (version > 1)
+//     wins over it: re-deploying a node from its original file never rolls
+//     the cluster back;
+//   - a module restored from proxysql.db whose checksum matches the epoch
+//     saved with it (SAVE ... TO DISK, or a pull saved to disk) keeps that
+//     epoch at version 2, so after a full restart the cluster converges on
+//     the newest configuration that was actually loaded, with no manual
+//     LOAD (ProxySQL's version-1 trap);
+//   - anything else (no saved epoch, or tables edited since) stays at
+//     version 1.
+//
+// When every differing node is at version 1, the cluster's version-one
+// rule decides (cores before satellites, then the order of
+// proxysql_servers; see cluster.Config.VersionOneRule).
+func (a *Admin) bootEpochs(ctx context.Context, o Options, fromCnf bool) {
 	if o.ProxySQLBootVersions {
 		a.log.Warn("cluster: every module starts at version 1 as in ProxySQL (-proxysql-boot-versions): peers will not sync from this node until LOAD ... TO RUNTIME")
 		return
@@ -397,17 +408,6 @@ func (a *Admin) bootEpochs(ctx context.Context, o Options, existed, fromCnf bool
 			saved[deref(row[0])] = cluster.Value{Checksum: deref(row[1]), Epoch: e}
 		}
 	}
-	var cnfTime, dbTime int64
-	if fromCnf && o.ConfigPath != "" {
-		if fi, err := os.Stat(o.ConfigPath); err == nil {
-			cnfTime = fi.ModTime().Unix()
-		}
-	}
-	if existed {
-		if fi, err := os.Stat(a.st.path); err == nil {
-			dbTime = fi.ModTime().Unix()
-		}
-	}
 	a.csMu.Lock()
 	defer a.csMu.Unlock()
 	for _, name := range cluster.Modules {
@@ -415,26 +415,75 @@ func (a *Admin) bootEpochs(ctx context.Context, o Options, existed, fromCnf bool
 		if v.Version != 1 || v.Checksum == cluster.Format(0) {
 			continue
 		}
-		source := "the time of this boot"
-		switch s, ok := saved[name]; {
-		case ok && s.Checksum == v.Checksum:
-			v.Epoch, source = s.Epoch, "the saved configuration"
-		case cnfTime > 0:
-			v.Epoch, source = cnfTime, "the modification time of "+o.ConfigPath
-		case dbTime > 0:
-			v.Epoch, source = dbTime, "the modification time of "+a.st.path
+		s, ok := saved[name]
+		switch {
+		case fromCnf:
+			a.log.Info(fmt.Sprintf("cluster: %s starts at version 1 (from the config file): a peer running a loaded configuration wins over it", name))
+			continue
+		case !ok || s.Checksum != v.Checksum:
+			a.log.Info(fmt.Sprintf("cluster: %s starts at version 1: no saved epoch matches the saved configuration (checksum %s)", name, v.Checksum))
+			continue
 		}
-		v.Version = 2
+		v.Version, v.Epoch = 2, s.Epoch
 		a.checksums[name] = v
-		a.log.Info(fmt.Sprintf("cluster: %s starts at version 2 with epoch %d (from %s), so peers can sync from it; the newest configuration wins",
-			name, v.Epoch, source))
+		a.log.Info(fmt.Sprintf("cluster: %s starts at version 2 with epoch %d, the epoch of the saved configuration, so the newest configuration wins after a restart",
+			name, v.Epoch))
 	}
 	// The runtime servers are the loaded server configuration at boot:
 	// the same age as mysql_servers_v2.
-	if rt, v2 := a.checksums[cluster.MySQLServers], a.checksums[cluster.MySQLServersV2]; rt.Version == 2 && v2.Version == 2 {
-		rt.Epoch = v2.Epoch
+	if rt, v2 := a.checksums[cluster.MySQLServers], a.checksums[cluster.MySQLServersV2]; rt.Version == 1 && v2.Version == 2 && rt.Checksum != cluster.Format(0) {
+		rt.Version, rt.Epoch = 2, v2.Epoch
 		a.checksums[cluster.MySQLServers] = rt
 	}
+}
+
+// IsSelf reports whether a proxysql_servers entry is this node: its port
+// is an admin listener's port and its host resolves to that listener's
+// address (or, for a wildcard listener, to an address of this host). A
+// node absent from its own proxysql_servers is a satellite.
+func (a *Admin) IsSelf(p cluster.Peer) bool {
+	var ports []*net.TCPAddr
+	for _, ad := range a.Addrs() {
+		if t, ok := ad.(*net.TCPAddr); ok && t.Port == p.Port {
+			ports = append(ports, t)
+		}
+	}
+	if len(ports) == 0 {
+		return false
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 500*time.Millisecond)
+	defer cancel()
+	ips, err := net.DefaultResolver.LookupIPAddr(ctx, p.Hostname)
+	if err != nil {
+		return false
+	}
+	var local []net.IP
+	if ifs, err := net.InterfaceAddrs(); err == nil {
+		for _, ia := range ifs {
+			if n, ok := ia.(*net.IPNet); ok {
+				local = append(local, n.IP)
+			}
+		}
+	}
+	for _, l := range ports {
+		for _, ip := range ips {
+			if l.IP.Equal(ip.IP) {
+				return true
+			}
+			if !l.IP.IsUnspecified() {
+				continue
+			}
+			if ip.IP.IsLoopback() {
+				return true
+			}
+			for _, lip := range local {
+				if lip.Equal(ip.IP) {
+					return true
+				}
+			}
+		}
+	}
+	return false
 }
 
 // peersFrom converts proxysql_servers rows for the cluster.

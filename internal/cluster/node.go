@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"log/slog"
+	"slices"
 	"sort"
 	"strings"
 	"sync"
@@ -24,6 +25,14 @@ type Config struct {
 	// MonitorMovesServers: the monitor maintains replication hostgroups
 	// here, so the runtime servers are its findings, not configuration.
 	MonitorMovesServers bool
+	// VersionOneRule settles differences between nodes that all run
+	// boot (version 1) configuration, which ProxySQL never syncs: a
+	// satellite (a node absent from its own proxysql_servers) follows the
+	// first core, and a core follows the cores listed before it, in
+	// proxysql_servers order (hostname, then port). So the first core's
+	// file seeds a cluster booted from differing files. Off with
+	// -proxysql-boot-versions.
+	VersionOneRule bool
 }
 
 // algorithm resolves cluster_mysql_servers_sync_algorithm. 3 pulls the
@@ -54,6 +63,8 @@ type Local interface {
 	Version() string
 	NodeUUID() string
 	AdminIfaces() string
+	// IsSelf reports whether a proxysql_servers entry is this node.
+	IsSelf(p Peer) bool
 	// ApplyPull loads a validated pulled module, as LOAD ... TO RUNTIME does,
 	// keeping the peer's epoch.
 	ApplyPull(p *Pull) error
@@ -135,6 +146,12 @@ type Cluster struct {
 	cancel  context.CancelFunc
 	stopped chan struct{}
 	wg      sync.WaitGroup
+
+	// selfMu guards the cached answers of Local.IsSelf per peer address,
+	// refreshed every selfTTL (listeners and DNS can change).
+	selfMu   sync.Mutex
+	selfSeen map[string]bool
+	selfAt   time.Time
 
 	// Conflicts and pulls, for the stats and the tests.
 	Pulls     counters
@@ -278,12 +295,16 @@ func (c *Cluster) update(n *node, rows [][]*string, own map[string]Value, cfg Co
 	c.dataMu.Lock()
 	defer c.dataMu.Unlock()
 	if rows == nil {
+		// ProxySQL only counts on while diff_check is non-zero, so a diff
+		// that appears because this node changed (the peer did not) is
+		// never counted. sqlgate starts counting it: a satellite must see
+		// that it differs from the cores even when only it changed.
 		for name, r := range n.records {
 			r.lastUpdated = now
-			if r.Checksum == own[name].Checksum {
+			switch {
+			case r.Checksum == own[name].Checksum:
 				r.diffCheck = 0
-			}
-			if r.diffCheck != 0 {
+			default:
 				r.diffCheck++
 			}
 		}
@@ -375,9 +396,13 @@ func LoadCommand(module string) string {
 	return "LOAD MYSQL SERVERS TO RUNTIME" // mysql_servers and mysql_servers_v2
 }
 
-// decideOrder is §2.9's order: proxysql_servers last, because pulling it
-// can remove the very peer being processed.
-var decideOrder = []string{AdminVariables, MySQLQueryRules, MySQLServersV2, MySQLUsers, MySQLVariables, ProxySQLServers}
+// decideOrder is the order modules are compared and pulled in. ProxySQL
+// pulls query rules before servers; sqlgate validates a pulled module as
+// LOAD ... TO RUNTIME does (a rule or user must point at a hostgroup that
+// has servers), so servers come before users and rules, and a first sync
+// never fails on a hostgroup it is about to receive. proxysql_servers is
+// last, because pulling it can remove the very peer being processed.
+var decideOrder = []string{AdminVariables, MySQLVariables, MySQLServersV2, MySQLUsers, MySQLQueryRules, ProxySQLServers}
 
 // candidate is a peer's record chosen for a pull.
 type candidate struct {
@@ -476,6 +501,28 @@ func (c *Cluster) decide(n *node, cfg Config) {
 		if m == MySQLServersV2 {
 			name = MySQLServers // ProxySQL prints the v2 module this way
 		}
+		var cand *candidate
+		if conflict == "version1" && cfg.VersionOneRule {
+			conflict = "" // the version-one rule explains itself below
+		}
+		if !ok && cfg.VersionOneRule && p.Version <= 1 && p.Checksum != o.Checksum && p.diffCheck >= uint64(d) {
+			cand = c.versionOne(n, m, o, p, d)
+			ok = cand != nil
+		} else if !ok && cfg.VersionOneRule && p.Version > 1 && p.Checksum != o.Checksum && p.diffCheck >= uint64(d) && !c.isCore() && !c.peerHas(m, o.Checksum) {
+			// A satellite follows the cores even when its own configuration
+			// is newer: cores never read a satellite, so keeping it would
+			// diverge for good.
+			ok = true
+			if p.diffCheck == uint64(d) || p.diffCheck%uint64(d*10) == 0 {
+				c.info(fmt.Sprintf("Cluster: this node is a satellite (absent from its own proxysql_servers) and follows the cores: its %s (version %d, epoch %d) differs from core %s:%d's (version %d, epoch %d)",
+					name, o.Version, o.Epoch, n.peer.Hostname, n.peer.Port, p.Version, p.Epoch))
+			}
+		} else if !ok && p.Version > 1 && o.Version > 1 && p.Epoch < o.Epoch && p.Checksum != o.Checksum &&
+			p.diffCheck >= uint64(d*10) && p.diffCheck%uint64(d*10) == 0 {
+			c.Conflicts.add(m + "/peer_older")
+			c.info(fmt.Sprintf("Cluster: peer %s:%d has an older %s (version %d, epoch %d, diff_check %d) than this node (version %d, epoch %d): not syncing from it, it will sync from a node with the newer configuration. This message will be repeated every %d checks.",
+				n.peer.Hostname, n.peer.Port, name, p.Version, p.Epoch, p.diffCheck, o.Version, o.Epoch, d*10))
+		}
 		switch conflict {
 		case "version1":
 			c.Conflicts.add(m + "/version_one")
@@ -495,11 +542,13 @@ func (c *Cluster) decide(n *node, cfg Config) {
 		if !ok {
 			continue
 		}
-		c.info(fmt.Sprintf("Cluster: detected a peer %s:%d with %s version %d, epoch %d, diff_check %d. Own version: %d, epoch: %d. Proceeding with remote sync",
-			n.peer.Hostname, n.peer.Port, name, p.Version, p.Epoch, p.diffCheck, o.Version, o.Epoch))
-		cand, found := c.choosePeer(m, d)
-		if !found {
-			continue
+		if cand == nil {
+			c.info(fmt.Sprintf("Cluster: detected a peer %s:%d with %s version %d, epoch %d, diff_check %d. Own version: %d, epoch: %d. Proceeding with remote sync",
+				n.peer.Hostname, n.peer.Port, name, p.Version, p.Epoch, p.diffCheck, o.Version, o.Epoch))
+			var found bool
+			if cand, found = c.choosePeer(m, d); !found {
+				continue
+			}
 		}
 		c.info(fmt.Sprintf("Cluster: detected peer %s:%d with %s version %d, epoch %d", cand.n.peer.Hostname, cand.n.peer.Port, m, cand.rec.Version, cand.rec.Epoch))
 		if err := c.pull(m, cand, cfg, o); err != nil {
@@ -689,4 +738,140 @@ func moduleTitle(m string) string {
 		return "MySQL Servers"
 	}
 	return strings.TrimSuffix(strings.ToUpper(m[:1])+m[1:], "_variables") + " Variables"
+}
+
+// selfTTL is how long the answers of Local.IsSelf are reused.
+const selfTTL = 10 * time.Second
+
+// isSelf reports whether the peer entry n is this node, cached.
+func (c *Cluster) isSelf(n *node) bool {
+	k := n.peer.addr()
+	c.selfMu.Lock()
+	if time.Since(c.selfAt) > selfTTL {
+		c.selfSeen, c.selfAt = map[string]bool{}, time.Now()
+	}
+	v, ok := c.selfSeen[k]
+	c.selfMu.Unlock()
+	if ok {
+		return v
+	}
+	v = c.local.IsSelf(n.peer)
+	c.selfMu.Lock()
+	c.selfSeen[k] = v
+	c.selfMu.Unlock()
+	return v
+}
+
+// ranked returns the monitored peers in proxysql_servers order.
+func (c *Cluster) ranked() []*node {
+	c.dataMu.Lock()
+	nodes := make([]*node, 0, len(c.nodes))
+	for _, x := range c.nodes {
+		nodes = append(nodes, x)
+	}
+	c.dataMu.Unlock()
+	slices.SortFunc(nodes, func(a, b *node) int { return peerOrder(a.peer, b.peer) })
+	return nodes
+}
+
+// peerHas reports whether a reachable peer's module m has checksum sum.
+func (c *Cluster) peerHas(m, sum string) bool {
+	c.dataMu.Lock()
+	defer c.dataMu.Unlock()
+	for _, x := range c.nodes {
+		if r := x.records[m]; x.status == "" && r != nil && r.Checksum == sum {
+			return true
+		}
+	}
+	return false
+}
+
+// isCore reports whether this node is in its own proxysql_servers; a node
+// that is not is a satellite.
+func (c *Cluster) isCore() bool {
+	for _, x := range c.ranked() {
+		if c.isSelf(x) {
+			return true
+		}
+	}
+	return false
+}
+
+// peerOrder sorts proxysql_servers entries as the version-one rule ranks
+// cores: by hostname, then port.
+func peerOrder(a, b Peer) int {
+	if c := strings.Compare(a.Hostname, b.Hostname); c != 0 {
+		return c
+	}
+	return a.Port - b.Port
+}
+
+// versionOne applies Config.VersionOneRule to peer n, whose module m is at
+// version 1 and differs from this node's: it returns the candidate to pull
+// from when n's configuration is the one this node must follow, and nil
+// otherwise, logging why (once, then every 10 × diffs_before_sync checks,
+// as ProxySQL repeats its version-1 warning).
+func (c *Cluster) versionOne(n *node, m string, own Value, p record, d int) *candidate {
+	every := uint64(d * 10)
+	report := p.diffCheck == uint64(d) || p.diffCheck%every == 0
+	why := func(reason string) *candidate {
+		if report {
+			c.Conflicts.add(m + "/version_one")
+			c.info(fmt.Sprintf("Cluster: peer %s:%d has the boot configuration (version 1) of %s, checksum %s, which differs from ours (version %d, checksum %s); not syncing from it: %s. This message will be repeated every %d checks.",
+				n.peer.Hostname, n.peer.Port, m, p.Checksum, own.Version, own.Checksum, reason, every))
+		}
+		return nil
+	}
+	nodes := c.ranked()
+	core := false
+	loaded := false // a reachable peer runs a loaded configuration of m
+	for _, x := range nodes {
+		if c.isSelf(x) {
+			core = true
+			continue
+		}
+		c.dataMu.Lock()
+		if r := x.records[m]; x.status == "" && r != nil && r.Version > 1 {
+			loaded = true
+		}
+		c.dataMu.Unlock()
+	}
+	switch {
+	case own.Version > 1 && core:
+		return why("this node runs a loaded configuration, which wins over boot configuration; the peer will sync from it")
+	case loaded:
+		return why("a peer runs a loaded configuration of it; this node follows that one")
+	}
+	var leader *node
+	for _, x := range nodes {
+		if c.isSelf(x) {
+			return why("both run boot configuration and this node is the first reachable core in proxysql_servers, whose configuration the others follow")
+		}
+		c.dataMu.Lock()
+		reachable := x.status == "" && x.records[m] != nil
+		c.dataMu.Unlock()
+		if reachable {
+			leader = x
+			break
+		}
+	}
+	if leader == nil {
+		return nil
+	}
+	if leader != n {
+		return why(fmt.Sprintf("both run boot configuration; this node follows %s:%d, the first reachable core in proxysql_servers", leader.peer.Hostname, leader.peer.Port))
+	}
+	role := "a satellite (absent from its own proxysql_servers)"
+	if core {
+		role = "a core listed after it in proxysql_servers"
+	}
+	c.info(fmt.Sprintf("Cluster: this node and peer %s:%d both run boot configuration (version 1) of %s and differ: this node is %s, so it takes the peer's (checksum %s)",
+		n.peer.Hostname, n.peer.Port, m, role, p.Checksum))
+	cand := &candidate{n: n, rec: p.Value}
+	c.dataMu.Lock()
+	if rt := n.records[MySQLServers]; rt != nil {
+		cand.runtime = rt.Value
+	}
+	c.dataMu.Unlock()
+	return cand
 }
