@@ -18,8 +18,8 @@ var adminVarDefaults = map[string]string{
 	"stats_system_cpu":                            "60",
 	"stats_system_memory":                         "60",
 	"mysql_ifaces":                                "0.0.0.0:6032",
-	"telnet_admin_ifaces":                         "",
-	"telnet_stats_ifaces":                         "",
+	"telnet_admin_ifaces":                         "(null)", // ProxySQL prints its NULL pointer
+	"telnet_stats_ifaces":                         "(null)",
 	"refresh_interval":                            "2000",
 	"read_only":                                   "false",
 	"vacuum_stats":                                "true",

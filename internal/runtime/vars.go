@@ -35,9 +35,10 @@ type MySQLVars struct {
 	MaxStmtsPerConnection       int
 	EnableClientDeprecateEOF    bool
 	EnableServerDeprecateEOF    bool
-	// EnableLoadDataLocalInfile defaults to true in sqlgate: the client's
-	// file is relayed to the backend as MySQL does. (ProxySQL defaults to
-	// false and, when enabled, reads the file on the proxy host.)
+	// EnableLoadDataLocalInfile defaults to false, as in ProxySQL: LOAD
+	// DATA LOCAL INFILE is refused with ProxySQL's error. When true, the
+	// client's file is relayed to the backend as MySQL does (ProxySQL
+	// reads a file on the proxy host instead).
 	EnableLoadDataLocalInfile bool
 	WaitTimeout               time.Duration
 
@@ -161,7 +162,7 @@ var mysqlVarSpecs = map[string]varSpec{
 	"max_stmts_per_connection":            {"20", intVar(1, 1024, func(v *MySQLVars, n int) { v.MaxStmtsPerConnection = n })},
 	"enable_client_deprecate_eof":         {"true", boolVar(func(v *MySQLVars, b bool) { v.EnableClientDeprecateEOF = b })},
 	"enable_server_deprecate_eof":         {"true", boolVar(func(v *MySQLVars, b bool) { v.EnableServerDeprecateEOF = b })},
-	"enable_load_data_local_infile":       {"true", boolVar(func(v *MySQLVars, b bool) { v.EnableLoadDataLocalInfile = b })},
+	"enable_load_data_local_infile":       {"false", boolVar(func(v *MySQLVars, b bool) { v.EnableLoadDataLocalInfile = b })},
 	"wait_timeout":                        {"28800000", msVar(0, 20*24*3600*1000, func(v *MySQLVars, d time.Duration) { v.WaitTimeout = d })},
 	"default_query_delay":                 {"0", msVar(0, 3600*1000, func(v *MySQLVars, d time.Duration) { v.DefaultQueryDelay = d })},
 	"default_query_timeout":               {"86400000", msVar(1000, 20*24*3600*1000, func(v *MySQLVars, d time.Duration) { v.DefaultQueryTimeout = d })},
@@ -230,7 +231,7 @@ var noEffectNeeded = map[string]bool{
 var knownMySQLVars = map[string]string{
 	"threads":                                                "4",
 	"stacksize":                                              "1048576",
-	"server_capabilities":                                    "569899",
+	"server_capabilities":                                    "569867",
 	"unshun_algorithm":                                       "0",
 	"client_host_cache_size":                                 "0",
 	"client_host_error_counts":                               "0",
@@ -311,7 +312,6 @@ var knownMySQLVars = map[string]string{
 	"parse_failure_logs_digest":                                      "false",
 	"servers_stats":                                                  "true",
 	"default_reconnect":                                              "true",
-	"session_debug":                                                  "true",
 	"ssl_p2s_ca":                                                     "",
 	"ssl_p2s_capath":                                                 "",
 	"ssl_p2s_cert":                                                   "",
@@ -332,12 +332,26 @@ var knownMySQLVars = map[string]string{
 	"handle_warnings":                                                "1",
 	"evaluate_replication_lag_on_servers_load":                       "1",
 	"proxy_protocol_networks":                                        "",
+	"default_charset":                                                "utf8",
+	"default_collation_connection":                                   "utf8_general_ci",
 }
 
 // ParseMySQLVars validates raw (names without the "mysql-" prefix) and
 // returns the typed variables. Unknown names are returned as warnings; an
 // invalid value of an implemented variable is an error naming it.
 func ParseMySQLVars(raw map[string]string) (*MySQLVars, []string, error) {
+	return ParseMySQLVarsInOrder(raw, nil)
+}
+
+// ParseMySQLVarsInOrder is ParseMySQLVars for rows read in the order
+// ProxySQL applies them (main.global_variables' row order; names without
+// the prefix). The order matters for one thing: ProxySQL's
+// mysql-have_compress and mysql-have_ssl set or clear their bit in
+// mysql-server_capabilities when they are applied, and the
+// server_capabilities row overwrites the value, so the runtime value is
+// server_capabilities with the bits of the have_* rows that come after it.
+// Without an order (nil) the rows are applied by name, have_* first.
+func ParseMySQLVarsInOrder(raw map[string]string, order []string) (*MySQLVars, []string, error) {
 	v := &MySQLVars{Raw: map[string]string{}}
 	for name, def := range knownMySQLVars {
 		v.Raw[name] = def
@@ -373,6 +387,8 @@ func ParseMySQLVars(raw map[string]string) (*MySQLVars, []string, error) {
 			warnings = append(warnings, fmt.Sprintf("mysql-%s=%s has no effect in sqlgate: kept (and checksummed) for ProxySQL compatibility, but not implemented", key, v.Raw[key]))
 		}
 	}
+	v.Raw["server_capabilities"] = serverCapabilities(v.Raw, order)
+	warnings = append(warnings, fixCharset(v.Raw)...)
 	if v.ConnectTimeoutServerMax < v.ConnectTimeoutServer {
 		return nil, nil, fmt.Errorf("mysql-connect_timeout_server_max (%d) must not be lower than mysql-connect_timeout_server (%d)",
 			v.ConnectTimeoutServerMax.Milliseconds(), v.ConnectTimeoutServer.Milliseconds())
@@ -429,4 +445,89 @@ func canonicalValue(def, val string) string {
 		return "false"
 	}
 	return val
+}
+
+// Capability bits mysql-have_compress and mysql-have_ssl control.
+const (
+	capCompress = 0x20
+	capSSL      = 0x800
+)
+
+// serverCapabilities is the runtime mysql-server_capabilities: the
+// configured value with the have_compress/have_ssl bits of the rows
+// applied after it (see ParseMySQLVarsInOrder). ProxySQL keeps the value
+// when it is not a number above 10.
+func serverCapabilities(raw map[string]string, order []string) string {
+	def, _ := strconv.ParseUint(knownMySQLVars["server_capabilities"], 10, 32)
+	caps := uint32(def)
+	if order == nil {
+		order = []string{"have_compress", "have_ssl", "server_capabilities"}
+	}
+	for _, name := range order {
+		val := strings.TrimSpace(raw[name])
+		switch strings.ToLower(name) {
+		case "server_capabilities":
+			if n, err := strconv.ParseUint(val, 10, 32); err == nil && n > 10 {
+				caps = uint32(n)
+			}
+		case "have_compress", "have_ssl":
+			bit := uint32(capCompress)
+			if strings.EqualFold(name, "have_ssl") {
+				bit = capSSL
+			}
+			switch strings.ToLower(val) {
+			case "true", "1":
+				caps |= bit
+			case "false", "0":
+				caps &^= bit
+			}
+		}
+	}
+	return strconv.FormatInt(int64(int32(caps)), 10)
+}
+
+// fixCharset makes mysql-default_charset and
+// mysql-default_collation_connection a valid, matching pair the way
+// ProxySQL's LOAD MYSQL VARIABLES TO RUNTIME does: an empty value means the
+// default; an unknown charset is taken from the collation; an unknown
+// collation becomes the charset's default; a collation of another charset
+// wins, unless only the charset was changed (compared with the defaults),
+// then the charset's default collation is used. It returns ProxySQL's log
+// messages for what it changed.
+func fixCharset(raw map[string]string) []string {
+	const defCharset, defCollation = "utf8", "utf8_general_ci"
+	cs, coll := raw["default_charset"], raw["default_collation_connection"]
+	if cs == "" || cs == "(null)" {
+		cs = defCharset
+	}
+	if coll == "" || coll == "(null)" {
+		coll = defCollation
+	}
+	var msgs []string
+	if ci, ok := charsetDefault(cs); !ok {
+		msgs = append(msgs, fmt.Sprintf("Found an incorrect value for mysql-default_charset: %s", cs))
+		if cic, ok := collationByName(coll); ok {
+			cs = cic.Charset
+		} else {
+			msgs = append(msgs, fmt.Sprintf("Found an incorrect value for mysql-default_collation_connection: %s", coll))
+			cs, coll = defCharset, defCollation
+		}
+	} else if cic, ok := collationByName(coll); !ok {
+		msgs = append(msgs, fmt.Sprintf("Found an incorrect value for mysql-default_collation_connection: %s", coll))
+		coll = ci.Name
+	} else if cic.Charset != ci.Charset {
+		msgs = append(msgs, fmt.Sprintf("Found incompatible values for mysql-default_charset (%s) and mysql-default_collation_connection (%s)", cs, coll))
+		if cs != defCharset && coll == defCollation {
+			coll = ci.Name // only the charset was changed: it decides
+		} else {
+			cs = cic.Charset
+		}
+	}
+	for _, f := range [][2]string{{"default_charset", cs}, {"default_collation_connection", coll}} {
+		if name, val := f[0], f[1]; raw[name] != val {
+			msgs = append(msgs, fmt.Sprintf("mysql-%s=%q is replaced with %q", name, raw[name], val))
+			raw[name] = val
+		}
+	}
+	return msgs
 }
