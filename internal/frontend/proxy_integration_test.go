@@ -5,6 +5,7 @@ import (
 	"context"
 	"crypto/rand"
 	"database/sql"
+	"errors"
 	"fmt"
 	"os"
 	"os/exec"
@@ -260,7 +261,9 @@ func TestMultiStatementsAndResults(t *testing.T) {
 
 func TestLoadDataLocalInfile(t *testing.T) {
 	b := sharedBed(t)
-	p := startProxy(t, baseConfig(b))
+	cfg := baseConfig(b)
+	cfg.MySQLVariables["enable_load_data_local_infile"] = "true"
+	p := startProxy(t, cfg)
 	db := p.db(t, "allowAllFiles=true")
 	mustExec(t, db, "CREATE TABLE IF NOT EXISTS ld (id INT PRIMARY KEY, v VARCHAR(50))")
 	mustExec(t, db, "DELETE FROM ld")
@@ -281,6 +284,35 @@ func TestLoadDataLocalInfile(t *testing.T) {
 	}
 	// A file the driver refuses to send still leaves a usable connection.
 	mysql.DeregisterLocalFile(f)
+}
+
+// By default LOAD DATA LOCAL INFILE is refused as ProxySQL refuses it
+// (mysql-enable_load_data_local_infile=false): error 1047 before any
+// backend is involved, the client's file is never asked for, and the
+// session goes on.
+func TestLoadDataLocalInfileRefusedByDefault(t *testing.T) {
+	b := sharedBed(t)
+	p := startProxy(t, baseConfig(b))
+	db := p.db(t, "allowAllFiles=true")
+	db.SetMaxOpenConns(1)
+	mustExec(t, db, "CREATE TABLE IF NOT EXISTS ld_refused (id INT PRIMARY KEY)")
+	f := filepath.Join(t.TempDir(), "data.tsv")
+	if err := os.WriteFile(f, []byte("1\n2\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	for _, q := range []string{
+		fmt.Sprintf("LOAD DATA LOCAL INFILE '%s' INTO TABLE ld_refused", f),
+		fmt.Sprintf("/* bulk */ load data low_priority local infile '%s' into table ld_refused", f),
+	} {
+		_, err := db.Exec(q)
+		var me *mysql.MySQLError
+		if !errors.As(err, &me) || me.Number != 1047 || me.Message != "Unsupported 'LOAD DATA LOCAL INFILE' command" {
+			t.Fatalf("%s: got %v, want ProxySQL's error 1047 \"Unsupported 'LOAD DATA LOCAL INFILE' command\"", q, err)
+		}
+	}
+	if n := queryString(t, db, "SELECT COUNT(*) FROM ld_refused"); n != "0" {
+		t.Fatalf("%s rows loaded by a refused LOAD DATA", n)
+	}
 }
 
 func TestSessionVariablesSurviveMultiplexing(t *testing.T) {

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"regexp"
 	"strings"
 	"time"
 
@@ -78,6 +79,9 @@ func (i *stmtInfo) retrySafe() bool {
 	return false
 }
 
+// loadDataLocalRE matches the digest of LOAD DATA ... LOCAL INFILE.
+var loadDataLocalRE = regexp.MustCompile(`(?i)^LOAD DATA (?:LOW_PRIORITY |CONCURRENT )?LOCAL INFILE`)
+
 func (s *Session) comQuery(rt *runtime.Snapshot, p []byte) error {
 	q := string(p[1:])
 	digest, comment := router.Digest(q)
@@ -87,6 +91,12 @@ func (s *Session) comQuery(rt *runtime.Snapshot, p []byte) error {
 		info.userVar = containsUserVariable(digest)
 	}
 	switch info.cmd {
+	case router.CmdLoadData:
+		if !rt.Vars.EnableLoadDataLocalInfile && loadDataLocalRE.MatchString(digest) {
+			// ProxySQL's answer (errno 1047, HY000), before any backend
+			// is involved.
+			return wire.Errorf(wire.ErUnknownCom, "HY000", "Unsupported 'LOAD DATA LOCAL INFILE' command")
+		}
 	case router.CmdSelect:
 		if strings.EqualFold(strings.TrimSpace(q), "select @@version_comment limit 1") {
 			// Answered locally, as ProxySQL does: the mysql client sends it
