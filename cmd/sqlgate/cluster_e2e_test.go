@@ -206,6 +206,10 @@ type fakePeer struct {
 	version  string
 	truncate bool
 	fetches  atomic.Int64
+	// hang: after the login, never answer SELECT GLOBAL_CHECKSUM() (a
+	// peer that stopped responding); hung counts the polls left hanging.
+	hang bool
+	hung atomic.Int64
 }
 
 func startFakePeer(t *testing.T, version string, truncate bool) *fakePeer {
@@ -280,6 +284,10 @@ func (f *fakePeer) serve(nc net.Conn) {
 			err = result([]string{"@@version"}, [][]string{{f.version}}, false)
 		case strings.HasPrefix(q, "PROXYSQL CLUSTER_NODE_UUID"):
 			err = ok()
+		case q == "SELECT GLOBAL_CHECKSUM()" && f.hang:
+			f.hung.Add(1)
+			io.Copy(io.Discard, nc) // until the poller gives up and closes
+			return
 		case q == "SELECT GLOBAL_CHECKSUM()":
 			err = result([]string{"CHECKSUM"}, [][]string{{"42"}}, false)
 		case strings.HasPrefix(q, "SELECT * FROM runtime_checksums_values"):
