@@ -27,6 +27,7 @@ import (
 	"sqlgate/internal/cluster"
 	"sqlgate/internal/config"
 	"sqlgate/internal/runtime"
+	"sqlgate/internal/wire"
 )
 
 // Options configure an Admin.
@@ -110,10 +111,11 @@ type Admin struct {
 	restMu sync.Mutex
 	rest   *restAPI // the /metrics listener, nil when admin-restapi_enabled is false
 
-	lnMu      sync.Mutex
-	listeners []net.Listener
-	sessions  sync.WaitGroup
-	paused    bool
+	lnMu       sync.Mutex
+	listeners  []net.Listener
+	handshakes *wire.Handshakes // admin clients not yet logged in, bounded
+	sessions   sync.WaitGroup
+	paused     bool
 }
 
 // Open creates the admin store and brings the configuration up as ProxySQL
@@ -144,7 +146,7 @@ func Open(o Options) (*Admin, error) {
 		rt: o.Runtime, pool: o.Pool, stats: o.Stats, control: o.Control, tls: o.TLS, started: time.Now(), uuid: newUUID(),
 		shutdown: make(chan struct{}), cur: &config.Config{}, rtRows: map[string]*result{},
 		mysqlVars: map[string]string{}, checksums: map[string]cluster.Value{}, served: map[string]*result{}, warned: map[string]bool{},
-		proxysqlBoot: o.ProxySQLBootVersions,
+		proxysqlBoot: o.ProxySQLBootVersions, handshakes: wire.NewHandshakes(maxAdminHandshakes),
 	}
 	a.cluster = cluster.New(a, o.Log)
 	if err := a.boot(ctx, o, existed); err != nil {

@@ -71,6 +71,11 @@ func (a *Admin) serve(ln net.Listener) {
 	}
 }
 
+// maxAdminHandshakes bounds the admin connections not yet logged in (each
+// has 10 s to do so): connections that never log in cannot exhaust the
+// node, and operators and cluster peers still get in.
+const maxAdminHandshakes = 64
+
 // session is one admin client connection.
 type session struct {
 	a      *Admin
@@ -88,7 +93,15 @@ func (a *Admin) serveConn(nc net.Conn) {
 	s := &session{a: a, c: wire.NewConn(nc), id: sessionIDs.Add(1), remote: nc.RemoteAddr().String()}
 	s.local = isLocal(nc)
 	defer nc.Close()
-	if err := s.handshake(); err != nil {
+	if !a.handshakes.Enter() {
+		nc.SetWriteDeadline(time.Now().Add(time.Second))
+		s.c.WritePacket(wire.AppendErr(nil, wire.Errorf(wire.ErConCount, "08004", "Too many connections: %d admin clients are still logging in", maxAdminHandshakes)))
+		s.c.Flush()
+		return
+	}
+	err := s.handshake()
+	a.handshakes.Leave()
+	if err != nil {
 		var we *wire.Error
 		if errors.As(err, &we) {
 			s.c.WritePacket(wire.AppendErr(nil, we))
@@ -130,7 +143,7 @@ func (s *session) handshake() error {
 	if err := s.c.Flush(); err != nil {
 		return err
 	}
-	p, err := s.c.ReadPacket(64 << 10)
+	p, err := s.c.ReadPacket(wire.MaxHandshakePacket)
 	if err != nil {
 		return err
 	}
@@ -141,7 +154,7 @@ func (s *session) handshake() error {
 		if err := s.c.UpgradeTLS(s.a.tls, true); err != nil {
 			return err
 		}
-		if p, err = s.c.ReadPacket(64 << 10); err != nil {
+		if p, err = s.c.ReadPacket(wire.MaxHandshakePacket); err != nil {
 			return err
 		}
 	}

@@ -58,8 +58,11 @@ type Server struct {
 	paused    bool
 	closed    bool
 	draining  atomic.Bool // Shutdown started: sessions close after their current reply
-	wg        sync.WaitGroup
-	failed    chan error
+
+	handshakes  *wire.Handshakes // clients not yet logged in, bounded
+	refusedLast atomic.Int64     // unix second of the last "too many handshakes" log line
+	wg          sync.WaitGroup
+	failed      chan error
 }
 
 // NewServer returns a server using the snapshots in store and the pool.
@@ -69,11 +72,29 @@ func NewServer(store *runtime.Store, pool *backend.Pool, tlsConf *tls.Config, lo
 		userConns: map[string]int{}, sessions: map[uint32]*Session{}, Stats: stats.New(200000),
 		stmts: stmtRegistry{byKey: map[string]*stmtEntry{}}, stop: make(chan struct{}), Events: eventlog.New(log),
 		Cache:  qcache.New(256 << 20),
-		failed: make(chan error, 16),
+		failed: make(chan error, 16), handshakes: wire.NewHandshakes(MaxHandshakes),
 	}
 	go s.watchdog(s.stop)
 	s.Cache.Start()
 	return s
+}
+
+// MaxHandshakes bounds the client connections that are connected but not
+// yet logged in; each is also bounded in time (mysql-connect_timeout_client)
+// and in packet size (wire.MaxHandshakePacket). Beyond it a new connection
+// gets error 1040 at once: a flood of connections that never log in
+// cannot exhaust memory or starve sessions already logged in.
+const MaxHandshakes = 512
+
+// refuseHandshake answers a connection beyond MaxHandshakes with 1040 and
+// logs it at most once a second.
+func (s *Server) refuseHandshake(sess *Session) {
+	sess.c.Conn.SetWriteDeadline(time.Now().Add(time.Second))
+	sess.c.WritePacket(wire.AppendErr(nil, wire.Errorf(wire.ErConCount, "08004", "Too many connections: %d clients are still logging in", MaxHandshakes)))
+	sess.c.Flush()
+	if now := time.Now().Unix(); s.refusedLast.Swap(now) != now {
+		s.Log.Warn("refusing clients: too many connections are still in their handshake", "limit", MaxHandshakes, "client", sess.remote)
+	}
 }
 
 // Serve accepts connections on ln until Shutdown. It returns nil after

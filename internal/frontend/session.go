@@ -171,7 +171,13 @@ func (s *Session) serve() {
 		s.c.Conn.Close()
 	}()
 	rt := s.srv.Store.Load()
-	if err := s.handshake(rt); err != nil {
+	if !s.srv.handshakes.Enter() {
+		s.srv.refuseHandshake(s)
+		return
+	}
+	err := s.handshake(rt)
+	s.srv.handshakes.Leave()
+	if err != nil {
 		var we *wire.Error
 		if errors.As(err, &we) {
 			s.writeErr(we)
@@ -218,7 +224,7 @@ func (s *Session) handshake(rt *runtime.Snapshot) error {
 	if err := s.c.Flush(); err != nil {
 		return err
 	}
-	p, err := s.c.ReadPacket(64 << 10)
+	p, err := s.c.ReadPacket(wire.MaxHandshakePacket)
 	if err != nil {
 		return err
 	}
@@ -230,7 +236,7 @@ func (s *Session) handshake(rt *runtime.Snapshot) error {
 			return err
 		}
 		s.tls = true
-		if p, err = s.c.ReadPacket(64 << 10); err != nil {
+		if p, err = s.c.ReadPacket(wire.MaxHandshakePacket); err != nil {
 			return err
 		}
 	}

@@ -77,7 +77,16 @@ func (p *prefixConn) Read(b []byte) (int, error) { return p.r.Read(b) }
 // ReadRaw reads one physical packet and returns its payload. The slice is
 // valid until the next read. A payload of exactly MaxPayload bytes means the
 // logical packet continues in the next physical packet.
-func (c *Conn) ReadRaw() ([]byte, error) {
+func (c *Conn) ReadRaw() ([]byte, error) { return c.readRaw(-1) }
+
+// growStep is the first allocation for a payload that does not fit the
+// read buffer; the buffer then doubles as bytes actually arrive, so a
+// header claiming 16 MB costs memory only when 16 MB are sent.
+const growStep = 64 << 10
+
+// readRaw is ReadRaw that refuses, before reading or allocating anything,
+// a payload longer than most bytes (most < 0: no limit but the protocol's).
+func (c *Conn) readRaw(most int) ([]byte, error) {
 	hdr, err := c.br.Peek(4)
 	if err != nil {
 		if len(hdr) > 0 && err == io.EOF {
@@ -86,6 +95,9 @@ func (c *Conn) ReadRaw() ([]byte, error) {
 		return nil, err
 	}
 	n := int(hdr[0]) | int(hdr[1])<<8 | int(hdr[2])<<16
+	if most >= 0 && n > most {
+		return nil, ErrPacketTooLarge
+	}
 	c.Seq = hdr[3] + 1
 	if n+4 <= c.br.Size() {
 		if cap(c.buf) > 1<<20 {
@@ -102,50 +114,50 @@ func (c *Conn) ReadRaw() ([]byte, error) {
 		return p[4:], nil
 	}
 	c.br.Discard(4)
-	if cap(c.buf) < n {
-		c.buf = make([]byte, n)
-	}
-	p := c.buf[:n]
-	if _, err := io.ReadFull(c.br, p); err != nil {
-		if err == io.EOF {
-			err = io.ErrUnexpectedEOF
+	p := c.buf[:0]
+	for len(p) < n {
+		if len(p) == cap(p) {
+			grown := make([]byte, len(p), min(n, 2*cap(p)+growStep))
+			copy(grown, p)
+			p = grown
 		}
-		return nil, err
+		m, err := io.ReadFull(c.br, p[len(p):cap(p)])
+		p = p[:len(p)+m]
+		if err != nil {
+			if err == io.EOF {
+				err = io.ErrUnexpectedEOF
+			}
+			return nil, err
+		}
 	}
+	c.buf = p
 	return p, nil
 }
 
 // ReadPacket reads one logical packet, joining continuation packets, and
-// returns its payload. It fails with ErrPacketTooLarge once the payload would
-// exceed limit bytes (limit <= 0 means no limit). The slice is valid until the
-// next read.
+// returns its payload. It fails with ErrPacketTooLarge as soon as a header
+// announces more than limit bytes in all (limit <= 0 means no limit),
+// before allocating for it. The slice is valid until the next read.
 func (c *Conn) ReadPacket(limit int) ([]byte, error) {
-	p, err := c.ReadRaw()
+	left := -1
+	if limit > 0 {
+		left = limit
+	}
+	p, err := c.readRaw(left)
 	if err != nil || len(p) < MaxPayload {
-		if err == nil && limit > 0 && len(p) > limit {
-			return nil, ErrPacketTooLarge
-		}
 		return p, err
 	}
 	// Multi-packet payload: accumulate in a fresh slice that is not kept
 	// after the caller is done with it.
-	acc := make([]byte, 0, 2*MaxPayload)
-	acc = append(acc, p...)
-	for {
-		if limit > 0 && len(acc) > limit {
-			return nil, ErrPacketTooLarge
+	acc := append([]byte(nil), p...)
+	for len(p) == MaxPayload {
+		if limit > 0 {
+			left = limit - len(acc)
 		}
-		p, err = c.ReadRaw()
-		if err != nil {
+		if p, err = c.readRaw(left); err != nil {
 			return nil, err
 		}
 		acc = append(acc, p...)
-		if len(p) < MaxPayload {
-			break
-		}
-	}
-	if limit > 0 && len(acc) > limit {
-		return nil, ErrPacketTooLarge
 	}
 	return acc, nil
 }

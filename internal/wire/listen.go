@@ -5,6 +5,7 @@ import (
 	"net"
 	"os"
 	"strings"
+	"sync/atomic"
 )
 
 // ListenAll opens a listener for every entry of a ProxySQL interface list
@@ -36,3 +37,37 @@ func ListenAll(name, ifaces string) ([]net.Listener, error) {
 	}
 	return lns, nil
 }
+
+// MaxHandshakePacket bounds every packet read before a client is
+// authenticated (SSLRequest, HandshakeResponse): a response with a long
+// user name, schema and connection attributes is well under 2 KB, so a
+// header claiming more is refused before anything is allocated for it.
+const MaxHandshakePacket = 16 << 10
+
+// Handshakes bounds the connections of one port that are still in their
+// handshake (not yet authenticated), so that clients which connect and
+// never log in cannot hold an unbounded number of goroutines and buffers.
+// The zero value admits nobody; use NewHandshakes.
+type Handshakes struct {
+	max int64
+	n   atomic.Int64
+}
+
+// NewHandshakes admits at most max handshakes at a time.
+func NewHandshakes(max int) *Handshakes { return &Handshakes{max: int64(max)} }
+
+// Enter admits one more handshake, or reports false when max are running;
+// every admitted handshake must Leave.
+func (h *Handshakes) Enter() bool {
+	if h.n.Add(1) > h.max {
+		h.n.Add(-1)
+		return false
+	}
+	return true
+}
+
+// Leave ends an admitted handshake.
+func (h *Handshakes) Leave() { h.n.Add(-1) }
+
+// InFlight is the number of handshakes running.
+func (h *Handshakes) InFlight() int64 { return h.n.Load() }

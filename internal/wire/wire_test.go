@@ -4,7 +4,9 @@ import (
 	"bytes"
 	"crypto/sha1"
 	"errors"
+	"io"
 	"net"
+	"runtime"
 	"testing"
 	"time"
 )
@@ -211,5 +213,36 @@ func TestAlive(t *testing.T) {
 	}
 	if c2.Alive() {
 		t.Fatal("connection with unsolicited data reported alive")
+	}
+}
+
+// TestClaimedSizeCostsNothing: a header that claims 16 MB is refused
+// before anything is read or allocated when it exceeds the limit, and
+// without a limit costs memory only for the bytes that actually arrive.
+func TestClaimedSizeCostsNothing(t *testing.T) {
+	for _, limit := range []int{MaxHandshakePacket, 0} {
+		a, b := net.Pipe()
+		go func() {
+			a.Write([]byte{0xff, 0xff, 0xff, 0x01})
+			a.Write(bytes.Repeat([]byte{'x'}, 100))
+			a.Close()
+		}()
+		var before, after runtime.MemStats
+		runtime.ReadMemStats(&before)
+		c := NewConn(b)
+		b.SetReadDeadline(time.Now().Add(2 * time.Second))
+		_, err := c.ReadPacket(limit)
+		runtime.ReadMemStats(&after)
+		b.Close()
+		want := ErrPacketTooLarge
+		if limit == 0 {
+			want = io.ErrUnexpectedEOF
+		}
+		if !errors.Is(err, want) {
+			t.Errorf("limit %d: err %v, want %v", limit, err, want)
+		}
+		if grew := after.TotalAlloc - before.TotalAlloc; grew > 1<<20 {
+			t.Errorf("limit %d: a 16 MB claim with 100 bytes sent allocated %d bytes", limit, grew)
+		}
 	}
 }

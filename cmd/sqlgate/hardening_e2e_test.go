@@ -1,0 +1,103 @@
+package main
+
+import (
+	"bufio"
+	"fmt"
+	"io"
+	"net"
+	"os"
+	"strconv"
+	"strings"
+	"testing"
+	"time"
+)
+
+// rssKB is a process's resident set size from /proc.
+func rssKB(t *testing.T, pid int) int {
+	t.Helper()
+	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/status", pid))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, l := range strings.Split(string(b), "\n") {
+		if f := strings.Fields(l); len(f) >= 2 && f[0] == "VmRSS:" {
+			n, _ := strconv.Atoi(f[1])
+			return n
+		}
+	}
+	t.Fatal("no VmRSS")
+	return 0
+}
+
+// preauth opens a connection, reads the greeting (or the error sent in
+// its place) and returns the connection and the first packet's payload.
+func preauth(t *testing.T, port int) (net.Conn, []byte) {
+	t.Helper()
+	c, err := net.DialTimeout("tcp", "127.0.0.1:"+strconv.Itoa(port), 2*time.Second)
+	if err != nil {
+		t.Fatal(err)
+	}
+	c.SetReadDeadline(time.Now().Add(5 * time.Second))
+	r := bufio.NewReader(c)
+	hdr := make([]byte, 4)
+	if _, err := io.ReadFull(r, hdr); err != nil {
+		t.Fatalf("port %d: no greeting: %v", port, err)
+	}
+	p := make([]byte, int(hdr[0])|int(hdr[1])<<8|int(hdr[2])<<16)
+	if _, err := io.ReadFull(r, p); err != nil {
+		t.Fatal(err)
+	}
+	c.SetReadDeadline(time.Time{})
+	return c, p
+}
+
+// TestPreAuthFloodIsBounded: clients that claim a 16 MB packet right after
+// the greeting (4 bytes sent each) cost no memory and are disconnected,
+// on the client and the admin port; connections that never log in are
+// bounded, and the port serves again once they are gone.
+func TestPreAuthFloodIsBounded(t *testing.T) {
+	bin := buildBinary(t)
+	p := newProxy(t, bin, `mysql_users = ( { username="app", password="app", default_hostgroup=0 } )
+mysql_servers = ( { address="127.0.0.1", port=1, hostgroup=0 } )`)
+	pid := p.cmd.Process.Pid
+	before := rssKB(t, pid)
+	for _, port := range []int{p.app, p.admin} {
+		var conns []net.Conn
+		for i := 0; i < 200; i++ {
+			c, _ := preauth(t, port)
+			c.Write([]byte{0xff, 0xff, 0xff, 0x01})
+			conns = append(conns, c)
+		}
+		for i, c := range conns {
+			c.SetReadDeadline(time.Now().Add(5 * time.Second))
+			if _, err := io.ReadAll(c); err != nil {
+				t.Fatalf("port %d, connection %d: not closed after a 16 MB claim: %v", port, i, err)
+			}
+			c.Close()
+		}
+	}
+	if after := rssKB(t, pid); after-before > 64<<10 {
+		t.Errorf("400 connections that claimed 16 MB each grew RSS from %d KB to %d KB", before, after)
+	} else {
+		t.Logf("RSS %d KB -> %d KB after 400 claims of 16 MB", before, after)
+	}
+
+	// Connections that never log in: the admin port admits 64 at a time.
+	var idle []net.Conn
+	for i := 0; i < 64; i++ {
+		c, _ := preauth(t, p.admin)
+		idle = append(idle, c)
+	}
+	c, first := preauth(t, p.admin)
+	c.Close()
+	if len(first) < 3 || first[0] != 0xff || int(first[1])|int(first[2])<<8 != 1040 {
+		t.Errorf("the 65th pending admin connection got %q, want error 1040", first)
+	}
+	for _, c := range idle {
+		c.Close()
+	}
+	waitFor(t, "an admin login after the pending connections closed", 3*time.Second, func() bool {
+		_, err := p.sql("SELECT 1")
+		return err == nil
+	})
+}
