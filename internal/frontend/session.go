@@ -60,6 +60,7 @@ type Session struct {
 
 	stmts      map[uint32]*clientStmt
 	nextStmtID uint32
+	longData   int // bytes of COM_STMT_SEND_LONG_DATA buffered for all stmts
 
 	out        []byte          // scratch buffer for locally built packets
 	last       resultInfo      // the reply of the last statement, for statistics
@@ -459,7 +460,7 @@ func (s *Session) dispatch(rt *runtime.Snapshot, p []byte) error {
 	case wire.ComStmtExecute:
 		return s.comStmtExecute(rt, p)
 	case wire.ComStmtSendLongData:
-		return s.comStmtSendLongData(p)
+		return s.comStmtSendLongData(rt, p)
 	case wire.ComStmtClose:
 		return s.comStmtClose(p)
 	case wire.ComStmtReset:

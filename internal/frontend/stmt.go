@@ -86,6 +86,8 @@ type clientStmt struct {
 	entry    *stmtEntry
 	types    []byte        // parameter types from the last execute that sent them
 	longData [][]byte      // buffered COM_STMT_SEND_LONG_DATA packets
+	longSize int           // their bytes, counted in Session.longData
+	longErr  bool          // more than max_allowed_packet was sent: the next execute fails
 	cursor   *backend.Conn // connection holding an open cursor
 	cursorHG int
 }
@@ -236,6 +238,10 @@ func (s *Session) comStmtExecute(rt *runtime.Snapshot, p []byte) error {
 	if err != nil {
 		return err
 	}
+	if st.longErr {
+		s.dropLongData(st)
+		return wire.Errorf(wire.ErNetPacketTooLarge, "08S01", "Parameter of prepared statement which is set through mysql_send_long_data() is longer than 'max_allowed_packet' bytes (%d)", rt.Vars.MaxAllowedPacket)
+	}
 	e := st.entry
 	if len(p) < 10 {
 		return wire.Errorf(wire.ErMalformedPacket, "HY000", "Malformed communication packet: COM_STMT_EXECUTE")
@@ -302,7 +308,7 @@ func (s *Session) comStmtExecute(rt *runtime.Snapshot, p []byte) error {
 			}
 			return err
 		}
-		st.longData = nil
+		s.dropLongData(st)
 		if ri.cursor {
 			bc.Pinned |= pinCursor
 			st.cursor, st.cursorHG = bc, hg
@@ -342,15 +348,35 @@ func (st *clientStmt) executePacket(p []byte, nparams uint16) ([]byte, error) {
 	return append(out, p[pos+1:]...), nil
 }
 
-func (s *Session) comStmtSendLongData(p []byte) error {
+// comStmtSendLongData buffers a parameter chunk until the statement runs
+// (the statement may run on any backend connection). What a session
+// buffers, for all its statements, is bounded by max_allowed_packet: past
+// it the data is dropped and the next execute of the statement fails with
+// the server's error, as MySQL fails a parameter longer than the limit.
+func (s *Session) comStmtSendLongData(rt *runtime.Snapshot, p []byte) error {
 	if len(p) < 7 {
 		return nil // no reply is allowed for this command; drop it
 	}
 	id := binary.LittleEndian.Uint32(p[1:])
-	if st := s.stmts[id]; st != nil {
-		st.longData = append(st.longData, append([]byte(nil), p...))
+	st := s.stmts[id]
+	if st == nil || st.longErr {
+		return nil
 	}
+	if s.longData+len(p) > rt.Vars.MaxAllowedPacket {
+		s.dropLongData(st)
+		st.longErr = true
+		return nil
+	}
+	st.longData = append(st.longData, append([]byte(nil), p...))
+	st.longSize += len(p)
+	s.longData += len(p)
 	return nil
+}
+
+// dropLongData forgets a statement's buffered long data.
+func (s *Session) dropLongData(st *clientStmt) {
+	s.longData -= st.longSize
+	st.longData, st.longSize, st.longErr = nil, 0, false
 }
 
 func (s *Session) comStmtClose(p []byte) error {
@@ -360,6 +386,7 @@ func (s *Session) comStmtClose(p []byte) error {
 	id := binary.LittleEndian.Uint32(p[1:])
 	if st := s.stmts[id]; st != nil {
 		s.closeCursor(st)
+		s.dropLongData(st)
 		delete(s.stmts, id)
 		s.srv.stmts.release(st.entry)
 	}
@@ -402,7 +429,7 @@ func (s *Session) comStmtReset(p []byte) error {
 	if err != nil {
 		return err
 	}
-	st.longData = nil
+	s.dropLongData(st)
 	s.closeCursor(st)
 	return s.writeOKStatus(wire.OK{})
 }
@@ -431,6 +458,7 @@ func (s *Session) comStmtFetch(p []byte) error {
 
 func (s *Session) closeAllStmts() {
 	for id, st := range s.stmts {
+		s.dropLongData(st)
 		delete(s.stmts, id)
 		s.srv.stmts.release(st.entry)
 	}
