@@ -210,6 +210,10 @@ type fakePeer struct {
 	// peer that stopped responding); hung counts the polls left hanging.
 	hang bool
 	hung atomic.Int64
+	// flood: answer runtime_checksums_values with rows until the poller
+	// hangs up; flooded counts the bytes sent.
+	flood   bool
+	flooded atomic.Int64
 }
 
 func startFakePeer(t *testing.T, version string, truncate bool) *fakePeer {
@@ -290,6 +294,22 @@ func (f *fakePeer) serve(nc net.Conn) {
 			return
 		case q == "SELECT GLOBAL_CHECKSUM()":
 			err = result([]string{"CHECKSUM"}, [][]string{{"42"}}, false)
+		case strings.HasPrefix(q, "SELECT * FROM runtime_checksums_values") && f.flood:
+			c.WritePacket(wire.AppendLenEncInt(nil, 4))
+			for _, col := range []string{"name", "version", "epoch", "checksum"} {
+				c.WritePacket(wire.AppendColumnDef(nil, col, wire.TypeVarString))
+			}
+			c.WritePacket(wire.AppendEOF(nil, 0, wire.StatusAutocommit))
+			var row []byte
+			for _, v := range []string{"mysql_query_rules", "2", "1", strings.Repeat("x", 1000)} {
+				row = wire.AppendLenEncString(row, v)
+			}
+			for {
+				if c.WritePacket(row) != nil {
+					return
+				}
+				f.flooded.Add(int64(len(row) + 4))
+			}
 		case strings.HasPrefix(q, "SELECT * FROM runtime_checksums_values"):
 			err = result([]string{"name", "version", "epoch", "checksum"},
 				[][]string{{"mysql_query_rules", "99", future, "0x1111111111111111"}}, false)

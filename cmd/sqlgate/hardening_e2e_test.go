@@ -101,3 +101,23 @@ mysql_servers = ( { address="127.0.0.1", port=1, hostgroup=0 } )`)
 		return err == nil
 	})
 }
+
+// TestPeerEndlessResultsetIsBounded: a cluster peer that answers a poll
+// with an endless resultset cannot exhaust the node's memory: the node
+// stops reading at its limit, hangs up, and says why.
+func TestPeerEndlessResultsetIsBounded(t *testing.T) {
+	bin := buildBinary(t)
+	n := startCluster(t, bin, []string{"node"}, 1, nil)[0]
+	fake := startFakePeer(t, n.must("SELECT @@version"), false)
+	fake.flood = true // no connection yet: the node learns of the peer below
+	before := rssKB(t, n.cmd.Process.Pid)
+	n.must(fmt.Sprintf("INSERT INTO proxysql_servers (hostname, port) VALUES ('127.0.0.1', %d); LOAD PROXYSQL SERVERS TO RUNTIME", fake.port()))
+	waitFor(t, "the node to refuse the endless resultset", 20*time.Second, func() bool {
+		return strings.Contains(n.must(fmt.Sprintf("SELECT master FROM stats_proxysql_servers_status WHERE port=%d", fake.port())), "resultset too large")
+	})
+	after := rssKB(t, n.cmd.Process.Pid)
+	t.Logf("peer sent %d MB; RSS %d KB -> %d KB", fake.flooded.Load()>>20, before, after)
+	if after-before > 256<<10 {
+		t.Errorf("an endless resultset grew RSS from %d KB to %d KB", before, after)
+	}
+}

@@ -41,7 +41,31 @@ type Conn struct {
 	Broken   bool // an I/O error or protocol desync: must be closed
 	lastUsed time.Time
 	created  time.Time
+
+	// Limits bound what QueryRows accepts from this connection; the zero
+	// value is DefaultLimits.
+	Limits Limits
 }
+
+// Limits bound a resultset read into memory by QueryRows, so a peer that
+// answers with an endless or enormous resultset cannot exhaust memory:
+// Bytes counts the packets as received, Cells the values (each costs a
+// pointer and a string header besides its bytes).
+type Limits struct {
+	Bytes int64
+	Cells int64
+}
+
+// DefaultLimits hold the largest ProxySQL configuration tables (100,000
+// users, 10,000s of rules) with room to spare.
+var DefaultLimits = Limits{Bytes: 256 << 20, Cells: 8 << 20}
+
+// maxColumns is MySQL's limit of columns per table; a resultset header
+// claiming more is malformed.
+const maxColumns = 4096
+
+// ErrResultTooLarge is a resultset beyond the connection's Limits.
+var ErrResultTooLarge = errors.New("resultset too large")
 
 // DeprecateEOF reports whether result sets from this connection end with an
 // OK packet instead of EOF.
@@ -375,7 +399,20 @@ func (c *Conn) QueryRows(q string) ([]string, [][]*string, error) {
 	if err := c.Send(append([]byte{wire.ComQuery}, q...)); err != nil {
 		return nil, nil, err
 	}
-	p, err := c.Read()
+	lim := c.Limits
+	if lim == (Limits{}) {
+		lim = DefaultLimits
+	}
+	var bytes, cells int64
+	read := func() ([]byte, error) {
+		p, err := c.Read()
+		if bytes += int64(len(p)) + 4; err == nil && bytes > lim.Bytes {
+			c.Broken = true
+			return nil, fmt.Errorf("%w: more than %d bytes", ErrResultTooLarge, lim.Bytes)
+		}
+		return p, err
+	}
+	p, err := read()
 	if err != nil {
 		return nil, nil, err
 	}
@@ -386,13 +423,13 @@ func (c *Conn) QueryRows(q string) ([]string, [][]*string, error) {
 		return nil, nil, nil
 	}
 	n, _, _, ok := wire.LenEncInt(p)
-	if !ok {
+	if !ok || n == 0 || n > maxColumns {
 		c.Broken = true
 		return nil, nil, wire.ErrMalformed
 	}
 	cols := make([]string, 0, n)
 	for range n {
-		p, err := c.Read()
+		p, err := read()
 		if err != nil {
 			return nil, nil, err
 		}
@@ -409,15 +446,19 @@ func (c *Conn) QueryRows(q string) ([]string, [][]*string, error) {
 		cols = append(cols, string(name))
 	}
 	if !c.DeprecateEOF() {
-		if _, err := c.Read(); err != nil { // the EOF after the column definitions
+		if _, err := read(); err != nil { // the EOF after the column definitions
 			return nil, nil, err
 		}
 	}
 	var rows [][]*string
 	for {
-		p, err := c.Read()
+		p, err := read()
 		if err != nil {
 			return nil, nil, err
+		}
+		if cells += int64(len(cols)); cells > lim.Cells {
+			c.Broken = true
+			return nil, nil, fmt.Errorf("%w: more than %d values", ErrResultTooLarge, lim.Cells)
 		}
 		if len(p) > 0 && p[0] == wire.ErrHeader {
 			return nil, nil, wire.ParseErr(p)
@@ -427,6 +468,10 @@ func (c *Conn) QueryRows(q string) ([]string, [][]*string, error) {
 		}
 		row := make([]*string, 0, len(cols))
 		for i := 0; i < len(p); {
+			if len(row) == len(cols) {
+				c.Broken = true // more values than columns
+				return nil, nil, wire.ErrMalformed
+			}
 			if p[i] == 0xfb {
 				row = append(row, nil)
 				i++

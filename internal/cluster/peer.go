@@ -35,9 +35,15 @@ func dialPeer(ctx context.Context, p Peer, cfg Config) (*conn, error) {
 	}
 	// Closing the socket (not c.Close, which writes COM_QUIT) is safe
 	// while another goroutine is inside a query on it.
+	c.Limits = peerLimits
 	stop := context.AfterFunc(ctx, func() { c.Conn.Close() })
 	return &conn{c: c, timeout: 10 * time.Second, stop: stop}, nil
 }
+
+// peerLimits bound every resultset a peer sends (a configuration of
+// 150,000 users fits), so a lying or broken peer cannot exhaust memory
+// with an endless resultset; time is bounded by the query deadline.
+var peerLimits = backend.Limits{Bytes: 64 << 20, Cells: 2 << 20}
 
 func (c *conn) close() {
 	c.stop()
