@@ -214,6 +214,10 @@ type fakePeer struct {
 	// hangs up; flooded counts the bytes sent.
 	flood   bool
 	flooded atomic.Int64
+	// clearSwitch: answer the login with an AuthSwitchRequest to
+	// mysql_clear_password and keep what the node sends back in clearGot.
+	clearSwitch bool
+	clearGot    atomic.Value // string
 }
 
 func startFakePeer(t *testing.T, version string, truncate bool) *fakePeer {
@@ -247,6 +251,15 @@ func (f *fakePeer) serve(nc net.Conn) {
 		return
 	}
 	if _, err := c.ReadPacket(1 << 20); err != nil {
+		return
+	}
+	if f.clearSwitch {
+		c.WritePacket(append([]byte{wire.AuthSwitchHeader}, "mysql_clear_password\x00"...))
+		c.Flush()
+		p, err := c.ReadPacket(1 << 20)
+		if err == nil {
+			f.clearGot.Store(string(p))
+		}
 		return
 	}
 	ok := func() error {

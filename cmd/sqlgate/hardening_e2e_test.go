@@ -121,3 +121,24 @@ func TestPeerEndlessResultsetIsBounded(t *testing.T) {
 		t.Errorf("an endless resultset grew RSS from %d KB to %d KB", before, after)
 	}
 }
+
+// TestClusterPasswordNeverInCleartext: a peer (or anyone posing as one)
+// that answers the cluster login with an AuthSwitchRequest to
+// mysql_clear_password gets no password over a connection without TLS;
+// the node refuses and says why.
+func TestClusterPasswordNeverInCleartext(t *testing.T) {
+	bin := buildBinary(t)
+	n := startCluster(t, bin, []string{"node"}, 1, nil)[0]
+	fake := startFakePeer(t, n.must("SELECT @@version"), false)
+	fake.clearSwitch = true // no connection yet: the node learns of the peer below
+	n.must(fmt.Sprintf("INSERT INTO proxysql_servers (hostname, port) VALUES ('127.0.0.1', %d); LOAD PROXYSQL SERVERS TO RUNTIME", fake.port()))
+	waitFor(t, "the node to refuse the cleartext request", 10*time.Second, func() bool {
+		return strings.Contains(n.must(fmt.Sprintf("SELECT master FROM stats_proxysql_servers_status WHERE port=%d", fake.port())), "refusing to send the password in cleartext")
+	})
+	if got, _ := fake.clearGot.Load().(string); strings.Contains(got, "clusterpw") {
+		t.Fatalf("the node sent the cluster password in cleartext: %q", got)
+	}
+	if !strings.Contains(n.logs.String(), "refusing to send the password in cleartext") {
+		t.Errorf("the refusal is not logged:\n%s", tail(n.logs.String(), 20))
+	}
+}

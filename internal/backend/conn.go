@@ -172,10 +172,11 @@ func (c *Conn) handshake(o DialOptions) error {
 	if plugin == "" {
 		plugin = wire.NativePassword
 	}
-	authResp, err := authResponse(plugin, o.Cred, g.Salt)
+	tls := caps&wire.ClientSSL != 0
+	authResp, err := authResponse(plugin, o.Cred, g.Salt, tls)
 	if err != nil {
 		plugin = wire.NativePassword
-		authResp, err = authResponse(plugin, o.Cred, g.Salt)
+		authResp, err = authResponse(plugin, o.Cred, g.Salt, tls)
 		if err != nil {
 			return err
 		}
@@ -212,7 +213,7 @@ func (c *Conn) handshake(o DialOptions) error {
 				salt = salt[:len(salt)-1]
 			}
 			plugin = string(name)
-			resp, err := authResponse(plugin, o.Cred, append([]byte(nil), salt...))
+			resp, err := authResponse(plugin, o.Cred, append([]byte(nil), salt...), c.Caps&wire.ClientSSL != 0)
 			if err != nil {
 				return err
 			}
@@ -243,7 +244,14 @@ func (c *Conn) handshake(o DialOptions) error {
 	return errors.New("backend authentication did not finish")
 }
 
-func authResponse(plugin string, cred wire.Credential, salt []byte) ([]byte, error) {
+// ErrCleartextRefused: the server asked for the password in cleartext
+// (mysql_clear_password) on a connection without TLS. Anyone who can pose
+// as the server could ask for it, so it is never sent.
+var ErrCleartextRefused = errors.New("refusing to send the password in cleartext: the server asked for mysql_clear_password on a connection without TLS (use_ssl=1 allows it)")
+
+// authResponse answers an authentication plugin's challenge; tls says
+// whether the connection is encrypted.
+func authResponse(plugin string, cred wire.Credential, salt []byte, tls bool) ([]byte, error) {
 	switch plugin {
 	case wire.NativePassword:
 		if cred.Empty() {
@@ -259,6 +267,9 @@ func authResponse(plugin string, cred wire.Credential, salt []byte) ([]byte, err
 		}
 		return wire.ScrambleCachingSHA2([]byte(cred.Cleartext), salt), nil
 	case wire.ClearPassword:
+		if !tls {
+			return nil, ErrCleartextRefused
+		}
 		if !cred.HasCleartext {
 			return nil, errors.New("mysql_clear_password needs the cleartext password in mysql_users")
 		}
