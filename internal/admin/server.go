@@ -2,6 +2,7 @@ package admin
 
 import (
 	"errors"
+	"fmt"
 	"io"
 	"net"
 	"sync/atomic"
@@ -189,15 +190,18 @@ func (s *session) handshake() error {
 	}
 	denied := wire.Errorf(wire.ErAccessDenied, "28000", "Access denied for user '%s'@'%s' (using password: %s)", hr.User, hostOf(s.remote), using)
 	if !isAdmin && !isStats {
-		return denied
+		pw = "\x00no such user" // verify anyway: the same work and answer as a wrong password
 	}
 	cred, _ := wire.ParseStoredPassword(pw)
-	if _, ok := cred.VerifyNative(salt, resp); !ok {
+	if _, ok := cred.VerifyNative(salt, resp); !ok || !isAdmin && !isStats {
 		return denied
 	}
 	if (hr.User == "admin" && isAdmin || hr.User == "stats" && !isAdmin) && !s.local {
-		return wire.Errorf(1040, "42000", "User '%s' can only connect locally; add another user to admin-%s for remote access",
-			hr.User, map[bool]string{true: "admin_credentials", false: "stats_credentials"}[isAdmin])
+		// The same answer as a wrong password, so a remote client cannot
+		// test the default passwords; the log says why.
+		s.a.log.Warn(fmt.Sprintf("admin login refused: user '%s' can only connect locally; add another user to admin-%s for remote access",
+			hr.User, map[bool]string{true: "admin_credentials", false: "stats_credentials"}[isAdmin]), "client", s.remote)
+		return denied
 	}
 	s.user, s.stats = hr.User, !isAdmin
 	return s.c.WritePacket(wire.AppendOK(nil, wire.OKHeader, wire.OK{Status: wire.StatusAutocommit}))

@@ -234,11 +234,35 @@ func TestTLSAndCachingSHA2(t *testing.T) {
 	if err := try("app", "bad", "tls=skip-verify"); mysqlErrNo(err) != 1045 {
 		t.Fatalf("wrong password over TLS: %v", err)
 	}
-	// Hashed password: full authentication needs TLS; without it the error
-	// says so.
-	err := try("monitor", "monitor", "")
-	if err == nil || !strings.Contains(err.Error(), "TLS") {
-		t.Fatalf("hashed password without TLS: %v, want a clear error naming TLS", err)
+	// Hashed password: full authentication needs TLS; without it the login
+	// is denied like any other (the log says why).
+	if err := try("monitor", "monitor", ""); mysqlErrNo(err) != 1045 {
+		t.Fatalf("hashed password without TLS: %v, want 1045", err)
+	}
+	// One answer for every failed login: a client cannot tell a user that
+	// does not exist from a wrong password, nor how a password is stored.
+	for _, params := range []string{"", "tls=skip-verify"} {
+		want := ""
+		for _, user := range []string{"nosuchuser", "app", "monitor"} {
+			for _, pass := range []string{"wrong", ""} {
+				if user == "monitor" && pass == "" {
+					continue
+				}
+				err := try(user, pass, params)
+				if err == nil {
+					t.Fatalf("%s with password %q (%s) logged in", user, pass, params)
+				}
+				got := strings.ReplaceAll(err.Error(), "'"+user+"'", "'U'")
+				if pass == "" {
+					got = strings.Replace(got, "using password: NO", "using password: YES", 1)
+				}
+				if want == "" {
+					want = got
+				} else if got != want {
+					t.Errorf("%s, password %q (%s): %q; the other failed logins got %q", user, pass, params, got, want)
+				}
+			}
+		}
 	}
 	if err := try("monitor", "monitor", "tls=skip-verify"); err != nil {
 		t.Fatalf("caching_sha2 full authentication over TLS: %v", err)

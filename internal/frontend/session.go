@@ -323,10 +323,14 @@ func (s *Session) authenticate(rt *runtime.Snapshot, user, plugin string, resp [
 			cred.Stage1 = st1
 		}
 	case wire.CachingSHA2Password:
+		// Every failed fast authentication goes the same way whatever is
+		// stored (cleartext, a hash, or no such user): full authentication
+		// over TLS, a plain denial without it. So the exchange tells a
+		// client nothing about which users exist or how they are stored.
 		switch {
-		case cred.HasCleartext:
-			ok = cred.VerifyCachingSHA2Fast(s.salt, resp)
-			if ok && len(resp) > 0 {
+		case cred.VerifyCachingSHA2Fast(s.salt, resp):
+			ok = true
+			if len(resp) > 0 {
 				if err := s.writeRawPacket([]byte{wire.AuthMoreData, 3}); err != nil {
 					return err
 				}
@@ -334,11 +338,11 @@ func (s *Session) authenticate(rt *runtime.Snapshot, user, plugin string, resp [
 		case len(resp) == 0:
 			ok = false
 		case !s.tls:
-			if u == nil {
-				return denied()
+			if u != nil && !cred.HasCleartext {
+				s.srv.Log.Info("client login refused: caching_sha2_password full authentication needs TLS because mysql_users stores a hashed password; connect with TLS or use mysql_native_password",
+					"user", user, "client", s.remote)
 			}
-			return wire.Errorf(wire.ErAccessDenied, "28000",
-				"Access denied for user '%s'@'%s': caching_sha2_password full authentication is required because mysql_users stores a hashed password; connect with TLS, or use mysql_native_password", user, s.host())
+			ok = false
 		default:
 			if err := s.writeRawPacket([]byte{wire.AuthMoreData, 4}); err != nil {
 				return err
