@@ -599,6 +599,22 @@ func (p *Pool) Release(c *Conn, reuse bool) {
 	}
 }
 
+// CloseStmt closes the backend statement prepared for global statement id
+// on c, if any (COM_STMT_CLOSE has no reply).
+func (c *Conn) CloseStmt(id uint32) error {
+	bid, ok := c.Stmts[id]
+	if !ok {
+		return nil
+	}
+	delete(c.Stmts, id)
+	c.Seq = 0
+	b := [5]byte{wire.ComStmtClose, byte(bid), byte(bid >> 8), byte(bid >> 16), byte(bid >> 24)}
+	if err := c.WritePacket(b[:]); err != nil {
+		return err
+	}
+	return c.Flush()
+}
+
 func (c *Conn) closeStmts() error {
 	for _, id := range c.Stmts {
 		c.Seq = 0

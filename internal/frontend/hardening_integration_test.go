@@ -3,6 +3,8 @@ package frontend_test
 import (
 	"bytes"
 	"context"
+	"database/sql"
+	"fmt"
 	"strings"
 	"testing"
 )
@@ -33,5 +35,76 @@ func TestLongDataIsBounded(t *testing.T) {
 	}
 	if err := conn.QueryRowContext(context.Background(), "SELECT LENGTH(?)", bytes.Repeat([]byte{'c'}, 2<<20)).Scan(&n); err != nil || n != 2<<20 {
 		t.Fatalf("the session after the refusal: %d, %v", n, err)
+	}
+}
+
+// TestPreparedStatementsAreBounded: one client cannot hold more than
+// maxClientStmts statements (error 1461), and a loop of prepares and
+// closes inside one transaction leaves the backend with a bounded number
+// of statements instead of exhausting its max_prepared_stmt_count.
+func TestPreparedStatementsAreBounded(t *testing.T) {
+	bed := sharedBed(t)
+	p := startProxy(t, baseConfig(bed))
+	ctx := context.Background()
+	db := p.db(t, "")
+	conn, err := db.Conn(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Close()
+	var held []*sql.Stmt
+	var limitErr error
+	for i := 0; i < 5000 && limitErr == nil; i++ {
+		st, err := conn.PrepareContext(ctx, fmt.Sprintf("SELECT %d", i))
+		if err != nil {
+			limitErr = err
+			break
+		}
+		held = append(held, st)
+	}
+	if mysqlErrNo(limitErr) != 1461 || len(held) != 4096 {
+		t.Fatalf("after %d statements: %v; want error 1461 at 4096", len(held), limitErr)
+	}
+	for _, st := range held {
+		st.Close()
+	}
+	if _, err := conn.PrepareContext(ctx, "SELECT 'after closing'"); err != nil {
+		t.Fatalf("prepare after closing: %v", err)
+	}
+
+	root, err := bed.RootDB(bed.Primary)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer root.Close()
+	count := func() int {
+		var name string
+		var n int
+		if err := root.QueryRow("SHOW GLOBAL STATUS LIKE 'Prepared_stmt_count'").Scan(&name, &n); err != nil {
+			t.Fatal(err)
+		}
+		return n
+	}
+	before := count()
+	tx, err := conn.BeginTx(ctx, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	peak := 0
+	for i := 0; i < 17000; i++ { // more than MariaDB's default max_prepared_stmt_count
+		st, err := tx.PrepareContext(ctx, fmt.Sprintf("SELECT %d + 1", i))
+		if err != nil {
+			t.Fatalf("prepare %d in a transaction: %v", i, err)
+		}
+		st.Close()
+		if i%2000 == 0 {
+			peak = max(peak, count()-before)
+		}
+	}
+	if err := tx.Commit(); err != nil {
+		t.Fatal(err)
+	}
+	if peak > 100 {
+		t.Errorf("a prepare/close loop in a transaction left up to %d statements on the backend", peak)
 	}
 }

@@ -1,6 +1,7 @@
 package frontend
 
 import (
+	"container/list"
 	"encoding/binary"
 	"sync"
 	"time"
@@ -28,13 +29,17 @@ type stmtEntry struct {
 	numCols   uint16
 	params    [][]byte // raw column-definition packets
 	cols      [][]byte
-	refs      int // sessions holding it
+	refs      int           // sessions holding it
+	idle      *list.Element // its place in stmtRegistry.idle while refs == 0
 }
 
 // stmtRegistry is the global statement cache keyed by user, schema and text.
+// Entries no session holds wait in idle, oldest first, so bounding them is
+// O(1) per operation however many statements sessions hold.
 type stmtRegistry struct {
 	mu    sync.Mutex
 	byKey map[string]*stmtEntry
+	idle  list.List // of *stmtEntry with refs == 0
 	next  uint32
 }
 
@@ -47,9 +52,18 @@ func (r *stmtRegistry) get(key string) *stmtEntry {
 	defer r.mu.Unlock()
 	e := r.byKey[key]
 	if e != nil {
-		e.refs++
+		r.hold(e)
 	}
 	return e
+}
+
+// hold takes a reference to e (r.mu held).
+func (r *stmtRegistry) hold(e *stmtEntry) {
+	if e.idle != nil {
+		r.idle.Remove(e.idle)
+		e.idle = nil
+	}
+	e.refs++
 }
 
 // add stores e unless another session stored the same statement first, and
@@ -58,27 +72,30 @@ func (r *stmtRegistry) add(e *stmtEntry) *stmtEntry {
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	if old := r.byKey[e.key]; old != nil {
-		old.refs++
+		r.hold(old)
 		return old
 	}
 	r.next++
 	e.id = r.next
 	e.refs = 1
 	r.byKey[e.key] = e
-	if len(r.byKey) > maxUnreferencedStmts {
-		for k, x := range r.byKey {
-			if x.refs == 0 {
-				delete(r.byKey, k)
-			}
-		}
-	}
 	return e
 }
 
 func (r *stmtRegistry) release(e *stmtEntry) {
 	r.mu.Lock()
-	e.refs--
-	r.mu.Unlock()
+	defer r.mu.Unlock()
+	if e.refs--; e.refs > 0 {
+		return
+	}
+	e.idle = r.idle.PushBack(e)
+	for r.idle.Len() > maxUnreferencedStmts {
+		old := r.idle.Remove(r.idle.Front()).(*stmtEntry)
+		old.idle = nil
+		if r.byKey[old.key] == old {
+			delete(r.byKey, old.key)
+		}
+	}
 }
 
 // clientStmt is a statement as one client sees it.
@@ -92,7 +109,18 @@ type clientStmt struct {
 	cursorHG int
 }
 
+// maxClientStmts bounds the statements one client session holds open. All
+// of a session's statements can end up prepared on one backend connection
+// (inside a transaction it cannot change connection), and the backend's
+// max_prepared_stmt_count (16382 by default) is shared by every client:
+// one client must not be able to exhaust it.
+const maxClientStmts = 4096
+
 func (s *Session) comStmtPrepare(rt *runtime.Snapshot, p []byte) error {
+	if len(s.stmts) >= maxClientStmts {
+		return wire.Errorf(wire.ErMaxPreparedStmtCount, "42000",
+			"Can't create more than max_prepared_stmt_count statements (current value: %d, sqlgate's bound per client session); close statements you no longer use", maxClientStmts)
+	}
 	q := string(p[1:])
 	key := s.user.Name + "\x00" + s.state.schema + "\x00" + q
 	e := s.srv.stmts.get(key)
@@ -388,9 +416,32 @@ func (s *Session) comStmtClose(p []byte) error {
 		s.closeCursor(st)
 		s.dropLongData(st)
 		delete(s.stmts, id)
+		s.closeOnBackends(st.entry)
 		s.srv.stmts.release(st.entry)
 	}
 	return nil // COM_STMT_CLOSE has no reply
+}
+
+// closeOnBackends closes a statement the client closed on the backend
+// connections attached to the session that hold more statements than
+// mysql-max_stmts_per_connection. Released connections are trimmed when
+// they go back to the pool, but an attached one (a transaction) never
+// goes back while a client prepares and closes: without this, a loop of
+// prepares in one transaction exhausts the backend's max_prepared_stmt_count.
+func (s *Session) closeOnBackends(e *stmtEntry) {
+	for _, other := range s.stmts {
+		if other.entry == e {
+			return // the session still uses it under another id
+		}
+	}
+	most := s.srv.Pool.Options().MaxStmtsPerConn
+	for _, bc := range s.backend {
+		if len(bc.Stmts) > most {
+			if err := bc.CloseStmt(e.id); err != nil {
+				bc.Broken = true
+			}
+		}
+	}
 }
 
 // closeCursor forgets a statement's cursor and lets its connection go back

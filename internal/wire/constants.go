@@ -112,6 +112,7 @@ const (
 	ErBadDB                   uint16 = 1049
 	ErNetPacketTooLarge       uint16 = 1153
 	ErUnknownStmtHandler      uint16 = 1243
+	ErMaxPreparedStmtCount    uint16 = 1461
 	ErUserLimitReached        uint16 = 1226
 	ErNotSupportedYet         uint16 = 1235
 	ErMalformedPacket         uint16 = 1835
