@@ -355,7 +355,9 @@ func (c *Conn) NoteStatus(st uint16) { c.noteStatus(st) }
 
 // Reset wipes the connection's session state with COM_RESET_CONNECTION.
 // Prepared statements are gone afterwards; schema and charset are treated
-// as unknown so the next user replays them.
+// as unknown so the next user replays them. The multi-statements option
+// (COM_SET_OPTION) survives a reset on MariaDB and MySQL, so MultiStmt
+// keeps its value.
 func (c *Conn) Reset() error {
 	ok, err := c.Exec(wire.ComResetConnection, "")
 	if err != nil {
@@ -367,7 +369,6 @@ func (c *Conn) Reset() error {
 	c.Stmts = nil
 	c.Schema = "\x00unknown"
 	c.Charset = ""
-	c.MultiStmt = true
 	c.Pinned = 0
 	return nil
 }

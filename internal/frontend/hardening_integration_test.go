@@ -7,6 +7,11 @@ import (
 	"fmt"
 	"strings"
 	"testing"
+	"time"
+
+	"sqlgate/internal/backend"
+	"sqlgate/internal/testbed"
+	"sqlgate/internal/wire"
 )
 
 // TestLongDataIsBounded: COM_STMT_SEND_LONG_DATA chunks a session buffers
@@ -106,5 +111,38 @@ func TestPreparedStatementsAreBounded(t *testing.T) {
 	}
 	if peak > 100 {
 		t.Errorf("a prepare/close loop in a transaction left up to %d statements on the backend", peak)
+	}
+}
+
+// TestResetKeepsMultiStatementsOption: COM_RESET_CONNECTION leaves the
+// multi-statements option as it was, and the connection's idea of it must
+// agree with the server's, or a session that needs multi-statements gets
+// 1064 on a connection the previous user had switched them off on.
+func TestResetKeepsMultiStatementsOption(t *testing.T) {
+	bed := sharedBed(t)
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	for _, on := range []bool{false, true} {
+		bc, err := backend.Dial(ctx, "tcp", bed.Primary.Addr(), backend.DialOptions{User: testbed.AppUser, Cred: wire.CleartextCredential(testbed.AppPassword)})
+		if err != nil {
+			t.Fatal(err)
+		}
+		opt := "\x01\x00"
+		if on {
+			opt = "\x00\x00"
+		}
+		if _, err := bc.Exec(wire.ComSetOption, opt); err != nil {
+			t.Fatal(err)
+		}
+		bc.MultiStmt = on
+		if err := bc.Reset(); err != nil {
+			t.Fatal(err)
+		}
+		_, err = bc.Exec(wire.ComQuery, "DO 1; DO 2")
+		if server := err == nil; server != bc.MultiStmt {
+			t.Errorf("multi-statements %v before the reset: the server has them %v after it, sqlgate assumes %v (%v)", on, server, bc.MultiStmt, err)
+		}
+		bc.Broken = true
+		bc.Close()
 	}
 }
