@@ -5,6 +5,10 @@ import (
 	"context"
 	"database/sql"
 	"fmt"
+	"net"
+	"os"
+	"os/exec"
+	"path/filepath"
 	"strings"
 	"testing"
 	"time"
@@ -144,5 +148,56 @@ func TestResetKeepsMultiStatementsOption(t *testing.T) {
 		}
 		bc.Broken = true
 		bc.Close()
+	}
+}
+
+// TestDropCurrentSchemaThenUse: dropping the current database leaves the
+// session with none (as on the server), so USE of a database of the same
+// name, created again, is applied rather than assumed.
+func TestDropCurrentSchemaThenUse(t *testing.T) {
+	bed := sharedBed(t)
+	p := startProxy(t, baseConfig(bed))
+	ctx := context.Background()
+	conn, err := p.db(t, "").Conn(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Close()
+	for _, q := range []string{"DROP SCHEMA IF EXISTS hard_x", "CREATE SCHEMA hard_x", "USE hard_x", "DROP SCHEMA hard_x"} {
+		mustExec(t, conn, q)
+	}
+	if db := queryString(t, conn, "SELECT IFNULL(DATABASE(), 'NULL')"); db != "NULL" {
+		t.Errorf("DATABASE() after dropping the current database: %s", db)
+	}
+	for _, q := range []string{"CREATE SCHEMA hard_x", "USE hard_x", "CREATE TABLE t (id INT)"} {
+		mustExec(t, conn, q)
+	}
+	if db := queryString(t, conn, "SELECT DATABASE()"); db != "hard_x" {
+		t.Errorf("DATABASE() after USE of the re-created database: %s", db)
+	}
+	mustExec(t, conn, "DROP SCHEMA hard_x")
+}
+
+// TestLoadDataLocalNeedsTheClientsCapability: with
+// mysql-enable_load_data_local_infile=true, a client that did not enable
+// local infile gets the server's error 4166, not an OK with 0 rows.
+func TestLoadDataLocalNeedsTheClientsCapability(t *testing.T) {
+	if _, err := exec.LookPath("mariadb"); err != nil {
+		if os.Getenv("CI") == "true" {
+			t.Fatal("mariadb client not found")
+		}
+		t.Skip("mariadb client not found: apt-get install mariadb-client")
+	}
+	bed := sharedBed(t)
+	cfg := baseConfig(bed)
+	cfg.MySQLVariables["enable_load_data_local_infile"] = "true"
+	p := startProxy(t, cfg)
+	host, port, _ := net.SplitHostPort(p.Addr)
+	f := filepath.Join(t.TempDir(), "data.tsv")
+	os.WriteFile(f, []byte("1\n2\n"), 0o644)
+	out, err := exec.Command("mariadb", "-h"+host, "-P"+port, "-u"+testbed.AppUser, "-p"+testbed.AppPassword, "--local-infile=0", "test",
+		"-e", "CREATE TABLE IF NOT EXISTS ld_cap (id INT); LOAD DATA LOCAL INFILE '"+f+"' INTO TABLE ld_cap").CombinedOutput()
+	if err == nil || !strings.Contains(string(out), "4166") {
+		t.Fatalf("LOAD DATA LOCAL from a client without local infile: %v %s; want error 4166", err, out)
 	}
 }

@@ -50,6 +50,10 @@ type stmtInfo struct {
 	multiplex int           // the rule's multiplex + 1 (multiplexNone when not set)
 	timeout   time.Duration // KILL QUERY after this long
 	newConn   bool          // create_new_connection=1: never reuse a pooled connection
+
+	// dropsSchema is the database a DROP DATABASE removes: when it is the
+	// current one, the server's default database becomes NULL.
+	dropsSchema string
 }
 
 // stmtInfo.multiplex values: a query rule's multiplex column plus one.
@@ -92,11 +96,21 @@ func (s *Session) comQuery(rt *runtime.Snapshot, p []byte) error {
 	}
 	switch info.cmd {
 	case router.CmdLoadData:
-		if !rt.Vars.EnableLoadDataLocalInfile && loadDataLocalRE.MatchString(digest) {
-			// ProxySQL's answer (errno 1047, HY000), before any backend
-			// is involved.
-			return wire.Errorf(wire.ErUnknownCom, "HY000", "Unsupported 'LOAD DATA LOCAL INFILE' command")
+		if loadDataLocalRE.MatchString(digest) {
+			if !rt.Vars.EnableLoadDataLocalInfile {
+				// ProxySQL's answer (errno 1047, HY000), before any backend
+				// is involved.
+				return wire.Errorf(wire.ErUnknownCom, "HY000", "Unsupported 'LOAD DATA LOCAL INFILE' command")
+			}
+			if s.caps&wire.ClientLocalFiles == 0 {
+				// The server's answer to a client that did not enable
+				// local infile; sent on, the backend would ask this client
+				// for a file it will not send.
+				return wire.Errorf(wire.ErLoadInfileCapabilityDisabled, "HY000", "The used command is not allowed because the MariaDB server or client has disabled the local infile capability")
+			}
 		}
+	case router.CmdDrop:
+		info.dropsSchema, _ = parseDropSchema(q)
 	case router.CmdSelect:
 		if strings.EqualFold(strings.TrimSpace(q), "select @@version_comment limit 1") {
 			// Answered locally, as ProxySQL does: the mysql client sends it
@@ -196,6 +210,26 @@ func (s *Session) record(hg int, info *stmtInfo, digest string, start time.Time)
 func isBareEnd(digest string) bool {
 	d := strings.TrimSpace(digest)
 	return strings.EqualFold(d, "commit") || strings.EqualFold(d, "rollback")
+}
+
+// parseDropSchema extracts the name of "DROP {DATABASE|SCHEMA} [IF EXISTS] db".
+func parseDropSchema(q string) (string, bool) {
+	f := strings.Fields(strings.TrimRight(strings.TrimSpace(q), "; \t\n"))
+	if len(f) < 3 || !strings.EqualFold(f[0], "drop") || !strings.EqualFold(f[1], "database") && !strings.EqualFold(f[1], "schema") {
+		return "", false
+	}
+	f = f[2:]
+	if len(f) == 3 && strings.EqualFold(f[0], "if") && strings.EqualFold(f[1], "exists") {
+		f = f[2:]
+	}
+	if len(f) != 1 {
+		return "", false
+	}
+	db := f[0]
+	if len(db) >= 2 && db[0] == '`' && db[len(db)-1] == '`' {
+		db = strings.ReplaceAll(db[1:len(db)-1], "``", "`")
+	}
+	return db, db != ""
 }
 
 // parseUse extracts the schema of "USE db" / "USE `db`".
@@ -480,6 +514,14 @@ func (s *Session) afterStatement(rt *runtime.Snapshot, hg int, bc *backend.Conn,
 		bc.NoteStatus(ri.status)
 	}
 	if ri.err == nil {
+		if db := info.dropsSchema; db != "" {
+			if bc.Schema == db {
+				bc.Schema = ""
+			}
+			if s.state.schema == db {
+				s.state.schema = ""
+			}
+		}
 		s.applyFlags(bc, info)
 		if info.isSet {
 			if info.setParsed {

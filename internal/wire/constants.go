@@ -105,22 +105,23 @@ const MaxPayload = 1<<24 - 1
 
 // Error codes sqlgate generates itself (ProxySQL's numbers where it has one).
 const (
-	ErCantCreateThread        uint16 = 1135
-	ErConCount                uint16 = 1040
-	ErAccessDenied            uint16 = 1045
-	ErUnknownCom              uint16 = 1047
-	ErBadDB                   uint16 = 1049
-	ErNetPacketTooLarge       uint16 = 1153
-	ErUnknownStmtHandler      uint16 = 1243
-	ErMaxPreparedStmtCount    uint16 = 1461
-	ErUserLimitReached        uint16 = 1226
-	ErNotSupportedYet         uint16 = 1235
-	ErMalformedPacket         uint16 = 1835
-	ErProxyMaxConnectTimeout  uint16 = 9001
-	ErProxyMaxConnectFailure  uint16 = 9002
-	ErProxyCommandUnsupported uint16 = 9003
-	ErProxyOutcomeUnknown     uint16 = 9010
-	ErQueryRule               uint16 = 1148
+	ErCantCreateThread             uint16 = 1135
+	ErConCount                     uint16 = 1040
+	ErAccessDenied                 uint16 = 1045
+	ErUnknownCom                   uint16 = 1047
+	ErBadDB                        uint16 = 1049
+	ErNetPacketTooLarge            uint16 = 1153
+	ErUnknownStmtHandler           uint16 = 1243
+	ErMaxPreparedStmtCount         uint16 = 1461
+	ErLoadInfileCapabilityDisabled uint16 = 4166
+	ErUserLimitReached             uint16 = 1226
+	ErNotSupportedYet              uint16 = 1235
+	ErMalformedPacket              uint16 = 1835
+	ErProxyMaxConnectTimeout       uint16 = 9001
+	ErProxyMaxConnectFailure       uint16 = 9002
+	ErProxyCommandUnsupported      uint16 = 9003
+	ErProxyOutcomeUnknown          uint16 = 9010
+	ErQueryRule                    uint16 = 1148
 )
 
 // Authentication plugin names.
