@@ -41,6 +41,8 @@ const (
 	CmdExplain
 	CmdGrant
 	CmdAnalyze
+	CmdReleaseSavepoint
+	CmdRollbackSavepoint
 )
 
 var cmdNames = map[CommandType]string{
@@ -52,6 +54,7 @@ var cmdNames = map[CommandType]string{
 	CmdSavepoint: "SAVEPOINT", CmdPrepare: "PREPARE", CmdExecute: "EXECUTE", CmdDeallocate: "DEALLOCATE",
 	CmdCall: "CALL", CmdKill: "KILL", CmdTruncate: "TRUNCATE_TABLE", CmdStart: "START_TRANSACTION",
 	CmdFlush: "FLUSH", CmdDescribe: "DESCRIBE", CmdExplain: "EXPLAIN", CmdGrant: "GRANT", CmdAnalyze: "ANALYZE_TABLE",
+	CmdReleaseSavepoint: "RELEASE_SAVEPOINT", CmdRollbackSavepoint: "ROLLBACK_SAVEPOINT",
 }
 
 func (c CommandType) String() string {
@@ -69,7 +72,7 @@ var firstWords = map[string]CommandType{
 	"EXECUTE": CmdExecute, "DEALLOCATE": CmdDeallocate, "CALL": CmdCall, "KILL": CmdKill,
 	"TRUNCATE": CmdTruncate, "START": CmdStart, "FLUSH": CmdFlush, "DESCRIBE": CmdDescribe, "DESC": CmdDescribe,
 	"EXPLAIN": CmdExplain, "GRANT": CmdGrant, "ANALYZE": CmdAnalyze, "WITH": CmdSelect, "VALUES": CmdSelect,
-	"TABLE": CmdSelect,
+	"TABLE": CmdSelect, "RELEASE": CmdReleaseSavepoint,
 }
 
 // Classify returns the command type of a digest text (or raw query).
@@ -90,8 +93,13 @@ func Classify(digest string) CommandType {
 			return CmdCreateTemporary
 		}
 	case CmdRollback:
-		if containsFold(rest, "TO ") {
-			return CmdSavepoint
+		// ROLLBACK TO [SAVEPOINT] x; ProxySQL counts it apart.
+		if w2, _ := firstWord(rest); strings.EqualFold(w2, "TO") {
+			return CmdRollbackSavepoint
+		}
+	case CmdReleaseSavepoint:
+		if w2, _ := firstWord(rest); !strings.EqualFold(w2, "SAVEPOINT") {
+			return CmdUnknown
 		}
 	}
 	return c

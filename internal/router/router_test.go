@@ -56,6 +56,10 @@ func TestClassifyAndFlags(t *testing.T) {
 		{"SELECT LAST_INSERT_ID()", CmdSelect, FlagLastInsertID},
 		{"select id from t for update", CmdSelectForUpdate, 0},
 		{"(SELECT 1) UNION (SELECT 2)", CmdSelect, 0},
+		{"ROLLBACK TO SAVEPOINT sp1", CmdRollbackSavepoint, 0},
+		{"rollback to sp1", CmdRollbackSavepoint, 0},
+		{"RELEASE SAVEPOINT sp1", CmdReleaseSavepoint, 0},
+		{"ROLLBACK", CmdRollback, 0},
 	}
 	for _, tt := range tests {
 		d, _ := Digest(tt.q)
