@@ -64,7 +64,7 @@ func (a *Admin) refresh(ctx context.Context, upper string, statsOnly bool) error
 			job{"RUNTIME_MYSQL_GALERA_HOSTGROUPS", a.refreshRuntimeServers},
 			job{"RUNTIME_MYSQL_AWS_AURORA_HOSTGROUPS", a.refreshRuntimeServers},
 			job{"RUNTIME_MYSQL_HOSTGROUP_ATTRIBUTES", a.refreshRuntimeServers},
-			job{"RUNTIME_MYSQL_USERS", a.refreshRuntimeTables("mysql_users")},
+			job{"RUNTIME_MYSQL_USERS", a.refreshRuntimeUsers},
 			job{"RUNTIME_MYSQL_QUERY_RULES", a.refreshRuntimeTables("mysql_query_rules", "mysql_query_rules_fast_routing")},
 			job{"RUNTIME_PROXYSQL_SERVERS", a.refreshRuntimeTables("proxysql_servers")},
 			job{"RUNTIME_CHECKSUMS_VALUES", a.refreshChecksums},
@@ -150,6 +150,51 @@ func (a *Admin) refreshRuntimeTables(tables ...string) func(context.Context) err
 	}
 }
 
+// refreshRuntimeUsers fills runtime_mysql_users the way ProxySQL dumps its
+// two account maps: one row per frontend account (frontend=1, backend=0),
+// then one per backend account (backend=1, frontend=0), so a user that is
+// both has two rows; strings the maps hold are never NULL (”).
+func (a *Admin) refreshRuntimeUsers(ctx context.Context) error {
+	return a.st.tx(ctx, func() error {
+		if _, err := a.st.conn.ExecContext(ctx, "DELETE FROM main.runtime_mysql_users"); err != nil {
+			return err
+		}
+		return a.insertRows(ctx, "main.runtime_mysql_users", splitUserRows(a.rtRows["mysql_users"]), "INSERT OR REPLACE")
+	})
+}
+
+// splitUserRows turns mysql_users rows into ProxySQL's runtime rows: the
+// frontend accounts, then the backend accounts.
+func splitUserRows(r *result) *result {
+	if r == nil {
+		return nil
+	}
+	col := map[string]int{}
+	for i, c := range r.cols {
+		col[c] = i
+	}
+	out := &result{cols: r.cols}
+	for _, side := range []string{"frontend", "backend"} {
+		for _, row := range r.rows {
+			if deref(row[col[side]]) != "1" {
+				continue
+			}
+			n := make([]*string, len(row))
+			copy(n, row)
+			for _, c := range []string{"password", "default_schema", "attributes", "comment"} {
+				if n[col[c]] == nil {
+					n[col[c]] = new(string)
+				}
+			}
+			one, zero := "1", "0"
+			n[col["frontend"]], n[col["backend"]] = &zero, &zero
+			n[col[side]] = &one
+			out.rows = append(out.rows, n)
+		}
+	}
+	return out
+}
+
 // refreshRuntimeServers dumps the server tables as loaded, with each
 // server's live status from the pool.
 func (a *Admin) refreshRuntimeServers(ctx context.Context) error {
@@ -192,10 +237,15 @@ func (a *Admin) refreshGlobalVariables(ctx context.Context) error {
 	return a.replaceTable(ctx, "main.runtime_global_variables", []string{"variable_name", "variable_value"}, rows)
 }
 
+// checksumRowOrder is the order ProxySQL's runtime_checksums_values lists
+// the modules in (what SELECT without ORDER BY shows).
+var checksumRowOrder = []string{cluster.AdminVariables, cluster.MySQLQueryRules, cluster.MySQLServers, cluster.MySQLUsers,
+	cluster.MySQLVariables, cluster.ProxySQLServers, cluster.MySQLServersV2}
+
 func (a *Admin) refreshChecksums(ctx context.Context) error {
 	var rows [][]any
 	cs := a.Checksums()
-	for _, m := range cluster.Modules {
+	for _, m := range checksumRowOrder {
 		v := cs[m]
 		cs := v.Checksum
 		if v.Version == 0 {
@@ -228,6 +278,15 @@ func (a *Admin) refreshConnectionPool(ctx context.Context) error {
 }
 
 func (a *Admin) refreshGlobal(ctx context.Context) error {
+	var rows [][]any
+	for _, v := range a.globalStatus() {
+		rows = append(rows, []any{v[0], v[1]})
+	}
+	return a.replaceTable(ctx, "stats.stats_mysql_global", []string{"Variable_Name", "Variable_Value"}, rows)
+}
+
+// globalStatus is stats_mysql_global: the proxy's counters by name.
+func (a *Admin) globalStatus() [][2]string {
 	vals := [][2]string{{"ProxySQL_Uptime", strconv.FormatInt(int64(time.Since(a.started).Seconds()), 10)}}
 	if a.stats != nil {
 		reg := a.stats.Registry()
@@ -264,11 +323,7 @@ func (a *Admin) refreshGlobal(ctx context.Context) error {
 			vals = append(vals, [2]string{"Runtime_snapshot_version", strconv.FormatUint(s.Version, 10)})
 		}
 	}
-	var rows [][]any
-	for _, v := range vals {
-		rows = append(rows, []any{v[0], v[1]})
-	}
-	return a.replaceTable(ctx, "stats.stats_mysql_global", []string{"Variable_Name", "Variable_Value"}, rows)
+	return vals
 }
 
 func (a *Admin) refreshCommands(ctx context.Context) error {

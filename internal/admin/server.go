@@ -20,9 +20,14 @@ const adminCaps = wire.ClientLongPassword | wire.ClientFoundRows | wire.ClientLo
 var sessionIDs atomic.Uint32
 
 // Listen opens the admin-mysql_ifaces listeners and serves them until
-// Close. It fails if none can be opened.
+// Close, and starts the stats_history sampler. It fails if no listener can
+// be opened.
 func (a *Admin) Listen() error {
-	return a.rebind(a.vars.Load().MySQLIfaces)
+	if err := a.rebind(a.vars.Load().MySQLIfaces); err != nil {
+		return err
+	}
+	a.startHistory()
+	return nil
 }
 
 // Addrs returns the addresses the admin listeners are bound to.

@@ -8,8 +8,12 @@ import (
 	"errors"
 	"fmt"
 	"os"
+	"path/filepath"
 	"regexp"
 	"strings"
+	"sync"
+
+	"sqlgate/internal/runtime"
 
 	_ "modernc.org/sqlite" // registers the "sqlite" driver
 )
@@ -23,11 +27,15 @@ import (
 // opens only the stats and monitor schemas, read-only, so they cannot see
 // passwords in mysql_users.
 type store struct {
-	db      *sql.DB
-	conn    *sql.Conn
-	statsDB *sql.DB
-	stats   *sql.Conn
-	path    string // disk database file
+	db          *sql.DB
+	conn        *sql.Conn
+	statsDB     *sql.DB
+	stats       *sql.Conn
+	path        string        // disk database file
+	historyPath string        // stats_history database file (proxysql_stats.db)
+	done        chan struct{} // closed by close
+	historyOnce sync.Once
+	history     historyState // the stats_history sampler's timers (history.go)
 }
 
 // openStore opens the databases and creates every table. A disk file that
@@ -53,10 +61,16 @@ func openStore(ctx context.Context, diskPath string) (*store, error) {
 		db.Close()
 		return nil, err
 	}
-	s := &store{db: db, conn: conn, path: diskPath}
+	s := &store{db: db, conn: conn, path: diskPath, historyPath: filepath.Join(filepath.Dir(diskPath), "proxysql_stats.db"),
+		done: make(chan struct{})}
 	fail := func(err error) (*store, error) {
 		s.close()
 		return nil, err
+	}
+	// ProxySQL's order, which SHOW DATABASES shows: disk, stats, monitor,
+	// stats_history.
+	if _, err := conn.ExecContext(ctx, "ATTACH DATABASE "+quote(diskPath)+" AS disk"); err != nil {
+		return fail(fmt.Errorf("%s: cannot open the configuration database (%s); move it away, or start with --initial to rebuild it from the configuration file", diskPath, sqliteMessage(err)))
 	}
 	for _, q := range []string{
 		"ATTACH DATABASE " + quote(statsURI) + " AS stats",
@@ -66,8 +80,8 @@ func openStore(ctx context.Context, diskPath string) (*store, error) {
 			return fail(fmt.Errorf("admin store: %s: %w", q, err))
 		}
 	}
-	if _, err := conn.ExecContext(ctx, "ATTACH DATABASE "+quote(diskPath)+" AS disk"); err != nil {
-		return fail(fmt.Errorf("%s: cannot open the configuration database (%s); move it away, or start with --initial to rebuild it from the configuration file", diskPath, sqliteMessage(err)))
+	if _, err := conn.ExecContext(ctx, "ATTACH DATABASE "+quote(s.historyPath)+" AS stats_history"); err != nil {
+		return fail(fmt.Errorf("%s: cannot open the statistics history database (%s); move it away", s.historyPath, sqliteMessage(err)))
 	}
 	// A file that is not a database only fails on first read.
 	var ok string
@@ -80,33 +94,54 @@ func openStore(ctx context.Context, diskPath string) (*store, error) {
 	if _, err := conn.ExecContext(ctx, "PRAGMA disk.synchronous=FULL"); err != nil {
 		return fail(err)
 	}
-	for _, t := range configTables {
-		if err := s.createTable(ctx, "main", t); err != nil {
-			return fail(err)
-		}
+	// The history is statistics: a torn last sample after a crash is
+	// acceptable, an fsync per sample is not.
+	if _, err := conn.ExecContext(ctx, "PRAGMA stats_history.synchronous=OFF"); err != nil {
+		return fail(err)
+	}
+	for _, t := range diskTables {
 		if err := s.createTable(ctx, "disk", t); err != nil {
 			return fail(fmt.Errorf("%s: %w", diskPath, err))
 		}
 	}
-	if err := s.createTable(ctx, "disk", table{"global_settings", globalSettingsDDL}); err != nil {
-		return fail(fmt.Errorf("%s: %w", diskPath, err))
-	}
 	if _, err := conn.ExecContext(ctx, epochsDDL); err != nil {
 		return fail(fmt.Errorf("%s: %w", diskPath, err))
 	}
-	for _, t := range runtimeTables {
+	for _, t := range mainTables {
 		if err := s.createTable(ctx, "main", t); err != nil {
 			return fail(err)
 		}
+	}
+	if err := s.fillCollations(ctx); err != nil {
+		return fail(err)
 	}
 	for _, t := range statsTables {
 		if err := s.createTable(ctx, "stats", t); err != nil {
 			return fail(err)
 		}
 	}
+	// ProxySQL's only row there.
+	if _, err := conn.ExecContext(ctx, "INSERT OR IGNORE INTO stats.global_variables VALUES('mysql-max_allowed_packet',4194304)"); err != nil {
+		return fail(err)
+	}
 	for _, t := range monitorTables {
 		if err := s.createTable(ctx, "monitor", t); err != nil {
 			return fail(err)
+		}
+	}
+	for _, t := range historyTables {
+		if err := s.createTable(ctx, "stats_history", t); err != nil {
+			return fail(fmt.Errorf("%s: %w", s.historyPath, err))
+		}
+	}
+	for _, ix := range monitorIndexes {
+		if err := s.createIndex(ctx, "monitor", ix); err != nil {
+			return fail(err)
+		}
+	}
+	for _, ix := range historyIndexes {
+		if err := s.createIndex(ctx, "stats_history", ix); err != nil {
+			return fail(fmt.Errorf("%s: %w", s.historyPath, err))
 		}
 	}
 
@@ -125,7 +160,8 @@ func openStore(ctx context.Context, diskPath string) (*store, error) {
 	if s.stats, err = sdb.Conn(ctx); err != nil {
 		return fail(err)
 	}
-	for _, q := range []string{"ATTACH DATABASE " + quote(statsURI) + " AS stats", "ATTACH DATABASE " + quote(monURI) + " AS monitor", "PRAGMA query_only=ON"} {
+	for _, q := range []string{"ATTACH DATABASE " + quote(statsURI) + " AS stats", "ATTACH DATABASE " + quote(monURI) + " AS monitor",
+		"ATTACH DATABASE " + quote(s.historyPath) + " AS stats_history", "PRAGMA query_only=ON"} {
 		if _, err := s.stats.ExecContext(ctx, q); err != nil {
 			return fail(fmt.Errorf("admin store: %s: %w", q, err))
 		}
@@ -133,7 +169,50 @@ func openStore(ctx context.Context, diskPath string) (*store, error) {
 	return s, nil
 }
 
-var createTableRE = regexp.MustCompile(`^CREATE TABLE (IF NOT EXISTS )?(\w+)`)
+var (
+	createTableRE = regexp.MustCompile(`^CREATE TABLE (IF NOT EXISTS )?(\w+)`)
+	createIndexRE = regexp.MustCompile(`^CREATE INDEX (\w+)`)
+)
+
+// createIndex creates one of ProxySQL's indexes in schema.
+func (s *store) createIndex(ctx context.Context, schema, ddl string) error {
+	ddl = createIndexRE.ReplaceAllString(ddl, "CREATE INDEX IF NOT EXISTS "+schema+".$1")
+	if _, err := s.conn.ExecContext(ctx, ddl); err != nil {
+		return fmt.Errorf("admin store: %s: %w", ddl, err)
+	}
+	return nil
+}
+
+// fillCollations fills main.mysql_collations as ProxySQL does: every
+// collation of the client library (for an id listed twice, the last one),
+// the lowest id of each charset marked as its default with 'Yes'.
+func (s *store) fillCollations(ctx context.Context) error {
+	byID := map[int]runtime.Collation{}
+	first := map[string]int{}
+	for _, c := range runtime.Collations {
+		byID[c.ID] = c
+	}
+	for id, c := range byID {
+		if f, ok := first[c.Charset]; !ok || id < f {
+			first[c.Charset] = id
+		}
+	}
+	return s.tx(ctx, func() error {
+		if _, err := s.conn.ExecContext(ctx, "DELETE FROM main.mysql_collations"); err != nil {
+			return err
+		}
+		for id, c := range byID {
+			def := ""
+			if first[c.Charset] == id {
+				def = "Yes"
+			}
+			if _, err := s.conn.ExecContext(ctx, "INSERT INTO main.mysql_collations VALUES (?, ?, ?, ?)", id, c.Name, c.Charset, def); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+}
 
 func (s *store) createTable(ctx context.Context, schema string, t table) error {
 	ddl := createTableRE.ReplaceAllString(t.ddl, "CREATE TABLE IF NOT EXISTS "+schema+"."+t.name)
@@ -144,6 +223,11 @@ func (s *store) createTable(ctx context.Context, schema string, t table) error {
 }
 
 func (s *store) close() {
+	select {
+	case <-s.done:
+	default:
+		close(s.done)
+	}
 	if s.stats != nil {
 		s.stats.Close()
 	}
