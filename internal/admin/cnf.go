@@ -4,7 +4,6 @@ import (
 	"context"
 	"fmt"
 	"sort"
-	"strconv"
 	"strings"
 
 	"sqlgate/internal/config"
@@ -128,72 +127,174 @@ func canonicalVar(name string) (string, bool) {
 	return name, false
 }
 
-// configFile renders the memory layer as a proxysql.cnf (SELECT CONFIG FILE,
-// SAVE CONFIG TO FILE).
-func (a *Admin) configFile(ctx context.Context) (string, error) {
+// configHeader opens every config file ProxySQL writes.
+const configHeader = `########################################################################################
+# This config file is parsed using libconfig , and its grammar is described in:
+# http://www.hyperrealm.com/libconfig/libconfig_manual.html#Configuration-File-Grammar
+# Grammar is also copied at the end of this file
+########################################################################################
+
+########################################################################################
+# IMPORTANT INFORMATION REGARDING THIS CONFIGURATION FILE:
+########################################################################################
+# On startup, ProxySQL reads its config file (if present) to determine its datadir.
+# What happens next depends on if the database file (disk) is present in the defined
+# datadir (i.e. "/var/lib/proxysql/proxysql.db").
+#
+# If the database file is found, ProxySQL initializes its in-memory configuration from
+# the persisted on-disk database. So, disk configuration gets loaded into memory and
+# then propagated towards the runtime configuration.
+#
+# If the database file is not found and a config file exists, the config file is parsed
+# and its content is loaded into the in-memory database, to then be both saved on-disk
+# database and loaded at runtime.
+#
+# IMPORTANT: If a database file is found, the config file is NOT parsed. In this case
+#            ProxySQL initializes its in-memory configuration from the persisted on-disk
+#            database ONLY. In other words, the configuration found in the proxysql.cnf
+#            file is only used to initial the on-disk database read on the first startup.
+#
+# In order to FORCE a re-initialise of the on-disk database from the configuration file
+# the ProxySQL service should be started with "service proxysql initial".
+#
+########################################################################################
+`
+
+// cnfSection is one list section of the config file: the table, and its
+// columns in order, quoted (strings) or not (numbers).
+type cnfSection struct {
+	name, table string
+	cols        []string
+	quoted      []bool
+}
+
+func section(name, table string, cols ...string) cnfSection {
+	s := cnfSection{name: name, table: table}
+	for _, c := range cols {
+		q := strings.HasPrefix(c, "'")
+		s.cols = append(s.cols, strings.Trim(c, "'"))
+		s.quoted = append(s.quoted, q)
+	}
+	return s
+}
+
+// The sections in the order and with the fields ProxySQL writes them
+// (ProxySQL_Config::Write_*_to_configfile); 'name' marks a quoted field.
+var (
+	cnfUsers = section("mysql_users", "mysql_users", "'username", "'password", "active", "use_ssl", "default_hostgroup",
+		"'default_schema", "schema_locked", "transaction_persistent", "fast_forward", "backend", "frontend", "max_connections",
+		"'attributes", "'comment")
+	cnfRules = section("mysql_query_rules", "mysql_query_rules", "rule_id", "active", "'username", "'schemaname", "flagIN",
+		"'client_addr", "'proxy_addr", "proxy_port", "'digest", "'match_digest", "'match_pattern", "negate_match_pattern",
+		"'re_modifiers", "flagOUT", "'replace_pattern", "destination_hostgroup", "cache_ttl", "cache_empty_result",
+		"cache_timeout", "reconnect", "timeout", "retries", "delay", "next_query_flagIN", "mirror_flagOUT", "mirror_hostgroup",
+		"'error_msg", "'OK_msg", "sticky_conn", "multiplex", "gtid_from_hostgroup", "log", "apply", "'attributes", "'comment")
+	cnfServers = []cnfSection{
+		section("mysql_servers", "mysql_servers", "hostgroup_id", "'hostname", "port", "gtid_port", "'status", "weight",
+			"compression", "max_connections", "max_replication_lag", "use_ssl", "max_latency_ms", "'comment"),
+		section("mysql_replication_hostgroups", "mysql_replication_hostgroups", "writer_hostgroup", "reader_hostgroup",
+			"'check_type", "'comment"),
+		section("mysql_group_replication_hostgroups", "mysql_group_replication_hostgroups", "writer_hostgroup",
+			"backup_writer_hostgroup", "reader_hostgroup", "offline_hostgroup", "active", "max_writers", "writer_is_also_reader",
+			"max_transactions_behind", "'comment"),
+		section("mysql_galera_hostgroups", "mysql_galera_hostgroups", "writer_hostgroup", "backup_writer_hostgroup",
+			"reader_hostgroup", "offline_hostgroup", "active", "max_writers", "writer_is_also_reader", "max_transactions_behind",
+			"'comment"),
+		section("mysql_aws_aurora_hostgroups", "mysql_aws_aurora_hostgroups", "writer_hostgroup", "reader_hostgroup", "active",
+			"aurora_port", "'domain_name", "max_lag_ms", "check_interval_ms", "check_timeout_ms", "writer_is_also_reader",
+			"new_reader_weight", "add_lag_ms", "min_lag_ms", "lag_num_checks", "'comment"),
+	}
+	cnfScheduler = section("scheduler", "scheduler", "id", "active", "interval_ms", "'filename", "'arg1", "'arg2", "'arg3",
+		"'arg4", "'arg5", "'comment")
+	// ProxySQL writes the method unquoted.
+	cnfRestapi          = section("restapi", "restapi_routes", "id", "active", "timeout_ms", "method", "'uri", "'script", "'comment")
+	cnfProxySQLServers  = section("proxysql_servers", "proxysql_servers", "'hostname", "port", "weight", "'comment")
+	cnfFastRoutingRules = section("mysql_query_rules_fast_routing", "mysql_query_rules_fast_routing", "'username",
+		"'schemaname", "flagIN", "destination_hostgroup", "'comment")
+)
+
+// configFile renders the memory layer as ProxySQL renders it for SELECT
+// CONFIG FILE (withRestapi) and SAVE CONFIG TO FILE: its header, the
+// variables with a value, and every list section, empty or not. One
+// addition: ProxySQL leaves the fast routing rules out, so a file it writes
+// loses them; sqlgate writes them when there are some.
+func (a *Admin) configFile(ctx context.Context, withRestapi bool) (string, error) {
 	var b strings.Builder
-	b.WriteString("datadir=" + strconv.Quote(a.datadir) + "\n")
-	for _, sec := range []struct{ name, prefix string }{{"admin_variables", "admin-"}, {"mysql_variables", "mysql-"}} {
-		r, err := a.st.query(ctx, "SELECT variable_name, variable_value FROM main.global_variables WHERE variable_name LIKE ? ORDER BY variable_name", sec.prefix+"%")
-		if err != nil {
-			return "", err
+	b.WriteString(configHeader)
+	r, err := a.st.query(ctx, "SELECT variable_name, variable_value FROM main.global_variables ORDER BY variable_name")
+	if err != nil {
+		return "", err
+	}
+	prefix := ""
+	for _, row := range r.rows {
+		name := deref(row[0])
+		p, short, _ := strings.Cut(name, "-")
+		switch {
+		case prefix == "":
+			b.WriteString(p + "_variables =\n{\n")
+		case p != prefix:
+			b.WriteString("}\n\n" + p + "_variables = \n{\n")
 		}
-		b.WriteString(sec.name + "=\n{\n")
-		for _, row := range r.rows {
-			fmt.Fprintf(&b, "\t%s=%s\n", strings.TrimPrefix(*row[0], sec.prefix), strconv.Quote(deref(row[1])))
+		prefix = p
+		if v := deref(row[1]); v != "" {
+			b.WriteString("\t" + short + "=\"" + v + "\"\n")
 		}
+	}
+	if prefix != "" {
 		b.WriteString("}\n")
 	}
-	for _, t := range []struct{ table, order string }{
-		{"mysql_users", "username, backend"},
-		{"mysql_query_rules", "rule_id"},
-		{"mysql_query_rules_fast_routing", "username, schemaname, flagIN"},
-		{"mysql_servers", "hostgroup_id, hostname, port"},
-		{"mysql_replication_hostgroups", "writer_hostgroup"},
-		{"scheduler", "id"},
-		{"proxysql_servers", "hostname, port"},
-	} {
-		r, err := a.st.query(ctx, "SELECT * FROM main."+t.table+" ORDER BY "+t.order)
-		if err != nil {
+	sections := []cnfSection{cnfUsers, cnfRules}
+	sections = append(sections, cnfServers...)
+	sections = append(sections, cnfScheduler)
+	if withRestapi {
+		sections = append(sections, cnfRestapi)
+	}
+	sections = append(sections, cnfProxySQLServers)
+	for _, sec := range sections {
+		if err := a.writeCnfSection(ctx, &b, sec); err != nil {
 			return "", err
 		}
-		if len(r.rows) == 0 {
-			continue
+	}
+	var n int
+	if err := a.st.conn.QueryRowContext(ctx, "SELECT COUNT(*) FROM main.mysql_query_rules_fast_routing").Scan(&n); err != nil {
+		return "", err
+	}
+	if n > 0 {
+		if err := a.writeCnfSection(ctx, &b, cnfFastRoutingRules); err != nil {
+			return "", err
 		}
-		b.WriteString(t.table + "=\n(\n")
-		for i, row := range r.rows {
-			b.WriteString("\t{\n")
-			for j, c := range r.cols {
-				if row[j] == nil {
-					continue
-				}
-				v := *row[j]
-				if _, err := strconv.ParseInt(v, 10, 64); err == nil && !isTextColumn(c) {
-					fmt.Fprintf(&b, "\t\t%s=%s\n", c, v)
-				} else {
-					fmt.Fprintf(&b, "\t\t%s=%s\n", c, strconv.Quote(v))
-				}
-			}
-			if i < len(r.rows)-1 {
-				b.WriteString("\t},\n")
-			} else {
-				b.WriteString("\t}\n")
-			}
-		}
-		b.WriteString(")\n")
 	}
 	return b.String(), nil
 }
 
-// isTextColumn lists VARCHAR columns whose values may look like numbers.
-func isTextColumn(c string) bool {
-	switch c {
-	case "username", "password", "hostname", "comment", "default_schema", "schemaname", "digest", "match_digest",
-		"match_pattern", "replace_pattern", "error_msg", "OK_msg", "attributes", "client_addr", "proxy_addr",
-		"filename", "arg1", "arg2", "arg3", "arg4", "arg5", "re_modifiers", "status", "check_type":
-		return true
+// writeCnfSection writes one list section: fields without a value are
+// left out, double quotes in values escaped.
+func (a *Admin) writeCnfSection(ctx context.Context, b *strings.Builder, sec cnfSection) error {
+	r, err := a.st.query(ctx, "SELECT "+strings.Join(quoteIdents(sec.cols), ", ")+" FROM main."+sec.table)
+	if err != nil {
+		return err
 	}
-	return false
+	b.WriteString(sec.name + ":\n(\n")
+	for i, row := range r.rows {
+		if i > 0 {
+			b.WriteString(",\n")
+		}
+		b.WriteString("\t{\n")
+		for j, c := range sec.cols {
+			v := deref(row[j])
+			if v == "" {
+				continue
+			}
+			v = strings.ReplaceAll(v, `"`, `\"`)
+			if sec.quoted[j] {
+				v = `"` + v + `"`
+			}
+			b.WriteString("\t\t" + c + "=" + v + "\n")
+		}
+		b.WriteString("\t}")
+	}
+	b.WriteString("\n)\n")
+	return nil
 }
 
 func deref(s *string) string {

@@ -26,19 +26,27 @@ func normalize(q string) string {
 }
 
 var (
-	loadSaveRE  = regexp.MustCompile(`(?i)^(LOAD|SAVE) (.+) (TO|FROM) (MEMORY|MEM|RUNTIME|RUN|DISK|CONFIG)$`)
-	loadUserRE  = regexp.MustCompile(`(?i)^LOAD MYSQL USER [A-Za-z0-9_+-]+ TO (RUNTIME|RUN)$`)
-	setRE       = regexp.MustCompile(`(?is)^SET\s+(?:GLOBAL\s+)?@?@?([A-Za-z0-9_.-]+)\s*(?:=|:=|\s)\s*(.*)$`)
-	selectVarRE = regexp.MustCompile(`(?i)^SELECT @@(?:GLOBAL\.|SESSION\.)?([A-Za-z0-9_-]+)(?: AS \S+)?(?: LIMIT 1)?$`)
-	showTables  = regexp.MustCompile(`(?i)^SHOW TABLES(?: (?:FROM|IN) ([A-Za-z0-9_]+))?(?: LIKE '([^']*)')?$`)
-	showCreate  = regexp.MustCompile("(?i)^SHOW CREATE TABLE `?(?:([A-Za-z0-9_]+)`?\\.`?)?([A-Za-z0-9_]+)`?$")
-	showFields  = regexp.MustCompile("(?i)^SHOW (?:FULL )?(?:FIELDS|COLUMNS) FROM `?(?:([A-Za-z0-9_]+)`?\\.`?)?([A-Za-z0-9_]+)`?$")
-	showVars    = regexp.MustCompile(`(?i)^SHOW (?:GLOBAL |SESSION |ALL )?VARIABLES(?: LIKE '([^']*)')?$`)
-	showModVars = regexp.MustCompile(`(?i)^SHOW (MYSQL|ADMIN) VARIABLES$`)
-	checksumRE  = regexp.MustCompile(`(?i)^(?:PROXYSQL )?CHECKSUM (DISK|MEMORY|MEM) MYSQL (SERVERS|USERS|QUERY RULES|VARIABLES|REPLICATION HOSTGROUPS)$`)
-	configFile  = regexp.MustCompile(`(?i)^(?:SAVE CONFIG TO FILE|SELECT CONFIG INTO OUTFILE) '?([^']+?)'?$`)
-	nodeUUIDRE  = regexp.MustCompile(`(?i)^PROXYSQL CLUSTER_NODE_UUID ([0-9a-fA-F-]{36}) (\S+)$`)
-	truncDigest = regexp.MustCompile(`(?i)^TRUNCATE (?:TABLE )?(?:stats\.)?(stats_mysql_query_digest(?:_reset)?)$`)
+	loadSaveRE   = regexp.MustCompile(`(?i)^(LOAD|SAVE) (.+) (TO|FROM) (MEMORY|MEM|RUNTIME|RUN|DISK|CONFIG)$`)
+	loadUserRE   = regexp.MustCompile(`(?i)^LOAD MYSQL USER [A-Za-z0-9_+-]+ TO (RUNTIME|RUN)$`)
+	showTablesIn = regexp.MustCompile(`(?i)^SHOW TABLES (?:FROM|IN) ([A-Za-z0-9_]+)$`)
+	showCreate   = regexp.MustCompile("(?i)^SHOW CREATE TABLE `?(?:([A-Za-z0-9_]+)`?\\.`?)?([A-Za-z0-9_]+)`?$")
+	showFields   = regexp.MustCompile("(?i)^SHOW (?:FULL )?(?:FIELDS|COLUMNS) FROM `?(?:([A-Za-z0-9_]+)`?\\.`?)?([A-Za-z0-9_]+)`?$")
+	checksumRE   = regexp.MustCompile(`(?i)^(?:PROXYSQL )?CHECKSUM (?:(DISK|MEMORY|MEM) )?MYSQL (SERVERS|USERS|QUERY RULES|VARIABLES|REPLICATION HOSTGROUPS|GROUP REPLICATION HOSTGROUPS|GALERA HOSTGROUPS|AURORA HOSTGROUPS|HOSTGROUP ATTRIBUTES|SERVERS SSL PARAMS)$`)
+
+	// ProxySQL's rewrites of SELECT @@x and SHOW VARIABLES ... into
+	// queries on global_variables (memory), applied the way it applies
+	// them: the matched head is replaced, the rest of the statement is kept.
+	maxPacketRE     = regexp.MustCompile(`(?i)^SELECT\s+@@max_allowed_packet\s*`)
+	maxPacketHeadRE = regexp.MustCompile(`^(\w+)\s+@@(\w+)\s*`)
+	atVarRE         = regexp.MustCompile(`(?i)^SELECT\s+@@[0-9A-Za-z_-]+\s*`)
+	atVarHeadRE     = regexp.MustCompile(`^(\w+)  *@@([0-9A-Za-z_-]+) *`)
+	showVarsWhereRE = regexp.MustCompile(`(?i)SHOW\s+VARIABLES\s+WHERE`)
+	showVarsLikeRE  = regexp.MustCompile(`(?i)SHOW\s+VARIABLES\s+LIKE`)
+
+	showScopedVarsLikeRE = regexp.MustCompile(`(?i)^SHOW (?:GLOBAL|SESSION) VARIABLES LIKE`)
+	configFile           = regexp.MustCompile(`(?i)^(?:SAVE CONFIG TO FILE|SELECT CONFIG INTO OUTFILE) '?([^']+?)'?$`)
+	nodeUUIDRE           = regexp.MustCompile(`(?i)^PROXYSQL CLUSTER_NODE_UUID ([0-9a-fA-F-]{36}) (\S+)$`)
+	truncDigest          = regexp.MustCompile(`(?i)^TRUNCATE (?:TABLE )?(?:stats\.)?(stats_mysql_query_digest(?:_reset)?)$`)
 )
 
 // adminErr is an error reported to the admin client as ProxySQL does:
@@ -88,29 +96,51 @@ func (s *session) dispatch(ctx context.Context, q string) (res *result, affected
 	a := s.a
 	upper := strings.ToUpper(q)
 
-	// Client noise the mysql CLI and drivers send.
+	// Client probes, answered as ProxySQL's admin answers them (column
+	// names included: the mysql CLI prints them).
 	switch {
-	case upper == "SELECT @@VERSION_COMMENT LIMIT 1" || upper == "SELECT @@VERSION_COMMENT":
-		return single("@@version_comment", "(ProxySQL Admin Module)"), 0, "", nil
-	case upper == "SELECT @@VERSION" || upper == "SELECT VERSION()":
-		return single(q[len("SELECT "):], a.version), 0, "", nil
-	case upper == "SELECT DATABASE()" || upper == "SELECT DATABASE() AS NAME":
-		return single("DATABASE()", "admin"), 0, "", nil
-	case upper == "SELECT USER()" || upper == "SELECT CURRENT_USER()":
-		return single(q[len("SELECT "):], s.user), 0, "", nil
 	case upper == "SELECT GLOBAL_CHECKSUM()":
 		return single("CHECKSUM", strconv.FormatUint(cluster.GlobalChecksum(a.Checksums()), 10)), 0, "", nil
+	case upper == "SELECT @@VERSION_COMMENT LIMIT 1":
+		return single("'(ProxySQL Admin Module)'", "(ProxySQL Admin Module)"), 0, "", nil
+	case strings.HasPrefix(upper, "SELECT CONCAT(@@VERSION, ' ', @@VERSION_COMMENT)"):
+		v := a.version + " Admin Module"
+		return single("'"+v+"'", v), 0, "", nil
+	case upper == "SELECT USER()" || upper == "SELECT CURRENT_USER()":
+		col := "user()"
+		if strings.Contains(upper, "CURRENT") {
+			col = "current_user()"
+		}
+		return single(col, s.user+"@"+hostOf(s.remote)), 0, "", nil
+	case strings.HasPrefix(upper, "SELECT @@SQL_MODE"):
+		return single("@@sql_mode", ""), 0, "", nil
+	case strings.HasPrefix(upper, "SELECT CONNECTION_ID()"):
+		return single("CONNECTION_ID()", "0"), 0, "", nil
+	case upper == "SELECT DATABASE(), USER() LIMIT 1":
+		return &result{cols: []string{"DATABASE()", "USER()"}, rows: [][]*string{strs(s.database(), s.user)}}, 0, "", nil
+	case strings.HasPrefix(upper, "SELECT @@VERSION"):
+		// As in ProxySQL, this also answers SELECT @@version_comment.
+		return single("@@version", a.version), 0, "", nil
+	case strings.HasPrefix(upper, "SELECT VERSION()"):
+		return single("version()", a.version), 0, "", nil
+	case strings.HasPrefix(upper, "SELECT @@GLOBAL.READ_ONLY"):
+		return single("@@global.read_only", map[bool]string{true: "1", false: "0"}[a.vars.Load().ReadOnly]), 0, "", nil
+	case upper == "SELECT DATABASE()":
+		return single("DATABASE()", s.database()), 0, "", nil
+	case upper == "SELECT DATABASE() AS NAME":
+		return single("name", s.database()), 0, "", nil
 	case upper == "BEGIN" || upper == "COMMIT" || upper == "ROLLBACK" || upper == "START TRANSACTION" ||
 		strings.HasPrefix(upper, "SET NAMES") || strings.HasPrefix(upper, "SET AUTOCOMMIT") ||
 		strings.HasPrefix(upper, "SET CHARACTER SET") || strings.HasPrefix(upper, "SET SESSION ") ||
-		strings.HasPrefix(upper, "SET SQL_") || upper == "SHOW WARNINGS":
+		strings.HasPrefix(upper, "SET SQL_") || strings.HasPrefix(upper, "SET @@SESSION.") || strings.HasPrefix(upper, "USE ") ||
+		upper == "SHOW WARNINGS":
 		if upper == "SHOW WARNINGS" {
 			return &result{cols: []string{"Level", "Code", "Message"}}, 0, "", nil
 		}
 		return nil, 0, "", nil
 	}
-	if m := selectVarRE.FindStringSubmatch(q); m != nil {
-		return s.selectVar(ctx, m[1])
+	if rq, ok := rewriteVariableQuery(q); ok {
+		return s.sqlite(ctx, rq, "STATS_MYSQL_GLOBAL GLOBAL_VARIABLES")
 	}
 
 	if s.stats {
@@ -127,21 +157,21 @@ func (s *session) dispatch(ctx context.Context, q string) (res *result, affected
 		return r, 0, "", err
 	}
 	if m := loadSaveRE.FindStringSubmatch(q); m != nil {
-		info, err := a.loadSave(ctx, strings.ToUpper(m[1]), strings.ToUpper(m[2]), strings.ToUpper(m[3]), strings.ToUpper(m[4]))
-		return nil, 0, info, err
+		n, info, err := a.loadSave(ctx, strings.ToUpper(m[1]), strings.ToUpper(m[2]), strings.ToUpper(m[3]), strings.ToUpper(m[4]))
+		return nil, n, info, err
 	}
 	if loadUserRE.MatchString(q) {
 		// A single-user load republishes all users: the result is the same
 		// for that user and never leaves runtime half-updated.
-		_, err := a.loadSave(ctx, "LOAD", "MYSQL USERS", "TO", "RUNTIME")
+		_, _, err := a.loadSave(ctx, "LOAD", "MYSQL USERS", "TO", "RUNTIME")
 		return nil, 0, "", err
 	}
-	if m := setRE.FindStringSubmatch(q); m != nil && (strings.Contains(m[1], "-")) {
-		return s.set(ctx, m[1], strings.TrimSpace(m[2]))
+	if strings.HasPrefix(upper, "SET ") {
+		return s.set(ctx, q[len("SET "):])
 	}
 	switch upper {
 	case "SELECT CONFIG FILE":
-		text, err := a.configFile(ctx)
+		text, err := a.configFile(ctx, true)
 		if err != nil {
 			return nil, 0, "", err
 		}
@@ -192,17 +222,9 @@ func (s *session) dispatch(ctx context.Context, q string) (res *result, affected
 		return nil, 0, "", nil
 	case "PROXYSQL CLUSTER_NODE_UUID":
 		return single("uuid", a.uuid), 0, "", nil
-	case "SHOW DATABASES", "SHOW SCHEMAS":
-		r, err := a.st.query(ctx, "PRAGMA database_list")
-		return r, 0, "", err
-	case "SHOW MYSQL USERS":
-		return s.sqlite(ctx, "SELECT * FROM mysql_users ORDER BY username", "")
-	case "SHOW MYSQL SERVERS":
-		return s.sqlite(ctx, "SELECT * FROM mysql_servers ORDER BY hostgroup_id, hostname, port", "")
-	case "SHOW PROCESSLIST", "SHOW FULL PROCESSLIST":
-		return s.sqlite(ctx, "SELECT * FROM stats_mysql_processlist", "STATS_MYSQL_PROCESSLIST")
-	case "SHOW MYSQL STATUS":
-		return s.sqlite(ctx, "SELECT * FROM stats_mysql_global", "STATS_MYSQL_GLOBAL")
+	}
+	if rq, ok := showRewrite(q, a.version); ok {
+		return s.sqlite(ctx, rq, "")
 	}
 	if m := nodeUUIDRE.FindStringSubmatch(q); m != nil {
 		if s.uuid != "" && s.uuid != m[1] {
@@ -218,64 +240,38 @@ func (s *session) dispatch(ctx context.Context, q string) (res *result, affected
 		return a.tableChecksum(ctx, strings.ToUpper(m[1]), strings.ToUpper(m[2]))
 	}
 	if m := configFile.FindStringSubmatch(q); m != nil {
-		text, err := a.configFile(ctx)
+		// As in ProxySQL, SELECT CONFIG INTO OUTFILE writes the REST API
+		// routes too and reports the bytes written; SAVE CONFIG TO FILE
+		// does neither.
+		outfile := strings.HasPrefix(upper, "SELECT")
+		text, err := a.configFile(ctx, outfile)
 		if err != nil {
 			return nil, 0, "", err
 		}
 		if err := writeFileAtomic(m[1], []byte(text)); err != nil {
-			return nil, 0, "", adminErr("cannot write %s: %v", m[1], err)
+			return nil, 0, "", adminErr("Cannot open file %s: %v", m[1], err)
 		}
-		return nil, 0, "", nil
+		var n uint64
+		if outfile {
+			n = uint64(len(text))
+		}
+		return nil, n, "File " + m[1] + " is saved.", nil
 	}
 	if m := truncDigest.FindStringSubmatch(q); m != nil {
 		a.resetDigests()
 		return nil, 0, "", nil
-	}
-	if m := showTables.FindStringSubmatch(q); m != nil {
-		schema := m[1]
-		if schema == "" {
-			schema = "main"
-			if s.stats {
-				schema = "stats" // the stats session's main schema is empty
-			}
-		}
-		sq := "SELECT name AS tables FROM " + schema + ".sqlite_master WHERE type='table' AND name NOT LIKE 'sqlite_%'"
-		if m[2] != "" {
-			sq += " AND name LIKE " + quote(m[2])
-		}
-		return s.sqlite(ctx, sq+" ORDER BY name", "")
-	}
-	if m := showCreate.FindStringSubmatch(q); m != nil {
-		schema := m[1]
-		if schema == "" {
-			schema = "main"
-		}
-		r, err := a.st.query(ctx, "SELECT name, sql FROM "+schema+".sqlite_master WHERE type='table' AND name=?", m[2])
-		if err != nil {
-			return nil, 0, "", err
-		}
-		if len(r.rows) == 0 {
-			return nil, 0, "", adminErr("no such table: %s.%s", schema, m[2])
-		}
-		r.cols = []string{"table", "Create Table"}
-		return r, 0, "", nil
 	}
 	if m := showFields.FindStringSubmatch(q); m != nil {
 		schema := m[1]
 		if schema == "" {
 			schema = "main"
 		}
-		return s.sqlite(ctx, `SELECT name AS Field, type AS Type, CASE "notnull" WHEN 0 THEN 'YES' ELSE 'NO' END AS "Null", CASE pk WHEN 0 THEN '' ELSE 'PRI' END AS "Key", dflt_value AS "Default", '' AS Extra FROM `+schema+".pragma_table_info("+quote(m[2])+")", "")
-	}
-	if m := showVars.FindStringSubmatch(q); m != nil {
-		sq := "SELECT variable_name AS Variable_name, variable_value AS Value FROM runtime_global_variables"
-		if m[1] != "" {
-			sq += " WHERE variable_name LIKE " + quote(m[1])
+		// ProxySQL's answer: every column a varchar(255) without default.
+		r, _, _, err := s.sqlite(ctx, `SELECT name AS Field, 'varchar(255)' AS Type, CASE "notnull" WHEN 1 THEN 'NO' ELSE 'YES' END AS "Null", CASE pk WHEN 0 THEN '' ELSE 'PRI' END AS "Key", '' AS "Default", '' AS Extra FROM `+schema+".pragma_table_info("+quote(m[2])+")", "")
+		if err == nil && len(r.rows) == 0 {
+			err = adminErr("Table does not exist")
 		}
-		return s.sqlite(ctx, sq+" ORDER BY variable_name", "GLOBAL_VARIABLES")
-	}
-	if m := showModVars.FindStringSubmatch(q); m != nil {
-		return s.sqlite(ctx, "SELECT variable_name AS Variable_name, variable_value AS Value FROM runtime_global_variables WHERE variable_name LIKE '"+strings.ToLower(m[1])+"-%' ORDER BY variable_name", "GLOBAL_VARIABLES")
+		return r, 0, "", err
 	}
 	if strings.HasPrefix(upper, "PROXYSQL ") {
 		return nil, 0, "", adminErr("%s is not implemented by sqlgate", q)
@@ -326,125 +322,196 @@ func isDML(upper string) bool {
 	return false
 }
 
-// selectVar answers SELECT @@name: admin-* and mysql-* variables from
-// runtime, a few client-probed MySQL variables with fixed answers.
-func (s *session) selectVar(ctx context.Context, name string) (*result, uint64, string, error) {
-	a := s.a
-	lower := strings.ToLower(name)
-	col := "@@" + name
-	switch lower {
-	case "version":
-		return single(col, a.version), 0, "", nil
-	case "version_comment":
-		return single(col, "(ProxySQL Admin Module)"), 0, "", nil
-	case "max_allowed_packet":
-		return single(col, "67108864"), 0, "", nil
-	case "read_only":
-		return single(col, map[bool]string{true: "1", false: "0"}[a.vars.Load().ReadOnly]), 0, "", nil
-	case "autocommit":
-		return single(col, "1"), 0, "", nil
+// database is what SELECT DATABASE() answers.
+func (s *session) database() string {
+	if s.stats {
+		return "stats"
 	}
-	if canon, ok := canonicalVar(name); ok {
-		if strings.HasPrefix(canon, "admin-") {
-			return single(col, a.vars.Load().Raw[strings.TrimPrefix(canon, "admin-")]), 0, "", nil
-		}
-		return single(col, a.mysqlVars[strings.TrimPrefix(canon, "mysql-")]), 0, "", nil
-	}
-	return nil, 0, "", adminErr("unknown variable %s", name)
+	return "admin"
 }
 
-// set rewrites SET admin-x/mysql-x = value into an UPDATE of
-// main.global_variables (memory only), as ProxySQL does (§1.5).
-func (s *session) set(ctx context.Context, name, value string) (*result, uint64, string, error) {
-	a := s.a
-	canon, ok := canonicalVar(name)
-	if !ok {
+// rewriteVariableQuery applies ProxySQL's rewrites of SELECT @@name and
+// SHOW VARIABLES WHERE|LIKE into queries on global_variables (the MEMORY
+// layer) and stats_mysql_global.
+func rewriteVariableQuery(q string) (string, bool) {
+	switch {
+	case maxPacketRE.MatchString(q):
+		return replaceFirst(maxPacketHeadRE, q, "SELECT variable_value AS '@@max_allowed_packet' FROM global_variables WHERE variable_name='mysql-max_allowed_packet'"), true
+	case atVarRE.MatchString(q):
+		return replaceFirst(atVarHeadRE, q, "SELECT variable_value AS '@@$2' FROM global_variables WHERE variable_name='$2' COLLATE NOCASE UNION ALL SELECT variable_value AS '@@$2' FROM stats.stats_mysql_global WHERE variable_name='$2' COLLATE NOCASE"), true
+	case showVarsWhereRE.MatchString(q):
+		return replaceFirst(showVarsWhereRE, q, "SELECT variable_name AS Variable_name, variable_value AS Value FROM global_variables WHERE"), true
+	case showVarsLikeRE.MatchString(q):
+		return replaceFirst(showVarsLikeRE, q, "SELECT variable_name AS Variable_name, variable_value AS Value FROM global_variables WHERE variable_name LIKE"), true
+	}
+	return "", false
+}
+
+// replaceFirst replaces the first match of re in s (RE2::Replace).
+func replaceFirst(re *regexp.Regexp, s, repl string) string {
+	m := re.FindStringSubmatchIndex(s)
+	if m == nil {
+		return s
+	}
+	return s[:m[0]] + string(re.ExpandString(nil, repl, s, m)) + s[m[1]:]
+}
+
+// showRewrite turns ProxySQL's SHOW commands into the queries ProxySQL
+// runs for them.
+func showRewrite(q, version string) (string, bool) {
+	upper := strings.ToUpper(q)
+	if !strings.HasPrefix(upper, "SHOW ") {
+		return "", false
+	}
+	switch upper {
+	case "SHOW TABLES":
+		return "SELECT name AS tables FROM sqlite_master WHERE type='table' AND name NOT IN ('sqlite_sequence') ORDER BY name", true
+	case "SHOW CHARSET":
+		return "SELECT Charset, Collation AS 'Default collation' FROM mysql_collations WHERE `Default`='Yes'", true
+	case "SHOW COLLATION":
+		return "SELECT * FROM mysql_collations", true
+	case "SHOW MYSQL USERS":
+		return "SELECT * FROM mysql_users ORDER BY username, active DESC, username ASC", true
+	case "SHOW MYSQL SERVERS":
+		return "SELECT * FROM mysql_servers ORDER BY hostgroup_id, hostname, port", true
+	case "SHOW GLOBAL VARIABLES", "SHOW ALL VARIABLES", "SHOW VARIABLES":
+		return "SELECT variable_name AS Variable_name, variable_value AS Value FROM global_variables ORDER BY variable_name", true
+	case "SHOW ADMIN VARIABLES", "SHOW MYSQL VARIABLES":
+		prefix := strings.ToLower(strings.Fields(upper)[1])
+		return "SELECT variable_name AS Variable_name, variable_value AS Value FROM global_variables WHERE variable_name LIKE '" + prefix + "-%' ORDER BY variable_name", true
+	case "SHOW MYSQL STATUS":
+		return "SELECT Variable_Name AS Variable_name, Variable_Value AS Value FROM stats_mysql_global ORDER BY variable_name", true
+	case "SHOW DATABASES", "SHOW SCHEMAS":
+		return "PRAGMA DATABASE_LIST", true
+	case "SHOW FULL PROCESSLIST":
+		return "SELECT * FROM stats_mysql_processlist", true
+	case "SHOW PROCESSLIST":
+		return "SELECT SessionID, user, db, hostgroup, command, time_ms, SUBSTR(info,0,100) info FROM stats_mysql_processlist", true
+	}
+	switch {
+	case strings.HasPrefix(upper, "SHOW GLOBAL VARIABLES LIKE 'VERSION'"):
+		return "SELECT 'version' Variable_name, " + quote(version) + " Value FROM global_variables WHERE Variable_name='admin-version'", true
+	case showScopedVarsLikeRE.MatchString(q):
+		// Not in ProxySQL (its SQLite fails on it), but MySQL tools send it.
+		return replaceFirst(showScopedVarsLikeRE, q, "SELECT variable_name AS Variable_name, variable_value AS Value FROM global_variables WHERE variable_name LIKE"), true
+	case strings.HasPrefix(upper, "SHOW TABLES LIKE "):
+		// ProxySQL drops quotes, backquotes and backslashes from the pattern.
+		pat := strings.Map(func(r rune) rune {
+			if r == '\\' || r == '`' || r == '\'' {
+				return -1
+			}
+			return r
+		}, q[len("SHOW TABLES LIKE "):])
+		return "SELECT name AS tables FROM sqlite_master WHERE type='table' AND name LIKE " + quote(pat), true
+	}
+	if m := showTablesIn.FindStringSubmatch(q); m != nil {
+		return "SELECT name AS tables FROM " + m[1] + ".sqlite_master WHERE type='table' AND name NOT IN ('sqlite_sequence') ORDER BY name", true
+	}
+	if m := showCreate.FindStringSubmatch(q); m != nil {
+		schema, t := m[1], m[2]
+		if schema == "" {
+			schema = "main"
+		}
+		// ProxySQL breaks the stored definition into lines for display.
+		return fmt.Sprintf("SELECT name AS 'table' , REPLACE(REPLACE(sql,' , ', X'2C0A20202020'),'CREATE TABLE %[1]s (','CREATE TABLE %[1]s ('||X'0A20202020') AS 'Create Table' FROM %[2]s.sqlite_master WHERE type='table' AND name='%[1]s'", t, schema), true
+	}
+	return "", false
+}
+
+// set runs SET admin-x=value / SET mysql-x=value as ProxySQL does (§1.5):
+// an UPDATE of main.global_variables with the value as an SQL expression,
+// so 'text' is text and false, 0 and 1+1 are numbers.
+func (s *session) set(ctx context.Context, assignment string) (*result, uint64, string, error) {
+	name, value, _ := strings.Cut(assignment, "=")
+	name = strings.TrimSpace(name)
+	if name == "mysql-init_connect" {
+		return nil, 0, "", adminErr("ERROR: Global variable '%s' is not configurable using SET command. You must run UPDATE global_variables", name)
+	}
+	if _, ok := canonicalVar(name); !ok || strings.ContainsAny(name, "'\\") {
 		return nil, 0, fmt.Sprintf("ERROR: Unknown global variable: '%s'.", name), nil
 	}
-	if canon == "mysql-init_connect" {
-		return nil, 0, "", adminErr("mysql-init_connect must be set with UPDATE global_variables")
-	}
-	if canon == "admin-version" {
-		return nil, 0, "", adminErr("admin-version is read-only")
-	}
-	val, err := unquoteValue(value)
-	if err != nil {
-		return nil, 0, "", adminErr("SET %s: %v", name, err)
-	}
-	res, err := a.st.conn.ExecContext(ctx, "UPDATE main.global_variables SET variable_value=? WHERE variable_name=?", val, canon)
-	if err != nil {
-		return nil, 0, "", adminErr("%s", sqliteMessage(err))
-	}
-	n, _ := res.RowsAffected()
-	if n == 0 {
-		if _, err := a.st.conn.ExecContext(ctx, "INSERT INTO main.global_variables VALUES (?, ?)", canon, val); err != nil {
-			return nil, 0, "", adminErr("%s", sqliteMessage(err))
-		}
-		n = 1
-	}
-	return nil, uint64(n), "", nil
+	return s.sqlite(ctx, "UPDATE global_variables SET variable_value="+value+" WHERE variable_name='"+name+"'", "UPDATE")
 }
 
-// unquoteValue accepts 'x', "x" or a bare token (number, true/false).
-func unquoteValue(v string) (string, error) {
-	v = strings.TrimSpace(v)
-	if len(v) >= 2 && (v[0] == '\'' || v[0] == '"') {
-		if v[len(v)-1] != v[0] {
-			return "", fmt.Errorf("unterminated string %s", v)
-		}
-		inner := v[1 : len(v)-1]
-		return strings.ReplaceAll(inner, string(v[0])+string(v[0]), string(v[0])), nil
-	}
-	if v == "" || strings.ContainsAny(v, " ;,") {
-		return "", fmt.Errorf("the value must be a quoted string or a single token, got %q", v)
-	}
-	return v, nil
-}
-
-// loadSave runs LOAD|SAVE <module> TO|FROM <layer> (§1.4).
-func (a *Admin) loadSave(ctx context.Context, verb, modName, dir, layer string) (string, error) {
+// loadSave runs LOAD|SAVE <module> TO|FROM <layer> (§1.4). It returns
+// the rows affected ProxySQL reports: the variable rows copied between
+// memory and disk (ProxySQL runs an INSERT ... SELECT for those), the rows
+// read from the config file.
+func (a *Admin) loadSave(ctx context.Context, verb, modName, dir, layer string) (uint64, string, error) {
 	switch layer {
 	case "MEM":
 		layer = "MEMORY"
 	case "RUN":
 		layer = "RUNTIME"
 	}
+	action := verb + " " + dir + " " + layer
+	if modName == "MYSQL DIGEST" && action == "SAVE TO DISK" {
+		start := time.Now()
+		n, err := a.flushDigestsToDisk(ctx, start.Unix())
+		if err != nil {
+			return 0, "", adminErr("SAVE MYSQL DIGEST TO DISK: %v", err)
+		}
+		a.log.Info(fmt.Sprintf("Saved stats_mysql_query_digest to disk: %dms to write %d entries", time.Since(start).Milliseconds(), n))
+		return uint64(n), "", nil
+	}
+	if modName == "COREDUMP" {
+		// The filters name C++ source lines of ProxySQL, which sqlgate does
+		// not have: they are kept and shown, and select nothing.
+		if action != "LOAD FROM MEMORY" && action != "LOAD TO RUNTIME" {
+			return 0, "", adminErr("%s COREDUMP %s %s is not a ProxySQL command; see LOAD COREDUMP TO RUNTIME", verb, dir, layer)
+		}
+		return 0, "", a.st.tx(ctx, func() error {
+			return a.st.exec(ctx, "DELETE FROM main.runtime_coredump_filters",
+				"INSERT INTO main.runtime_coredump_filters SELECT * FROM main.coredump_filters")
+		})
+	}
 	m := moduleByName(modName)
 	if m == nil {
 		switch modName {
-		case "LDAP VARIABLES", "SQLITESERVER VARIABLES", "CLICKHOUSE VARIABLES", "CLICKHOUSE USERS", "DEBUG", "COREDUMP", "PGSQL SERVERS", "PGSQL USERS", "PGSQL QUERY RULES", "PGSQL VARIABLES":
-			return "", adminErr("%s are not supported by sqlgate", strings.ToLower(modName))
+		case "LDAP VARIABLES", "SQLITESERVER VARIABLES", "CLICKHOUSE VARIABLES", "CLICKHOUSE USERS", "DEBUG", "PGSQL SERVERS", "PGSQL USERS", "PGSQL QUERY RULES", "PGSQL VARIABLES":
+			return 0, "", adminErr("%s are not supported by sqlgate", strings.ToLower(modName))
 		}
-		return "", adminErr("unknown module %q in %s %s %s %s; modules: MYSQL SERVERS, MYSQL USERS, MYSQL QUERY RULES, MYSQL VARIABLES, ADMIN VARIABLES, PROXYSQL SERVERS, SCHEDULER, RESTAPI, MYSQL FIREWALL", modName, verb, modName, dir, layer)
+		return 0, "", adminErr("unknown module %q in %s %s %s %s; modules: MYSQL SERVERS, MYSQL USERS, MYSQL QUERY RULES, MYSQL VARIABLES, ADMIN VARIABLES, PROXYSQL SERVERS, SCHEDULER, RESTAPI, MYSQL FIREWALL, COREDUMP", modName, verb, modName, dir, layer)
 	}
-	action := verb + " " + dir + " " + layer
+	// varRows counts the variable rows a copy from schema moves.
+	varRows := func(schema string) uint64 {
+		if m.prefix == "" {
+			return 0
+		}
+		var n uint64
+		a.st.conn.QueryRowContext(ctx, "SELECT COUNT(*) FROM "+schema+".global_variables WHERE variable_name LIKE '"+m.prefix+"-%'").Scan(&n)
+		return n
+	}
 	switch action {
 	case "LOAD TO MEMORY", "LOAD FROM DISK": // disk → memory
-		return "", a.copyLayer(ctx, m, "disk", "main", false)
+		return varRows("disk"), "", a.copyLayer(ctx, m, "disk", "main", false)
 	case "SAVE FROM MEMORY", "SAVE TO DISK": // memory → disk, atomically
 		if err := a.copyLayer(ctx, m, "main", "disk", false); err != nil {
-			return "", adminErr("SAVE %s TO DISK: %v; the disk configuration is unchanged", m.name, err)
+			return 0, "", adminErr("SAVE %s TO DISK: %v; the disk configuration is unchanged", m.name, err)
 		}
 		a.persistEpochs(ctx, m)
-		return "", nil
+		return varRows("main"), "", nil
 	case "LOAD FROM MEMORY", "LOAD TO RUNTIME": // memory → runtime
 		if err := m.toRuntime(a, ctx); err != nil {
-			return "", adminErr("LOAD %s TO RUNTIME: %v; the running configuration is unchanged", m.name, err)
+			return 0, "", adminErr("LOAD %s TO RUNTIME: %v; the running configuration is unchanged", m.name, err)
 		}
 		a.log.Info("configuration loaded to runtime", "module", m.name)
-		return "", nil
+		return 0, "", nil
 	case "SAVE TO MEMORY", "SAVE FROM RUNTIME": // runtime → memory
-		return "", m.toMemory(a, ctx)
+		if m.name == "MYSQL USERS" {
+			return 0, "", a.saveUsersToMemory(ctx)
+		}
+		return 0, "", m.toMemory(a, ctx)
 	case "LOAD FROM CONFIG":
 		if !m.fromConfig {
-			return "", adminErr("%s cannot be loaded from the config file", m.name)
+			return 0, "", adminErr("%s cannot be loaded from the config file", m.name)
 		}
 		if a.cnfPath == "" {
-			return "", adminErr("Config file unknown")
+			return 0, "", adminErr("Config file unknown")
 		}
 		cfg, _, err := config.Load(a.cnfPath)
 		if err != nil {
-			return "", adminErr("Unable to open or parse config file %s: %v", a.cnfPath, err)
+			return 0, "", adminErr("Unable to open or parse config file %s: %v", a.cnfPath, err)
 		}
 		var n int
 		err = a.st.tx(ctx, func() error {
@@ -453,39 +520,63 @@ func (a *Admin) loadSave(ctx context.Context, verb, modName, dir, layer string) 
 			return err
 		})
 		if err != nil {
-			return "", adminErr("%v", err)
+			return 0, "", adminErr("%v", err)
 		}
-		return fmt.Sprintf("Loaded %d rows from %s", n, a.cnfPath), nil
+		return uint64(n), "", nil
 	}
-	return "", adminErr("%s %s %s %s is not a valid command; see LOAD|SAVE <module> TO|FROM MEMORY|RUNTIME|DISK|CONFIG", verb, m.name, dir, layer)
+	return 0, "", adminErr("%s %s %s %s is not a valid command; see LOAD|SAVE <module> TO|FROM MEMORY|RUNTIME|DISK|CONFIG", verb, m.name, dir, layer)
 }
 
-// tableChecksum answers CHECKSUM DISK|MEMORY MYSQL <table>: a diagnostic
-// hash printed as 0x%X%X without padding (§1.6).
+// saveUsersToMemory is SAVE MYSQL USERS TO MEMORY as ProxySQL runs it:
+// every user in memory becomes inactive, then each runtime account is
+// written back active, a frontend row (frontend=1, backend=0) and a backend
+// row (backend=1, frontend=0) per user, replacing the rows they collide
+// with.
+func (a *Admin) saveUsersToMemory(ctx context.Context) error {
+	return a.st.tx(ctx, func() error {
+		if _, err := a.st.conn.ExecContext(ctx, "UPDATE main.mysql_users SET active=0"); err != nil {
+			return err
+		}
+		return a.insertRows(ctx, "main.mysql_users", splitUserRows(a.rtRows["mysql_users"]), "REPLACE")
+	})
+}
+
+// checksumTables are the tables CHECKSUM [DISK|MEMORY] MYSQL <what>
+// hashes, with ProxySQL's query for each and the name it reports
+// (ProxySQL reports SERVERS SSL PARAMS as MYSQL HOSTGROUP ATTRIBUTES).
+var checksumTables = map[string]struct{ query, name string }{
+	"SERVERS":                      {"SELECT * FROM %s.mysql_servers ORDER BY hostgroup_id, hostname, port", "MYSQL SERVERS"},
+	"USERS":                        {"SELECT * FROM %s.mysql_users ORDER BY username", "MYSQL USERS"},
+	"QUERY RULES":                  {"SELECT * FROM %s.mysql_query_rules ORDER BY rule_id", "MYSQL QUERY RULES"},
+	"VARIABLES":                    {"SELECT * FROM %s.global_variables WHERE variable_name LIKE 'mysql-%%' ORDER BY variable_name", "MYSQL VARIABLES"},
+	"REPLICATION HOSTGROUPS":       {"SELECT * FROM %s.mysql_replication_hostgroups ORDER BY writer_hostgroup", "MYSQL REPLICATION HOSTGROUPS"},
+	"GROUP REPLICATION HOSTGROUPS": {"SELECT * FROM %s.mysql_group_replication_hostgroups ORDER BY writer_hostgroup", "MYSQL GROUP REPLICATION HOSTGROUPS"},
+	"GALERA HOSTGROUPS":            {"SELECT * FROM %s.mysql_galera_hostgroups ORDER BY writer_hostgroup", "MYSQL GALERA HOSTGROUPS"},
+	"AURORA HOSTGROUPS":            {"SELECT * FROM %s.mysql_aws_aurora_hostgroups ORDER BY writer_hostgroup", "MYSQL AURORA HOSTGROUPS"},
+	"HOSTGROUP ATTRIBUTES":         {"SELECT * FROM %s.mysql_hostgroup_attributes ORDER BY hostgroup_id", "MYSQL HOSTGROUP ATTRIBUTES"},
+	"SERVERS SSL PARAMS":           {"SELECT * FROM %s.mysql_servers_ssl_params ORDER BY hostname, port, username", "MYSQL HOSTGROUP ATTRIBUTES"},
+}
+
+// tableChecksum answers CHECKSUM [DISK|MEMORY|MEM] MYSQL <what>: a
+// diagnostic hash of the table printed as 0x%X%X without padding (§1.6).
+// DISK exists for the five tables ProxySQL keeps on disk checksums for.
 func (a *Admin) tableChecksum(ctx context.Context, layer, what string) (*result, uint64, string, error) {
 	schema := "main"
 	if layer == "DISK" {
-		schema = "disk"
+		switch what {
+		case "SERVERS", "USERS", "QUERY RULES", "VARIABLES", "REPLICATION HOSTGROUPS":
+			schema = "disk"
+		default:
+			return nil, 0, "", adminErr("CHECKSUM DISK MYSQL %s is not a ProxySQL command; see CHECKSUM MEMORY MYSQL %s", what, what)
+		}
 	}
-	table, order := "", ""
-	switch what {
-	case "SERVERS":
-		table, order = "mysql_servers", "hostgroup_id, hostname, port"
-	case "USERS":
-		table, order = "mysql_users", "username"
-	case "QUERY RULES":
-		table, order = "mysql_query_rules", "rule_id"
-	case "VARIABLES":
-		table, order = "global_variables", "variable_name"
-	case "REPLICATION HOSTGROUPS":
-		table, order = "mysql_replication_hostgroups", "writer_hostgroup"
-	}
-	r, err := a.st.query(ctx, "SELECT * FROM "+schema+"."+table+" ORDER BY "+order)
+	t := checksumTables[what]
+	r, err := a.st.query(ctx, fmt.Sprintf(t.query, schema))
 	if err != nil {
 		return nil, 0, "", err
 	}
 	h := cluster.RawChecksum(r.rows)
-	return &result{cols: []string{"table", "checksum"}, rows: [][]*string{strs(table, fmt.Sprintf("0x%X%X", uint32(h), uint32(h>>32)))}}, 0, "", nil
+	return &result{cols: []string{"table", "checksum"}, rows: [][]*string{strs(t.name, fmt.Sprintf("0x%X%X", uint32(h), uint32(h>>32)))}}, 0, "", nil
 }
 
 func cloneMap(m map[string]string) map[string]string {
