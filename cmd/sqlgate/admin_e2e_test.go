@@ -349,7 +349,8 @@ UPDATE mysql_servers SET comment='unsaved edit'`)
 	if out := p.must("SELECT username FROM mysql_users ORDER BY username"); out != "app\nsaved" {
 		t.Errorf("users after kill -9 and restart = %q, want app and saved", out)
 	}
-	if out := p.must("SELECT username FROM runtime_mysql_users WHERE username='saved'"); out != "saved" {
+	// As in ProxySQL: one frontend and one backend row per user.
+	if out := p.must("SELECT username, frontend, backend FROM runtime_mysql_users WHERE username='saved' ORDER BY frontend"); out != "saved\t0\t1\nsaved\t1\t0" {
 		t.Errorf("saved user not in runtime after restart: %q", out)
 	}
 	if out := p.must("SELECT comment FROM mysql_servers"); out != "" {
