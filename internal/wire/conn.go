@@ -155,6 +155,9 @@ func (c *Conn) ReadPacket(limit int) ([]byte, error) {
 			left = limit - len(acc)
 		}
 		if p, err = c.readRaw(left); err != nil {
+			if err == io.EOF {
+				err = io.ErrUnexpectedEOF // the peer left inside a logical packet
+			}
 			return nil, err
 		}
 		acc = append(acc, p...)

@@ -186,7 +186,7 @@ func ParseHandshakeResponse(p []byte) (*HandshakeResponse, error) {
 		if !ok {
 			return nil, fmt.Errorf("wire: handshake response: bad connect attributes")
 		}
-		r.Attrs = s
+		r.Attrs = append([]byte(nil), s...) // p is the connection's read buffer
 	}
 	return r, nil
 }

@@ -154,28 +154,6 @@ func TestOKAndErr(t *testing.T) {
 	}
 }
 
-// FuzzParsers feeds arbitrary bytes to every parser a peer can reach: none
-// may panic.
-func FuzzParsers(f *testing.F) {
-	hr := HandshakeResponse{Caps: ClientProtocol41 | ClientSecureConnection | ClientPluginAuth | ClientConnectWithDB | ClientConnectAttrs | ClientPluginAuthLenencClientData, User: "u", DB: "d", AuthPlugin: NativePassword}
-	f.Add(hr.Append(nil))
-	g := Greeting{ServerVersion: "x", Salt: NewSalt(), Caps: ClientProtocol41 | ClientSecureConnection | ClientPluginAuth}
-	f.Add(g.Append(nil))
-	f.Add(AppendOK(nil, 0, OK{AffectedRows: 1}))
-	f.Add([]byte{0xff, 1, 2, '#'})
-	f.Fuzz(func(t *testing.T, p []byte) {
-		ParseHandshakeResponse(p)
-		ParseGreeting(p)
-		ParseOK(p)
-		ParseErr(p)
-		ParseEOF(p)
-		ParseChangeUser(p, ClientSecureConnection|ClientPluginAuth)
-		ParseChangeUser(p, 0)
-		LenEncString(p)
-		IsSSLRequest(p)
-	})
-}
-
 func TestAlive(t *testing.T) {
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
