@@ -148,6 +148,12 @@ func (s *session) dispatch(ctx context.Context, q string) (res *result, affected
 			strings.HasPrefix(upper, "PROXYSQL ") || strings.HasPrefix(upper, "PRAGMA") || strings.HasPrefix(upper, "ATTACH") {
 			return nil, 0, "", adminErr("Command not allowed: user %q has read-only access to the stats tables (admin-stats_credentials)", s.user)
 		}
+		if rq, ok := showRewrite(q, a.version); ok {
+			// The stats session's own schema is stats (its main is empty).
+			rq = strings.Replace(rq, " FROM sqlite_master", " FROM stats.sqlite_master", 1)
+			rq = strings.Replace(rq, " FROM main.sqlite_master", " FROM stats.sqlite_master", 1)
+			return s.sqlite(ctx, rq, "")
+		}
 		return s.sqlite(ctx, q, upper)
 	}
 
