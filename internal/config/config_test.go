@@ -124,14 +124,3 @@ func TestWarningsAndInclude(t *testing.T) {
 		t.Fatalf("include cycle: %v", err)
 	}
 }
-
-func FuzzParse(f *testing.F) {
-	f.Add(sample)
-	f.Add("a=(1,2,[3]);b={c=\"x\"\"y\";};")
-	f.Fuzz(func(t *testing.T, src string) {
-		g, err := Parse("f.cnf", []byte(src))
-		if err == nil {
-			FromTree("f.cnf", g)
-		}
-	})
-}
