@@ -48,8 +48,9 @@ func init() {
 
 // setLexer splits a SET statement into tokens.
 type setLexer struct {
-	s string
-	i int
+	s     string
+	i     int
+	start int // where the last token starts
 }
 
 const (
@@ -67,6 +68,12 @@ func (l *setLexer) skip() {
 		case c == ' ' || c == '\t' || c == '\n' || c == '\r':
 			l.i++
 		case c == '/' && l.i+1 < len(l.s) && l.s[l.i+1] == '*':
+			if rest := l.s[l.i+2:]; strings.HasPrefix(rest, "!") || strings.HasPrefix(rest, "M!") {
+				// MySQL's /*! and MariaDB's /*M! comments are not blanks:
+				// the server runs their body. As a token they make the
+				// statement unparsed, so its session stays pinned.
+				return
+			}
 			end := strings.Index(l.s[l.i+2:], "*/")
 			if end < 0 {
 				l.i = len(l.s)
@@ -79,6 +86,25 @@ func (l *setLexer) skip() {
 	}
 }
 
+// stringEnd returns the end of the quoted string starting at s[i] (as
+// skipString does) and whether its closing quote is there.
+func stringEnd(s string, i int) (end int, closed bool) {
+	quote := s[i]
+	for i++; i < len(s); i++ {
+		switch s[i] {
+		case '\\':
+			i++
+		case quote:
+			if i+1 < len(s) && s[i+1] == quote {
+				i++
+				continue
+			}
+			return i + 1, true
+		}
+	}
+	return len(s), false
+}
+
 // next returns the next token kind and text.
 func (l *setLexer) next() (int, string) {
 	l.skip()
@@ -86,10 +112,16 @@ func (l *setLexer) next() (int, string) {
 		return tokEOF, ""
 	}
 	start := l.i
+	l.start = start
 	c := l.s[l.i]
 	switch {
 	case c == '\'' || c == '"':
-		l.i = skipString(l.s, l.i)
+		end, closed := stringEnd(l.s, l.i)
+		l.i = end
+		if !closed {
+			// Replayed next to other values, it would swallow them.
+			return tokPunct, l.s[start:l.i]
+		}
 		return tokString, l.s[start:l.i]
 	case c == '`':
 		end := strings.IndexByte(l.s[l.i+1:], '`')
@@ -207,7 +239,10 @@ func parseAssignment(l *setLexer) ([]Assignment, bool) {
 	if k, eq := l.next(); k != tokPunct || eq != "=" {
 		return nil, false
 	}
-	vk, val := l.next()
+	vk, _ := l.next()
+	// The value as written: a `quoted` word keeps its quotes, so that
+	// replaying it means the same.
+	val := l.s[l.start:l.i]
 	switch vk {
 	case tokString, tokNumber:
 	case tokWord:
@@ -321,7 +356,7 @@ func parseTransaction(l *setLexer, session bool) ([]Assignment, bool) {
 }
 
 func unquote(s string) string {
-	if len(s) >= 2 && (s[0] == '\'' || s[0] == '"') && s[len(s)-1] == s[0] {
+	if len(s) >= 2 && (s[0] == '\'' || s[0] == '"' || s[0] == '`') && s[len(s)-1] == s[0] {
 		return s[1 : len(s)-1]
 	}
 	return s
