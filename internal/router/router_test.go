@@ -150,19 +150,6 @@ func TestRules(t *testing.T) {
 	}
 }
 
-func FuzzDigestAndSet(f *testing.F) {
-	for _, s := range []string{"SELECT 1", "SET NAMES x", "/*", "'", "SET a=", "INSERT INTO t VALUES (1),(2", "SET TRANSACTION ISOLATION LEVEL"} {
-		f.Add(s)
-	}
-	f.Fuzz(func(t *testing.T, q string) {
-		d, _ := Digest(q)
-		Classify(d)
-		StatementFlags(d, []string{"version"})
-		ParseSet(q)
-		ParseAnnotations(q)
-	})
-}
-
 func BenchmarkDigestPointSelect(b *testing.B) {
 	b.ReportAllocs()
 	for b.Loop() {
