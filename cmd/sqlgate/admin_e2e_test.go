@@ -341,9 +341,10 @@ LOAD PROXYSQL SERVERS TO RUNTIME`)
 
 	// Saved survives kill -9; unsaved memory edits do not.
 	p.must(`INSERT INTO mysql_users (username, password, default_hostgroup) VALUES ('saved', 's', 0);
-SAVE MYSQL USERS TO DISK; LOAD MYSQL USERS TO RUNTIME;
+LOAD MYSQL USERS TO RUNTIME; SAVE MYSQL USERS TO DISK;
 INSERT INTO mysql_users (username, password, default_hostgroup) VALUES ('unsaved', 'u', 0);
 UPDATE mysql_servers SET comment='unsaved edit'`)
+	after2 := p.checksums()
 	p.kill()
 	p.start()
 	if out := p.must("SELECT username FROM mysql_users ORDER BY username"); out != "app\nsaved" {
@@ -356,11 +357,13 @@ UPDATE mysql_servers SET comment='unsaved edit'`)
 	if out := p.must("SELECT comment FROM mysql_servers"); out != "" {
 		t.Errorf("unsaved memory edit survived a restart: %q", out)
 	}
-	// sqlgate's own boot rule: a saved, non-empty module starts at
-	// version 2 so that peers can sync from it (the version-1 trap fix);
-	// an empty one stays at 1.
-	if cs := p.checksums(); cs["mysql_users"][0] != "2" || cs["mysql_query_rules"][0] != "1" {
-		t.Errorf("versions after restart: %v, want 2 for mysql_users (saved), 1 for the empty mysql_query_rules", cs)
+	// sqlgate's own boot rule: a module saved as it was loaded starts at
+	// version 2 with the epoch of that LOAD, so that peers can sync from
+	// it (the version-1 trap fix); one from the config file (servers), or
+	// an empty one, stays at 1.
+	if cs := p.checksums(); cs["mysql_users"][0] != "2" || cs["mysql_users"][1] != after2["mysql_users"][1] ||
+		cs["mysql_query_rules"][0] != "1" || cs["mysql_servers_v2"][0] != "1" {
+		t.Errorf("versions after restart: %v, want 2 and the LOAD's epoch %s for mysql_users (saved), 1 for the others", cs, after2["mysql_users"][1])
 	}
 
 	// --reload merges the config file into the saved database.
