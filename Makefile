@@ -3,7 +3,7 @@ GO      ?= go
 VERSION ?= $(shell git describe --tags --always --dirty 2>/dev/null || echo dev)
 LDFLAGS := -X main.version=$(VERSION)
 
-.PHONY: all build test vet deps bench lab lab-down clean
+.PHONY: all build test vet deps bench fuzz lab lab-down clean
 
 all: build
 
@@ -26,6 +26,25 @@ test: deps build vet
 
 bench: deps build
 	scripts/bench.sh
+
+# fuzz runs every fuzz target for FUZZTIME, one after another (they use
+# all cores each). `make fuzz FUZZTIME=10m`; `go test ./...` runs only the
+# seeds and testdata/fuzz. A failing input is written to the package's
+# testdata/fuzz/<target>/: keep it there once fixed.
+FUZZTIME ?= 30s
+FUZZ_TARGETS := \
+	wire:FuzzReadPacket wire:FuzzClientHandshake wire:FuzzHandshakeResponseRoundTrip \
+	wire:FuzzGreeting wire:FuzzResultPackets wire:FuzzLenEnc \
+	backend:FuzzBackendHandshake config:FuzzConfigParse \
+	router:FuzzDigest router:FuzzDigestOptions router:FuzzParseSet \
+	admin:FuzzAdminStatement
+
+fuzz:
+	@set -e; for t in $(FUZZ_TARGETS); do \
+		pkg=./internal/$${t%%:*}; name=$${t#*:}; \
+		echo "== $$name ($$pkg, $(FUZZTIME))"; \
+		$(GO) test -run '^$$' -fuzz "^$$name\$$" -fuzztime $(FUZZTIME) $$pkg; \
+	done
 
 lab:
 	@echo "make lab: not yet. The seed architecture (2 cores, satellites, keepalived VIP) arrives with the HA issue."
