@@ -121,7 +121,7 @@ func (c *Conn) readRaw(most int) ([]byte, error) {
 			copy(grown, p)
 			p = grown
 		}
-		m, err := io.ReadFull(c.br, p[len(p):cap(p)])
+		m, err := io.ReadFull(c.br, p[len(p):min(cap(p), n)])
 		p = p[:len(p)+m]
 		if err != nil {
 			if err == io.EOF {

@@ -224,3 +224,27 @@ func TestClaimedSizeCostsNothing(t *testing.T) {
 		}
 	}
 }
+
+// TestReadRawReusesBufferExactly: after a large packet, a smaller large
+// packet read into the same (bigger) buffer takes exactly its own bytes.
+func TestReadRawReusesBufferExactly(t *testing.T) {
+	a, b := net.Pipe()
+	sizes := []int{3 * BufferSize, 2 * BufferSize, 5 * BufferSize}
+	go func() {
+		w := NewConn(a)
+		for i, n := range sizes {
+			w.Seq = 0
+			w.WritePacket(bytes.Repeat([]byte{byte('a' + i)}, n))
+			w.Flush()
+		}
+		a.Close()
+	}()
+	r := NewConn(b)
+	b.SetReadDeadline(time.Now().Add(5 * time.Second))
+	for i, n := range sizes {
+		p, err := r.ReadPacket(0)
+		if err != nil || len(p) != n || p[0] != byte('a'+i) || p[n-1] != byte('a'+i) {
+			t.Fatalf("packet %d: %d bytes, %v; want %d bytes of %c", i, len(p), err, n, 'a'+i)
+		}
+	}
+}
