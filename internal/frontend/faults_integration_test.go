@@ -246,14 +246,14 @@ func TestBackendKilledWhileIdle(t *testing.T) {
 	db := p.db(t, "")
 	db.SetMaxOpenConns(1)
 	// The proxy's pooled backend connection to the primary for user app.
-	id := queryString(t, db, "SELECT CONNECTION_ID()")
+	id := queryString(t, db, backendThreadID)
 	mustExec(t, db, "CREATE TABLE IF NOT EXISTS killed (id INT)")
-	id = queryString(t, db, "SELECT CONNECTION_ID()")
+	id = queryString(t, db, backendThreadID)
 	killAndWait(t, b, id)
 	// A write as the next statement: it must not be sent into the dead
 	// connection (where its outcome would be unknown) but run elsewhere.
 	mustExec(t, db, "INSERT INTO killed VALUES (1)")
-	id = queryString(t, db, "SELECT CONNECTION_ID()")
+	id = queryString(t, db, backendThreadID)
 	killAndWait(t, b, id)
 	for i := 0; i < 3; i++ {
 		if v := queryString(t, db, "SELECT 'alive'"); v != "alive" {
@@ -289,3 +289,8 @@ func killAndWait(t *testing.T, b *testbed.Bed, id string) {
 func cfgServer(hg, port int) configServer {
 	return configServer{HostgroupID: hg, Hostname: "127.0.0.1", Port: port, Status: "ONLINE", Weight: 1, MaxConnections: 100}
 }
+
+// backendThreadID asks the backend for the thread id of the connection a
+// statement runs on. (SELECT CONNECTION_ID() alone is the client's
+// sqlgate session id, answered by the proxy.)
+const backendThreadID = "SELECT ID FROM information_schema.PROCESSLIST WHERE ID = CONNECTION_ID()"

@@ -201,3 +201,84 @@ func TestLoadDataLocalNeedsTheClientsCapability(t *testing.T) {
 		t.Fatalf("LOAD DATA LOCAL from a client without local infile: %v %s; want error 4166", err, out)
 	}
 }
+
+// TestKillTargetsProxySessions: CONNECTION_ID() is the client's sqlgate
+// session id; KILL QUERY with it stops exactly that client's statement,
+// KILL [CONNECTION] ends that client's session, and neither statement is
+// re-run; an id of another user's session, or no session, is unknown.
+func TestKillTargetsProxySessions(t *testing.T) {
+	bed := sharedBed(t)
+	cfg := baseConfig(bed)
+	cfg.MySQLUsers = append(cfg.MySQLUsers, cfgUser("monitor", "monitor"))
+	p := startProxy(t, cfg)
+	ctx := context.Background()
+	db := p.db(t, "")
+	conn := func() *sql.Conn {
+		c, err := db.Conn(ctx)
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() { c.Close() })
+		return c
+	}
+	victim, killer := conn(), conn()
+	id := queryString(t, victim, "SELECT CONNECTION_ID()")
+	if id2 := queryString(t, victim, "select connection_id();"); id2 != id {
+		t.Fatalf("CONNECTION_ID() changed from %s to %s within one session", id, id2)
+	}
+	sleep := func(c *sql.Conn) (time.Duration, error) {
+		start := time.Now()
+		var v int
+		err := c.QueryRowContext(ctx, "SELECT SLEEP(20)").Scan(&v)
+		if err == nil && v != 1 {
+			err = fmt.Errorf("SLEEP returned %d, not interrupted", v)
+		}
+		return time.Since(start), err
+	}
+	for _, kill := range []string{"KILL QUERY ", "KILL CONNECTION "} {
+		done := make(chan error, 1)
+		var took time.Duration
+		go func() {
+			var err error
+			took, err = sleep(victim)
+			done <- err
+		}()
+		time.Sleep(500 * time.Millisecond)
+		mustExec(t, killer, kill+id)
+		select {
+		case err := <-done:
+			t.Logf("%s: the victim's SLEEP(20) ended after %v: %v", kill, took.Round(time.Millisecond), err)
+			if kill == "KILL CONNECTION " && err == nil {
+				t.Errorf("the killed session's statement succeeded")
+			}
+		case <-time.After(10 * time.Second):
+			t.Fatalf("%s%s: the victim's SLEEP(20) did not stop (re-run?)", kill, id)
+		}
+		if kill == "KILL QUERY " {
+			if got := queryString(t, victim, "SELECT CONNECTION_ID()"); got != id {
+				t.Errorf("after KILL QUERY the session changed: %s", got)
+			}
+		} else if err := victim.PingContext(ctx); err == nil {
+			t.Errorf("the session survived KILL CONNECTION")
+		}
+	}
+	other, err := sql.Open("mysql", p.dsn("monitor", "monitor", "", ""))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer other.Close()
+	oc, err := other.Conn(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer oc.Close()
+	otherID := queryString(t, oc, "SELECT CONNECTION_ID()")
+	for _, target := range []string{otherID, "4000000000"} {
+		if _, err := killer.ExecContext(ctx, "KILL "+target); mysqlErrNo(err) != 1094 {
+			t.Errorf("KILL %s (another user's session, or none): %v, want 1094", target, err)
+		}
+	}
+	if err := oc.PingContext(ctx); err != nil {
+		t.Errorf("another user's session was killed: %v", err)
+	}
+}

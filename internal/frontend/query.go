@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"regexp"
+	"strconv"
 	"strings"
 	"time"
 
@@ -51,6 +52,11 @@ type stmtInfo struct {
 	timeout   time.Duration // KILL QUERY after this long
 	newConn   bool          // create_new_connection=1: never reuse a pooled connection
 
+	// sideEffects: a SELECT that calls a function not known to be free of
+	// side effects (GET_LOCK, SLEEP, NEXTVAL, a stored function...), so
+	// running it twice is not harmless.
+	sideEffects bool
+
 	// dropsSchema is the database a DROP DATABASE removes: when it is the
 	// current one, the server's default database becomes NULL.
 	dropsSchema string
@@ -77,8 +83,10 @@ func (i *stmtInfo) maxRetries(rt *runtime.Snapshot) int {
 // change data, so running it twice is harmless.
 func (i *stmtInfo) retrySafe() bool {
 	switch i.cmd {
-	case router.CmdSelect, router.CmdShow, router.CmdSet, router.CmdUse:
+	case router.CmdShow, router.CmdSet, router.CmdUse:
 		return true
+	case router.CmdSelect:
+		return !i.sideEffects
 	}
 	return false
 }
@@ -93,6 +101,9 @@ func (s *Session) comQuery(rt *runtime.Snapshot, p []byte) error {
 	info.flags = router.StatementFlags(digest, rt.Vars.KeepMultiplexingVariables)
 	if info.flags&router.FlagUserVariable != 0 {
 		info.userVar = containsUserVariable(digest)
+	}
+	if info.cmd == router.CmdSelect {
+		info.sideEffects = router.CallsUnsafeFunction(digest)
 	}
 	switch info.cmd {
 	case router.CmdLoadData:
@@ -111,7 +122,15 @@ func (s *Session) comQuery(rt *runtime.Snapshot, p []byte) error {
 		}
 	case router.CmdDrop:
 		info.dropsSchema, _ = parseDropSchema(q)
+	case router.CmdKill:
+		if killRE.MatchString(q) {
+			return s.comKill(q)
+		}
 	case router.CmdSelect:
+		if connectionIDRE.MatchString(q) {
+			v := strconv.FormatUint(uint64(s.id), 10)
+			return s.writeLocalResult([]string{"CONNECTION_ID()"}, [][]*string{{&v}})
+		}
 		if strings.EqualFold(strings.TrimSpace(q), "select @@version_comment limit 1") {
 			// Answered locally, as ProxySQL does: the mysql client sends it
 			// on connect and it must not cost a backend round trip.
@@ -380,7 +399,7 @@ func (s *Session) failed(hg int, bc *backend.Conn, ri resultInfo, err error, can
 	if s.lockedHG == hg {
 		s.lockedHG = -1
 	}
-	if !ri.sentAny && canRetry && !wasTrx {
+	if !ri.sentAny && canRetry && !wasTrx && !s.wasKilled() {
 		s.srv.Log.Debug("retrying statement after backend failure", "session", s.id, "hostgroup", hg, "server", bc.Server.Addr(), "err", err)
 		return errRetry
 	}

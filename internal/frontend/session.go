@@ -73,6 +73,10 @@ type Session struct {
 	act   activity
 	kills sync.WaitGroup // watchdog kills in flight (see overdue)
 
+	// killed is set by another session's KILL CONNECTION: the statement
+	// it interrupts is never retried.
+	killed atomic.Bool
+
 	// phase is phaseIdle while the session waits for a command, phaseBusy
 	// from reading one until its reply is flushed, phaseClosed once
 	// Shutdown closed it: the transitions are CASes, so Shutdown never cuts
@@ -172,7 +176,7 @@ func (s *Session) serve() {
 		s.c.Conn.Close()
 	}()
 	rt := s.srv.Store.Load()
-	if !s.srv.handshakes.Enter() {
+	if !s.srv.handshakes.Enter(rt.Vars.ConnectTimeoutClient) {
 		s.srv.refuseHandshake(s)
 		return
 	}

@@ -127,6 +127,9 @@ func (s *Session) comStmtPrepare(rt *runtime.Snapshot, p []byte) error {
 	if e == nil {
 		digest, comment := router.Digest(q)
 		info := stmtInfo{cmd: router.Classify(digest), hash: router.DigestHash(digest)}
+		if info.cmd == router.CmdSelect {
+			info.sideEffects = router.CallsUnsafeFunction(digest)
+		}
 		info.flags = router.StatementFlags(digest, rt.Vars.KeepMultiplexingVariables)
 		if info.flags&router.FlagUserVariable != 0 {
 			info.userVar = containsUserVariable(digest)

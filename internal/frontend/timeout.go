@@ -2,6 +2,7 @@ package frontend
 
 import (
 	"context"
+	"strings"
 	"time"
 
 	"sqlgate/internal/backend"
@@ -23,7 +24,7 @@ func (s *Session) watch(bc *backend.Conn, d time.Duration) (stop func()) {
 	killed := make(chan struct{})
 	t := time.AfterFunc(d, func() {
 		defer close(killed)
-		s.killQuery(bc, d)
+		s.killQuery(bc, "timeout "+d.String())
 	})
 	return func() {
 		if !t.Stop() {
@@ -32,19 +33,22 @@ func (s *Session) watch(bc *backend.Conn, d time.Duration) (stop func()) {
 	}
 }
 
-// killQuery stops the statement running on bc. It logs in as the session's
-// user, which may always kill its own threads (no PROCESS or SUPER needed).
-func (s *Session) killQuery(bc *backend.Conn, after time.Duration) {
+// killQuery stops the statement running on bc; why says what asked for it
+// (a timeout, a client's KILL). It logs in as the session's user, which may
+// always kill its own threads (no PROCESS or SUPER needed).
+func (s *Session) killQuery(bc *backend.Conn, why string) {
 	o := s.srv.Pool.Options()
 	ctx, cancel := context.WithTimeout(context.Background(), o.ConnectTimeout+time.Second)
 	defer cancel()
 	err := bc.Server.Kill(ctx, bc.ThreadID, backend.DialOptions{User: s.user.Name, Cred: s.cred, Timeout: o.ConnectTimeout}, true)
 	if err != nil {
-		s.srv.Log.Warn("query timeout: could not stop the statement", "session", s.id, "server", bc.Server.Addr(), "thread", bc.ThreadID, "timeout", after, "err", err)
+		s.srv.Log.Warn("could not stop the statement", "why", why, "session", s.id, "server", bc.Server.Addr(), "thread", bc.ThreadID, "err", err)
 		return
 	}
-	s.srv.queryTimeouts.Add(1)
-	s.srv.Log.Warn("query timeout: sent KILL QUERY", "session", s.id, "server", bc.Server.Addr(), "thread", bc.ThreadID, "timeout", after)
+	if strings.HasPrefix(why, "timeout") {
+		s.srv.queryTimeouts.Add(1)
+	}
+	s.srv.Log.Warn("sent KILL QUERY", "why", why, "session", s.id, "server", bc.Server.Addr(), "thread", bc.ThreadID)
 }
 
 // watchdog enforces mysql-default_query_timeout (24 h by default) for
@@ -74,7 +78,7 @@ func (s *Server) watchdog(stop <-chan struct{}) {
 				if bc := sess.overdue(now, limit); bc != nil {
 					go func() {
 						defer sess.kills.Done()
-						sess.killQuery(bc, limit)
+						sess.killQuery(bc, "timeout "+limit.String()+" (mysql-default_query_timeout)")
 					}()
 				}
 			}
