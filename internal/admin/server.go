@@ -78,8 +78,8 @@ func (a *Admin) serve(ln net.Listener) {
 }
 
 // maxAdminHandshakes bounds the admin connections not yet logged in (each
-// has 10 s to do so): connections that never log in cannot exhaust the
-// node, and operators and cluster peers still get in.
+// has adminHandshakeTimeout to do so, after waiting at most as long for a
+// slot): connections that never log in cannot exhaust the node.
 const maxAdminHandshakes = 64
 
 // session is one admin client connection.
@@ -99,7 +99,7 @@ func (a *Admin) serveConn(nc net.Conn) {
 	s := &session{a: a, c: wire.NewConn(nc), id: sessionIDs.Add(1), remote: nc.RemoteAddr().String()}
 	s.local = isLocal(nc)
 	defer nc.Close()
-	if !a.handshakes.Enter() {
+	if !a.handshakes.Enter(adminHandshakeTimeout) {
 		nc.SetWriteDeadline(time.Now().Add(time.Second))
 		s.c.WritePacket(wire.AppendErr(nil, wire.Errorf(wire.ErConCount, "08004", "Too many connections: %d admin clients are still logging in", maxAdminHandshakes)))
 		s.c.Flush()
@@ -133,8 +133,12 @@ func isLocal(nc net.Conn) bool {
 	return false
 }
 
+// adminHandshakeTimeout bounds an admin login, and the wait for a
+// handshake slot before it.
+const adminHandshakeTimeout = 10 * time.Second
+
 func (s *session) handshake() error {
-	s.c.Conn.SetDeadline(time.Now().Add(10 * time.Second))
+	s.c.Conn.SetDeadline(time.Now().Add(adminHandshakeTimeout))
 	defer s.c.Conn.SetDeadline(time.Time{})
 	caps := uint32(adminCaps)
 	if s.a.tls != nil {

@@ -82,7 +82,8 @@ func NewServer(store *runtime.Store, pool *backend.Pool, tlsConf *tls.Config, lo
 // MaxHandshakes bounds the client connections that are connected but not
 // yet logged in; each is also bounded in time (mysql-connect_timeout_client)
 // and in packet size (wire.MaxHandshakePacket). Beyond it a new connection
-// gets error 1040 at once: a flood of connections that never log in
+// waits for a slot, and gets error 1040 if none frees within
+// mysql-connect_timeout_client: a flood of connections that never log in
 // cannot exhaust memory or starve sessions already logged in.
 const MaxHandshakes = 512
 

@@ -5,7 +5,7 @@ import (
 	"net"
 	"os"
 	"strings"
-	"sync/atomic"
+	"time"
 )
 
 // ListenAll opens a listener for every entry of a ProxySQL interface list
@@ -47,27 +47,35 @@ const MaxHandshakePacket = 16 << 10
 // Handshakes bounds the connections of one port that are still in their
 // handshake (not yet authenticated), so that clients which connect and
 // never log in cannot hold an unbounded number of goroutines and buffers.
-// The zero value admits nobody; use NewHandshakes.
+// A connection beyond the bound waits for a slot (a burst of legitimate
+// clients gets through) up to its handshake deadline.
 type Handshakes struct {
-	max int64
-	n   atomic.Int64
+	slots chan struct{}
 }
 
 // NewHandshakes admits at most max handshakes at a time.
-func NewHandshakes(max int) *Handshakes { return &Handshakes{max: int64(max)} }
+func NewHandshakes(max int) *Handshakes { return &Handshakes{slots: make(chan struct{}, max)} }
 
-// Enter admits one more handshake, or reports false when max are running;
-// every admitted handshake must Leave.
-func (h *Handshakes) Enter() bool {
-	if h.n.Add(1) > h.max {
-		h.n.Add(-1)
+// Enter admits one more handshake, waiting up to wait for a slot; false
+// when none freed in time. Every admitted handshake must Leave.
+func (h *Handshakes) Enter(wait time.Duration) bool {
+	select {
+	case h.slots <- struct{}{}:
+		return true
+	default:
+	}
+	t := time.NewTimer(wait)
+	defer t.Stop()
+	select {
+	case h.slots <- struct{}{}:
+		return true
+	case <-t.C:
 		return false
 	}
-	return true
 }
 
 // Leave ends an admitted handshake.
-func (h *Handshakes) Leave() { h.n.Add(-1) }
+func (h *Handshakes) Leave() { <-h.slots }
 
 // InFlight is the number of handshakes running.
-func (h *Handshakes) InFlight() int64 { return h.n.Load() }
+func (h *Handshakes) InFlight() int { return len(h.slots) }
