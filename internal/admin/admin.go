@@ -395,7 +395,7 @@ func nextEpoch(prev int64) int64 {
 }
 
 func (a *Admin) loadAdminVars(ctx context.Context) error {
-	raw, err := a.varsFromMemory(ctx, "admin")
+	raw, _, err := a.varsFromMemory(ctx, "admin")
 	if err != nil {
 		return err
 	}
@@ -418,11 +418,11 @@ func (a *Admin) loadAdminVars(ctx context.Context) error {
 }
 
 func (a *Admin) loadMySQLVars(ctx context.Context) error {
-	raw, err := a.varsFromMemory(ctx, "mysql")
+	raw, order, err := a.varsFromMemory(ctx, "mysql")
 	if err != nil {
 		return err
 	}
-	mv, _, err := runtime.ParseMySQLVars(raw)
+	mv, _, err := runtime.ParseMySQLVarsInOrder(raw, order)
 	if err != nil {
 		return fmt.Errorf("global_variables row %s", err)
 	}
@@ -439,23 +439,28 @@ func (a *Admin) loadMySQLVars(ctx context.Context) error {
 	return nil
 }
 
-// varsFromMemory reads main.global_variables rows with the prefix; an
-// unknown name is an error naming the row.
-func (a *Admin) varsFromMemory(ctx context.Context, prefix string) (map[string]string, error) {
-	r, err := a.st.query(ctx, "SELECT variable_name, variable_value FROM main.global_variables WHERE variable_name LIKE ? ORDER BY variable_name", prefix+"-%")
+// varsFromMemory reads the memory layer's variables with prefix, and their
+// names (without the prefix) in row order: the order ProxySQL applies
+// them in, which decides mysql-server_capabilities when mysql-have_ssl or
+// mysql-have_compress was set after it (see runtime.ParseMySQLVarsInOrder).
+func (a *Admin) varsFromMemory(ctx context.Context, prefix string) (map[string]string, []string, error) {
+	r, err := a.st.query(ctx, "SELECT variable_name, variable_value FROM main.global_variables WHERE variable_name LIKE ? ORDER BY rowid", prefix+"-%")
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
 	raw := map[string]string{}
+	order := make([]string, 0, len(r.rows))
 	for _, row := range r.rows {
 		name := deref(row[0])
 		canon, ok := canonicalVar(name)
 		if !ok {
-			return nil, fmt.Errorf("global_variables row %s: unknown variable; delete the row", name)
+			return nil, nil, fmt.Errorf("global_variables row %s: unknown variable; delete the row", name)
 		}
-		raw[strings.TrimPrefix(canon, prefix+"-")] = deref(row[1])
+		k := strings.TrimPrefix(canon, prefix+"-")
+		raw[k] = deref(row[1])
+		order = append(order, k)
 	}
-	return raw, nil
+	return raw, order, nil
 }
 
 // varsChecksum is the checksum of runtime_global_variables rows with the
