@@ -503,7 +503,10 @@ func (a *Admin) loadUsers(ctx context.Context) error {
 	a.rtRows["mysql_users"] = activeRows(r)
 	// Peers rebuild the accounts from exactly these rows, so the checksum
 	// is computed from them too.
-	served, err := a.st.query(ctx, "SELECT "+strings.Join(userCols, ", ")+" FROM main.mysql_users "+
+	// A missing default schema is served as '', as ProxySQL serves it (the
+	// checksum does not tell them apart).
+	cols := strings.Replace(strings.Join(userCols, ", "), "default_schema", "COALESCE(default_schema, '') AS default_schema", 1)
+	served, err := a.st.query(ctx, "SELECT "+cols+" FROM main.mysql_users "+
 		"WHERE active=1 AND default_hostgroup>=0 ORDER BY username, backend")
 	if err != nil {
 		return err
