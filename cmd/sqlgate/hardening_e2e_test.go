@@ -2,10 +2,13 @@ package main
 
 import (
 	"bufio"
+	"context"
 	"fmt"
 	"io"
 	"net"
 	"os"
+	"os/exec"
+	"path/filepath"
 	"strconv"
 	"strings"
 	"testing"
@@ -151,5 +154,44 @@ func TestClusterPasswordNeverInCleartext(t *testing.T) {
 	}
 	if !strings.Contains(n.logs.String(), "refusing to send the password in cleartext") {
 		t.Errorf("the refusal is not logged:\n%s", tail(n.logs.String(), 20))
+	}
+}
+
+// TestStartupRefusesOrRecoversClearly: an empty proxysql.db is no saved
+// configuration (the file's is used); @include of /dev/zero is refused at
+// once; a bad row saved in proxysql.db stops the start with an error that
+// names the database file and the way out.
+func TestStartupRefusesOrRecoversClearly(t *testing.T) {
+	bin := buildBinary(t)
+	p := newProxy(t, bin, `mysql_query_rules = ( { rule_id=7, active=1, match_digest="^SELECT", apply=1 } )`)
+	p.kill()
+	db := filepath.Join(p.dir, "proxysql.db")
+	if err := os.Truncate(db, 0); err != nil {
+		t.Fatal(err)
+	}
+	p.start()
+	if got := p.must("SELECT rule_id FROM runtime_mysql_query_rules"); got != "7" {
+		t.Errorf("with an empty proxysql.db the rules are %q, want the file's rule 7", got)
+	}
+	if !strings.Contains(p.logs.String(), "the configuration database is empty") {
+		t.Errorf("the empty database is not reported:\n%s", tail(p.logs.String(), 20))
+	}
+
+	// A bad row saved to disk.
+	p.must("INSERT INTO disk.mysql_query_rules (rule_id, active, match_pattern, apply) VALUES (8, 1, '(', 1)")
+	p.kill()
+	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
+	defer cancel()
+	out, err := exec.CommandContext(ctx, bin, "-f", "-c", p.cnf, "-D", p.dir).CombinedOutput()
+	if err == nil || !strings.Contains(string(out), db+": mysql_query_rules rule_id=8") || !strings.Contains(string(out), "--initial") {
+		t.Errorf("a bad row in proxysql.db: %v\n%s\nwant an error naming %s, the row and --initial", err, out, db)
+	}
+
+	// @include of a device.
+	cnf := filepath.Join(t.TempDir(), "zero.cnf")
+	os.WriteFile(cnf, []byte("@include \"/dev/zero\"\n"), 0o644)
+	out, err = exec.CommandContext(ctx, bin, "-f", "-c", cnf, "-D", t.TempDir()).CombinedOutput()
+	if err == nil || !strings.Contains(string(out), "/dev/zero is not a regular file") {
+		t.Errorf("@include \"/dev/zero\": %v\n%s", err, out)
 	}
 }

@@ -129,6 +129,13 @@ func Open(o Options) (*Admin, error) {
 	}
 	dbPath := filepath.Join(o.Datadir, "proxysql.db")
 	existed := fileExists(dbPath)
+	if fi, err := os.Stat(dbPath); err == nil && fi.Size() == 0 {
+		// An empty file holds no configuration (a failed copy, a touch):
+		// counting it as a saved one would start the proxy with nothing
+		// and ignore the config file.
+		o.Log.Warn("the configuration database is empty: it is treated as absent and the config file is used", "database", dbPath)
+		existed = false
+	}
 	if o.Initial && existed {
 		if err := os.Rename(dbPath, dbPath+".bak"); err != nil {
 			return nil, fmt.Errorf("--initial: %w", err)
@@ -192,7 +199,11 @@ func (a *Admin) boot(ctx context.Context, o Options, existed bool) error {
 	a.inBoot = true
 	defer func() { a.inBoot = false }()
 	if err := a.loadAllToRuntime(ctx); err != nil {
-		return err
+		if !fromCnf {
+			return fmt.Errorf("%s: %w (start with --initial to rebuild the database from %s; the old one is kept as proxysql.db.bak)",
+				a.st.path, err, o.ConfigPath)
+		}
+		return fmt.Errorf("%s: %w", o.ConfigPath, err)
 	}
 	a.bootEpochs(ctx, o, fromCnf)
 	return nil

@@ -5,6 +5,7 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 )
 
 const sample = `# ProxySQL-style configuration
@@ -122,5 +123,40 @@ func TestWarningsAndInclude(t *testing.T) {
 	os.WriteFile(filepath.Join(dir, "loop.cnf"), []byte("@include \"loop.cnf\"\n"), 0o644)
 	if _, _, err := Load(filepath.Join(dir, "loop.cnf")); err == nil || !strings.Contains(err.Error(), "cycle") {
 		t.Fatalf("include cycle: %v", err)
+	}
+}
+
+// TestIncludeOnlyRegularBoundedFiles: @include of a device, a directory
+// or a huge file is refused with the file named, at once (/dev/zero used
+// to hang the start and eat memory).
+func TestIncludeOnlyRegularBoundedFiles(t *testing.T) {
+	dir := t.TempDir()
+	big := filepath.Join(dir, "big.cnf")
+	f, err := os.Create(big)
+	if err != nil {
+		t.Fatal(err)
+	}
+	f.Truncate(MaxFileSize + 1) // sparse: no disk used
+	f.Close()
+	for target, want := range map[string]string{
+		"/dev/zero": "/dev/zero is not a regular file",
+		dir:         "is not a regular file",
+		big:         "more than the",
+	} {
+		main := filepath.Join(dir, "main.cnf")
+		os.WriteFile(main, []byte("@include \""+target+"\"\n"), 0o644)
+		done := make(chan error, 1)
+		go func() { _, _, err := Load(main); done <- err }()
+		select {
+		case err := <-done:
+			if err == nil || !strings.Contains(err.Error(), want) {
+				t.Errorf("@include %s: %v, want an error containing %q", target, err, want)
+			}
+		case <-time.After(5 * time.Second):
+			t.Fatalf("@include %s did not return", target)
+		}
+		if _, _, err := Load(target); err == nil || !strings.Contains(err.Error(), want) {
+			t.Errorf("-c %s: %v, want an error containing %q", target, err, want)
+		}
 	}
 }

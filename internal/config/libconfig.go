@@ -4,6 +4,7 @@ package config
 
 import (
 	"fmt"
+	"io"
 	"os"
 	"path/filepath"
 	"strconv"
@@ -68,9 +69,39 @@ func (g *Group) Lookup(name string) *Setting {
 	return nil
 }
 
+// MaxFileSize bounds a configuration file and each file it includes: a
+// real proxysql.cnf is a few KB, and a path such as /dev/zero must not
+// hang the start or exhaust memory.
+const MaxFileSize = 16 << 20
+
+// readConfig reads a configuration file: a regular file of at most
+// MaxFileSize bytes.
+func readConfig(path string) ([]byte, error) {
+	f, err := os.Open(path)
+	if err != nil {
+		return nil, err
+	}
+	defer f.Close()
+	fi, err := f.Stat()
+	if err != nil {
+		return nil, err
+	}
+	if !fi.Mode().IsRegular() {
+		return nil, fmt.Errorf("%s is not a regular file", path)
+	}
+	if fi.Size() > MaxFileSize {
+		return nil, fmt.Errorf("%s is %d bytes, more than the %d a configuration file may have", path, fi.Size(), MaxFileSize)
+	}
+	src, err := io.ReadAll(io.LimitReader(f, MaxFileSize+1))
+	if err == nil && len(src) > MaxFileSize {
+		err = fmt.Errorf("%s grew past %d bytes while being read", path, MaxFileSize)
+	}
+	return src, err
+}
+
 // ParseFile parses path, following @include directives.
 func ParseFile(path string) (*Group, error) {
-	src, err := os.ReadFile(path)
+	src, err := readConfig(path)
 	if err != nil {
 		return nil, fmt.Errorf("reading configuration: %w", err)
 	}
@@ -252,7 +283,7 @@ func (p *parser) include(g *Group) error {
 	if !filepath.IsAbs(path) {
 		path = filepath.Join(filepath.Dir(p.file), path)
 	}
-	src, err := os.ReadFile(path)
+	src, err := readConfig(path)
 	if err != nil {
 		return p.errorf(pos, "@include: %v", err)
 	}
