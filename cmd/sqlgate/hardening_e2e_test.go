@@ -195,3 +195,36 @@ func TestStartupRefusesOrRecoversClearly(t *testing.T) {
 		t.Errorf("@include \"/dev/zero\": %v\n%s", err, out)
 	}
 }
+
+// TestAdminIfacesBindFirst: LOAD ADMIN VARIABLES TO RUNTIME with an
+// admin-mysql_ifaces that cannot be bound fails, and runtime keeps the
+// address in force; a change of host on the same port works; active
+// firewall rows are refused, not silently ignored.
+func TestAdminIfacesBindFirst(t *testing.T) {
+	bin := buildBinary(t)
+	p := newProxy(t, bin, "")
+	busy, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer busy.Close()
+	taken := busy.Addr().String()
+	p.mustFail(fmt.Sprintf("SET admin-mysql_ifaces='%s'; LOAD ADMIN VARIABLES TO RUNTIME", taken), "admin-mysql_ifaces")
+	want := fmt.Sprintf("127.0.0.1:%d", p.admin)
+	if got := p.must("SELECT variable_value FROM runtime_global_variables WHERE variable_name='admin-mysql_ifaces'"); got != want {
+		t.Errorf("runtime admin-mysql_ifaces after a failed bind: %q, want %q (the address in force)", got, want)
+	}
+	// Same port, another host form: the node takes over its own port.
+	p.must(fmt.Sprintf("SET admin-mysql_ifaces='0.0.0.0:%d'; LOAD ADMIN VARIABLES TO RUNTIME", p.admin))
+	if got := p.must("SELECT variable_value FROM runtime_global_variables WHERE variable_name='admin-mysql_ifaces'"); got != fmt.Sprintf("0.0.0.0:%d", p.admin) {
+		t.Errorf("runtime admin-mysql_ifaces after a same-port change: %q", got)
+	}
+
+	for _, q := range []string{
+		"INSERT INTO mysql_firewall_whitelist_users (active, username, client_address, mode, comment) VALUES (1, 'app', '', 'PROTECTING', '')",
+		"INSERT INTO mysql_firewall_whitelist_sqli_fingerprints (active, fingerprint) VALUES (1, 'x')",
+	} {
+		p.must("DELETE FROM mysql_firewall_whitelist_users; DELETE FROM mysql_firewall_whitelist_sqli_fingerprints; " + q)
+		p.mustFail("LOAD MYSQL FIREWALL TO RUNTIME", "not implemented by sqlgate")
+	}
+}

@@ -283,10 +283,10 @@ func init() {
 			toRuntime: (*Admin).loadRules, toMemory: saveTables("mysql_query_rules", "mysql_query_rules_fast_routing")},
 		{name: "MYSQL SERVERS", tables: serverTables, fromConfig: true, toRuntime: (*Admin).loadServers, toMemory: saveTables(serverTables...)},
 		{name: "PROXYSQL SERVERS", tables: []string{"proxysql_servers"}, fromConfig: true, toRuntime: (*Admin).loadProxySQLServers, toMemory: saveTables("proxysql_servers")},
-		{name: "SCHEDULER", tables: []string{"scheduler"}, toRuntime: loadUnimplemented("scheduler", "the scheduler"), toMemory: saveTables("scheduler")},
-		{name: "RESTAPI", tables: []string{"restapi_routes"}, toRuntime: loadUnimplemented("restapi_routes", "REST API routes"), toMemory: saveTables("restapi_routes")},
+		{name: "SCHEDULER", tables: []string{"scheduler"}, toRuntime: loadUnimplemented("the scheduler", "scheduler"), toMemory: saveTables("scheduler")},
+		{name: "RESTAPI", tables: []string{"restapi_routes"}, toRuntime: loadUnimplemented("REST API routes", "restapi_routes"), toMemory: saveTables("restapi_routes")},
 		{name: "MYSQL FIREWALL", tables: []string{"mysql_firewall_whitelist_users", "mysql_firewall_whitelist_rules", "mysql_firewall_whitelist_sqli_fingerprints"},
-			toRuntime: loadUnimplemented("mysql_firewall_whitelist_rules", "the MySQL firewall"),
+			toRuntime: loadUnimplemented("the MySQL firewall", "mysql_firewall_whitelist_users", "mysql_firewall_whitelist_rules", "mysql_firewall_whitelist_sqli_fingerprints"),
 			toMemory:  saveTables("mysql_firewall_whitelist_users", "mysql_firewall_whitelist_rules", "mysql_firewall_whitelist_sqli_fingerprints")},
 	}
 }
@@ -414,17 +414,26 @@ func (a *Admin) loadAdminVars(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
-	if err := a.applyRESTAPI(v); err != nil {
-		return err
-	}
+	// Bind first, publish after: a LOAD whose admin-mysql_ifaces cannot
+	// be bound fails and changes nothing, so runtime never shows an
+	// address that is not in force.
 	old := a.vars.Load()
-	a.vars.Store(v)
-	a.bump(cluster.AdminVariables, varsChecksum("admin", v.Raw))
-	if old != nil && old.MySQLIfaces != v.MySQLIfaces {
-		if err := a.rebind(v.MySQLIfaces); err != nil {
-			a.log.Error("admin-mysql_ifaces: cannot listen; keeping the previous listeners", "err", err)
+	rebound := old != nil && old.MySQLIfaces != v.MySQLIfaces
+	if rebound {
+		if err := a.rebind(v.MySQLIfaces, old.MySQLIfaces); err != nil {
+			return fmt.Errorf("global_variables row admin-mysql_ifaces: %w; the admin interface keeps listening on %s", err, old.MySQLIfaces)
 		}
 	}
+	if err := a.applyRESTAPI(v); err != nil {
+		if rebound {
+			if rerr := a.rebind(old.MySQLIfaces, v.MySQLIfaces); rerr != nil {
+				a.log.Error("admin-mysql_ifaces: cannot go back to the previous listeners", "ifaces", old.MySQLIfaces, "err", rerr)
+			}
+		}
+		return err
+	}
+	a.vars.Store(v)
+	a.bump(cluster.AdminVariables, varsChecksum("admin", v.Raw))
 	return nil
 }
 
@@ -780,14 +789,16 @@ func (a *Admin) loadProxySQLServers(ctx context.Context) error {
 
 // loadUnimplemented accepts an empty table and refuses rows with a clear
 // error: sqlgate does not silently ignore configuration it cannot honour.
-func loadUnimplemented(table, what string) func(*Admin, context.Context) error {
+func loadUnimplemented(what string, tables ...string) func(*Admin, context.Context) error {
 	return func(a *Admin, ctx context.Context) error {
-		r, err := a.st.query(ctx, "SELECT * FROM main."+table+" WHERE active=1")
-		if err != nil {
-			return err
-		}
-		if len(r.rows) > 0 {
-			return fmt.Errorf("%s: %s is not implemented by sqlgate; set active=0 or delete these rows", table, what)
+		for _, table := range tables {
+			r, err := a.st.query(ctx, "SELECT * FROM main."+table+" WHERE active=1")
+			if err != nil {
+				return err
+			}
+			if len(r.rows) > 0 {
+				return fmt.Errorf("%s: %s is not implemented by sqlgate; set active=0 or delete these rows", table, what)
+			}
 		}
 		return nil
 	}

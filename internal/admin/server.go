@@ -6,6 +6,7 @@ import (
 	"io"
 	"net"
 	"sync/atomic"
+	"syscall"
 	"time"
 
 	"sqlgate/internal/wire"
@@ -23,7 +24,7 @@ var sessionIDs atomic.Uint32
 // Close, and starts the stats_history sampler. It fails if no listener can
 // be opened.
 func (a *Admin) Listen() error {
-	if err := a.rebind(a.vars.Load().MySQLIfaces); err != nil {
+	if err := a.rebind(a.vars.Load().MySQLIfaces, ""); err != nil {
 		return err
 	}
 	a.startHistory()
@@ -41,25 +42,60 @@ func (a *Admin) Addrs() []net.Addr {
 	return out
 }
 
-// rebind replaces the listeners with ones on ifaces (a ';'-separated list
-// of host:port or socket paths). On error the old listeners stay.
-func (a *Admin) rebind(ifaces string) error {
+// rebind replaces the listeners (bound to prev) with ones on ifaces (a
+// ';'-separated list of host:port or socket paths). On error the old
+// listeners stay. An address already held by one of this node's own
+// listeners (a change of host on the same port) is taken over: the old
+// listeners close, the new ones bind, and if that fails the old ones are
+// bound again.
+func (a *Admin) rebind(ifaces, prev string) error {
 	lns, err := wire.ListenAll("admin-mysql_ifaces", ifaces)
+	if err != nil && errors.Is(err, syscall.EADDRINUSE) && prev != "" {
+		old := a.swapListeners(nil)
+		for _, ln := range old {
+			ln.Close()
+		}
+		if lns, err = wire.ListenAll("admin-mysql_ifaces", ifaces); err != nil {
+			back, berr := wire.ListenAll("admin-mysql_ifaces", prev)
+			if berr != nil {
+				a.log.Error("admin-mysql_ifaces: cannot listen on the previous addresses again", "ifaces", prev, "err", berr)
+			}
+			a.serveListeners(back)
+			return err
+		}
+	}
 	if err != nil {
 		return err
 	}
-	a.lnMu.Lock()
-	old := a.listeners
-	a.listeners = lns
-	a.lnMu.Unlock()
-	for _, ln := range old {
+	for _, ln := range a.swapListeners(lns) {
 		ln.Close()
 	}
+	a.serveListeners(lns)
+	return nil
+}
+
+// swapListeners installs lns and returns the listeners they replace.
+func (a *Admin) swapListeners(lns []net.Listener) []net.Listener {
+	a.lnMu.Lock()
+	defer a.lnMu.Unlock()
+	old := a.listeners
+	a.listeners = lns
+	return old
+}
+
+func (a *Admin) serveListeners(lns []net.Listener) {
+	if lns == nil {
+		return
+	}
+	a.lnMu.Lock()
+	if a.listeners == nil {
+		a.listeners = lns
+	}
+	a.lnMu.Unlock()
 	for _, ln := range lns {
 		a.log.Info("admin interface listening", "addr", ln.Addr().String())
 		go a.serve(ln)
 	}
-	return nil
 }
 
 func (a *Admin) serve(ln net.Listener) {
