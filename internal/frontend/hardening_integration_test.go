@@ -282,3 +282,27 @@ func TestKillTargetsProxySessions(t *testing.T) {
 		t.Errorf("another user's session was killed: %v", err)
 	}
 }
+
+// TestConnectWithMissingDatabaseFails: a login naming a database that
+// does not exist fails with the server's 1049 (or 1044 when not
+// permitted), as a direct connection does, instead of succeeding and
+// failing every statement; an existing one works. (The test bed's app
+// user may use every database, so 1044 is not exercised here.)
+func TestConnectWithMissingDatabaseFails(t *testing.T) {
+	bed := sharedBed(t)
+	p := startProxy(t, baseConfig(bed))
+	try := func(db string) error {
+		c, err := sql.Open("mysql", p.dsn(testbed.AppUser, testbed.AppPassword, db, ""))
+		if err != nil {
+			return err
+		}
+		defer c.Close()
+		return c.Ping()
+	}
+	if err := try("no_such_db_here"); mysqlErrNo(err) != 1049 {
+		t.Errorf("connect with a missing database: %v, want 1049", err)
+	}
+	if err := try("test"); err != nil {
+		t.Errorf("connect with an existing database: %v", err)
+	}
+}

@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"sqlgate/internal/backend"
+	"sqlgate/internal/router"
 	"sqlgate/internal/runtime"
 	"sqlgate/internal/stats"
 	"sqlgate/internal/wire"
@@ -269,7 +270,32 @@ func (s *Session) handshake(rt *runtime.Snapshot) error {
 		schema = v.DefaultSchema
 	}
 	s.resetState(schema, hr.Charset)
+	if hr.DB != "" {
+		if err := s.checkConnectSchema(rt); err != nil {
+			return err
+		}
+	}
 	return s.writeOKStatus(wire.OK{})
+}
+
+// checkConnectSchema applies the database the client connects with on a
+// backend, so that one that does not exist or is not permitted fails the
+// login with the server's error (1049, 1044), as a direct connection
+// would, instead of every later statement. When no backend can be
+// reached the login succeeds (as in ProxySQL) and statements report it.
+func (s *Session) checkConnectSchema(rt *runtime.Snapshot) error {
+	hg := s.currentHG()
+	bc, _, err := s.backendFor(rt, hg, false)
+	if err != nil {
+		var we *wire.Error
+		if errors.As(err, &we) && (we.Code == 1049 || we.Code == 1044) {
+			return we
+		}
+		s.srv.Log.Debug("login: the default database could not be checked", "session", s.id, "schema", s.state.schema, "err", err)
+		return nil
+	}
+	s.afterStatement(rt, hg, bc, resultInfo{}, &stmtInfo{cmd: router.CmdUse})
+	return nil
 }
 
 func (s *Session) resetState(schema string, collation uint8) {
