@@ -306,3 +306,30 @@ func TestConnectWithMissingDatabaseFails(t *testing.T) {
 		t.Errorf("connect with an existing database: %v", err)
 	}
 }
+
+// TestChangeUserFromLibmariadb: COM_CHANGE_USER from a libmariadb client
+// (Debian's python3-mysqldb) works with the right password, and a failed
+// change leaves the session open as the user it was.
+func TestChangeUserFromLibmariadb(t *testing.T) {
+	if err := exec.Command("/usr/bin/python3", "-c", "import MySQLdb").Run(); err != nil {
+		if os.Getenv("CI") == "true" {
+			t.Fatal("python3-mysqldb is missing (apt-get install python3-mysqldb)")
+		}
+		t.Skip("python3-mysqldb is missing: apt-get install python3-mysqldb")
+	}
+	bed := sharedBed(t)
+	cfg := baseConfig(bed)
+	cfg.MySQLUsers = append(cfg.MySQLUsers, cfgUser("monitor", "monitor"))
+	p := startProxy(t, cfg)
+	host, port, _ := net.SplitHostPort(p.Addr)
+	out, err := exec.Command("/usr/bin/python3", "testdata/change_user.py", host, port, testbed.AppUser, testbed.AppPassword, "monitor", "monitor").CombinedOutput()
+	if err != nil {
+		t.Fatalf("change_user.py: %v\n%s", err, out)
+	}
+	got := string(out)
+	for _, want := range []string{"before app@", "after monitor@", "refused 1045", "still monitor@"} {
+		if !strings.Contains(got, want) {
+			t.Errorf("libmariadb change_user: output lacks %q:\n%s", want, got)
+		}
+	}
+}

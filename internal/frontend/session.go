@@ -597,46 +597,54 @@ func (s *Session) comResetConnection() error {
 	return s.writeOKStatus(wire.OK{})
 }
 
+// comChangeUser re-authenticates the session as another user. As in
+// MySQL and MariaDB, the client's response is computed with the scramble
+// of the connection's handshake, so it is verified against that one (an
+// auth switch with a fresh scramble is sent only when the client sent no
+// response); libmariadb clients answer a switch by resending the original
+// response. A failed change keeps the session as it was, logged in as
+// before, as MariaDB does.
 func (s *Session) comChangeUser(rt *runtime.Snapshot, p []byte) error {
 	cu, err := wire.ParseChangeUser(p[1:], s.caps)
 	if err != nil {
 		return wire.Errorf(wire.ErMalformedPacket, "HY000", "Malformed communication packet: %v", err)
 	}
-	// Always re-authenticate with a fresh scramble: the client computed its
-	// response with the old one, which must not be accepted twice.
-	s.salt = wire.NewSalt()
-	if err := s.c.WritePacket(wire.AppendAuthSwitch(nil, wire.NativePassword, s.salt)); err != nil {
-		return err
+	plugin, resp := cu.AuthPlugin, cu.AuthResponse
+	if plugin == "" {
+		plugin = wire.NativePassword
 	}
-	if err := s.c.Flush(); err != nil {
-		return err
+	if len(resp) == 0 {
+		s.salt = wire.NewSalt()
+		if err := s.c.WritePacket(wire.AppendAuthSwitch(nil, wire.NativePassword, s.salt)); err != nil {
+			return err
+		}
+		if err := s.c.Flush(); err != nil {
+			return err
+		}
+		r, err := s.c.ReadPacket(4096)
+		if err != nil {
+			return err
+		}
+		plugin, resp = wire.NativePassword, append([]byte(nil), r...)
 	}
-	r, err := s.c.ReadPacket(4096)
-	if err != nil {
-		return err
+	oldUser, oldCred := s.user, s.cred
+	if err := s.authenticate(rt, cu.User, plugin, append([]byte(nil), resp...)); err != nil {
+		s.user, s.cred = oldUser, oldCred
+		return err // a *wire.Error: sent to the client, the session goes on
 	}
-	s.releaseAll(false)
-	s.closeAllStmts()
+	newUser := s.user
 	if s.counted {
-		s.srv.forgetUser(s.user)
+		s.srv.forgetUser(oldUser)
 		s.counted = false
 	}
-	s.user = nil
-	if err := s.authenticate(rt, cu.User, wire.NativePassword, append([]byte(nil), r...)); err != nil {
-		// The session is unauthenticated now; MySQL closes it after the error.
-		var we *wire.Error
-		if errors.As(err, &we) {
-			s.writeErr(we)
-			s.c.Flush()
-		}
-		return errQuit
-	}
-	if !s.srv.admitUser(s.user) {
-		s.writeErr(wire.Errorf(wire.ErUserLimitReached, "42000", "User '%s' has exceeded the 'max_user_connections' resource", s.user.Name))
-		s.c.Flush()
-		return errQuit
+	if !s.srv.admitUser(newUser) {
+		s.user, s.cred = oldUser, oldCred
+		s.counted = s.srv.admitUser(oldUser)
+		return wire.Errorf(wire.ErUserLimitReached, "42000", "User '%s' has exceeded the 'max_user_connections' resource", newUser.Name)
 	}
 	s.counted = true
+	s.releaseAll(false)
+	s.closeAllStmts()
 	schema := cu.DB
 	if schema == "" {
 		schema = s.user.DefaultSchema
