@@ -30,7 +30,10 @@ bench: deps build
 # fuzz runs every fuzz target for FUZZTIME, one after another (they use
 # all cores each). `make fuzz FUZZTIME=10m`; `go test ./...` runs only the
 # seeds and testdata/fuzz. A failing input is written to the package's
-# testdata/fuzz/<target>/: keep it there once fixed.
+# testdata/fuzz/<target>/: keep it there once fixed. Go 1.26 may end a run
+# with "context deadline exceeded" and no failing input (go.dev/issue/75804,
+# a race in its fuzz coordinator at the end of FUZZTIME): that is reported
+# and the next target runs.
 FUZZTIME ?= 30s
 FUZZ_TARGETS := \
 	wire:FuzzReadPacket wire:FuzzClientHandshake wire:FuzzHandshakeResponseRoundTrip \
@@ -40,10 +43,15 @@ FUZZ_TARGETS := \
 	admin:FuzzAdminStatement
 
 fuzz:
-	@set -e; for t in $(FUZZ_TARGETS); do \
+	@log=$$(mktemp); trap 'rm -f $$log $$log.rc' EXIT; \
+	for t in $(FUZZ_TARGETS); do \
 		pkg=./internal/$${t%%:*}; name=$${t#*:}; \
 		echo "== $$name ($$pkg, $(FUZZTIME))"; \
-		$(GO) test -run '^$$' -fuzz "^$$name\$$" -fuzztime $(FUZZTIME) $$pkg; \
+		{ $(GO) test -run '^$$' -fuzz "^$$name\$$" -fuzztime $(FUZZTIME) -timeout 0 $$pkg; echo $$? >$$log.rc; } 2>&1 | tee $$log; \
+		[ "$$(cat $$log.rc)" = 0 ] && continue; \
+		if grep -q 'context deadline exceeded' $$log && ! grep -q 'Failing input written' $$log; then \
+			echo "== $$name: no failing input; the fuzz coordinator's end-of-run race (go.dev/issue/75804), not a finding"; \
+		else exit 1; fi; \
 	done
 
 lab:
