@@ -17,42 +17,53 @@ import (
 // testdata/fuzz.
 
 // fuzzStream is the byte stream a FuzzReadPacket input describes: head,
-// then fill zero bytes, then tail. The fill lets a small input actually
-// send a whole 16 MB physical packet, so continuation packets are reached.
+// fill zero bytes, mid, fill2 zero bytes, tail. The fills let a small
+// input actually send large packets: a whole 16 MB physical packet, so
+// continuation packets are reached, or two large packets of different
+// sizes, so the reuse of the buffer a large packet leaves is.
 type fuzzStream struct {
-	head, tail []byte
-	fill       int
+	parts [5][]byte // nil parts are zero fills of fills[i] bytes
+	fills [5]int
 }
 
-func (s *fuzzStream) len() int { return len(s.head) + s.fill + len(s.tail) }
+func newFuzzStream(head []byte, fill int, mid []byte, fill2 int, tail []byte) *fuzzStream {
+	return &fuzzStream{parts: [5][]byte{head, nil, mid, nil, tail}, fills: [5]int{len(head), fill, len(mid), fill2, len(tail)}}
+}
+
+func (s *fuzzStream) len() int {
+	n := 0
+	for _, l := range s.fills {
+		n += l
+	}
+	return n
+}
 
 func (s *fuzzStream) at(i int) byte {
-	switch {
-	case i < len(s.head):
-		return s.head[i]
-	case i < len(s.head)+s.fill:
-		return 0
-	}
-	return s.tail[i-len(s.head)-s.fill]
+	var b [1]byte
+	s.read(i, b[:])
+	return b[0]
 }
 
 var zeros [64 << 10]byte
 
 // read copies the stream from off into b and returns the bytes copied.
 func (s *fuzzStream) read(off int, b []byte) int {
-	n := 0
-	for n < len(b) && off < s.len() {
-		var m int
-		switch {
-		case off < len(s.head):
-			m = copy(b[n:], s.head[off:])
-		case off < len(s.head)+s.fill:
-			m = copy(b[n:], zeros[:min(len(zeros), len(s.head)+s.fill-off)])
-		default:
-			m = copy(b[n:], s.tail[off-len(s.head)-s.fill:])
+	n, start := 0, 0
+	for k, l := range s.fills {
+		if n == len(b) {
+			break
 		}
-		n += m
-		off += m
+		for off < start+l && n < len(b) {
+			var m int
+			if s.parts[k] != nil {
+				m = copy(b[n:], s.parts[k][off-start:])
+			} else {
+				m = copy(b[n:], zeros[:min(len(zeros), start+l-off)])
+			}
+			n += m
+			off += m
+		}
+		start += l
 	}
 	return n
 }
@@ -147,33 +158,42 @@ func FuzzReadPacket(f *testing.F) {
 	hello = append(hello, pkt(0, append([]byte{ComQuery}, "SELECT c FROM sbtest1 WHERE id=5012"...))...)
 	hello = append(hello, pkt(0, []byte{ComQuit})...)
 
-	// (head, fill, tail, limit, mode): mode bit 0 selects ReadRaw, the rest
-	// the read size; a fill with top nibble 0xf is about one whole
-	// physical packet.
-	f.Add(hello, uint32(0), []byte(nil), int32(MaxHandshakePacket), uint8(0))
-	f.Add(hello, uint32(0), []byte(nil), int32(0), uint8(1))
-	f.Add(hello, uint32(0), []byte(nil), int32(0), uint8(0))                            // read in 1-byte pieces
-	f.Add([]byte{0xff, 0xff, 0xff, 0x01}, uint32(100), []byte(nil), int32(0), uint8(2)) // 16 MB claimed, 100 bytes sent
-	f.Add([]byte{0xff, 0xff, 0xff, 0x01}, uint32(100), []byte(nil), int32(MaxHandshakePacket), uint8(2))
-	f.Add(hdr(BufferSize-4, 0), uint32(BufferSize-4), pkt(1, []byte("x")), int32(0), uint8(16))
-	f.Add(hdr(BufferSize, 0), uint32(BufferSize), pkt(1, []byte("x")), int32(BufferSize), uint8(18))
-	f.Add(hdr(200000, 3), uint32(200000), []byte(nil), int32(1<<20), uint8(22))
+	// (head, fill, mid, fill2, tail, limit, mode): mode bit 0 selects
+	// ReadRaw, the rest the read size; a fill with top nibble 0xf is about
+	// one whole physical packet.
+	f.Add(hello, uint32(0), []byte(nil), uint32(0), []byte(nil), int32(MaxHandshakePacket), uint8(0))
+	f.Add(hello, uint32(0), []byte(nil), uint32(0), []byte(nil), int32(0), uint8(1))
+	f.Add(hello, uint32(0), []byte(nil), uint32(0), []byte(nil), int32(0), uint8(0))                            // read in 1-byte pieces
+	f.Add([]byte{0xff, 0xff, 0xff, 0x01}, uint32(100), []byte(nil), uint32(0), []byte(nil), int32(0), uint8(2)) // 16 MB claimed, 100 bytes sent
+	f.Add([]byte{0xff, 0xff, 0xff, 0x01}, uint32(100), []byte(nil), uint32(0), []byte(nil), int32(MaxHandshakePacket), uint8(2))
+	f.Add(hdr(BufferSize-4, 0), uint32(BufferSize-4), pkt(1, []byte("x")), uint32(0), []byte(nil), int32(0), uint8(16))
+	f.Add(hdr(BufferSize, 0), uint32(BufferSize), pkt(1, []byte("x")), uint32(0), []byte(nil), int32(BufferSize), uint8(18))
+	f.Add(hdr(200000, 3), uint32(200000), []byte(nil), uint32(0), []byte(nil), int32(1<<20), uint8(22))
 	// A 16 MB physical packet continued by a short one, under a limit that
 	// admits it, one that refuses the continuation, and none; then the
 	// stream ending right where the continuation should start.
 	whole := uint32(0xf0000000 | 0x8000) // fill = MaxPayload
-	f.Add(hdr(MaxPayload, 0), whole, pkt(1, []byte("tail")), int32(MaxPayload+10), uint8(24))
-	f.Add(hdr(MaxPayload, 0), whole, pkt(1, []byte("tail")), int32(MaxPayload+2), uint8(24))
-	f.Add(hdr(MaxPayload, 0), whole, []byte(nil), int32(0), uint8(25))
-	f.Add(hdr(MaxPayload, 0), whole, []byte(nil), int32(0), uint8(24))
-	f.Add([]byte{1, 0}, uint32(0), []byte(nil), int32(0), uint8(0))
-	f.Add([]byte{}, uint32(0), []byte(nil), int32(-1), uint8(0))
+	f.Add(hdr(MaxPayload, 0), whole, pkt(1, []byte("tail")), uint32(0), []byte(nil), int32(MaxPayload+10), uint8(24))
+	f.Add(hdr(MaxPayload, 0), whole, pkt(1, []byte("tail")), uint32(0), []byte(nil), int32(MaxPayload+2), uint8(24))
+	f.Add(hdr(MaxPayload, 0), whole, []byte(nil), uint32(0), []byte(nil), int32(0), uint8(25))
+	f.Add(hdr(MaxPayload, 0), whole, []byte(nil), uint32(0), []byte(nil), int32(0), uint8(24))
+	f.Add([]byte{1, 0}, uint32(0), []byte(nil), uint32(0), []byte(nil), int32(0), uint8(0))
+	f.Add([]byte{}, uint32(0), []byte(nil), uint32(0), []byte(nil), int32(-1), uint8(0))
+	// A large packet, then a smaller one that still does not fit the read
+	// buffer: the second is read into the first one's bigger buffer, and
+	// must take only its own bytes (a 32 MB statement used to hang so).
+	f.Add(hdr(200000, 0), uint32(200000), hdr(20000, 1), uint32(20000), pkt(2, []byte("next")), int32(0), uint8(24))
+	f.Add(hdr(MaxPayload, 0), whole, hdr(20000, 1), uint32(20000), pkt(0, []byte{ComPing}), int32(0), uint8(24))
+	f.Add(hdr(MaxPayload, 0), whole, hdr(MaxPayload, 1), whole, pkt(2, nil), int32(0), uint8(25))
 
-	f.Fuzz(func(t *testing.T, head []byte, fill uint32, tail []byte, limit int32, mode uint8) {
-		s := &fuzzStream{head: head, tail: tail, fill: int(fill & 0xfffff)}
-		if fill>>28 == 0xf {
-			s.fill = MaxPayload - 0x8000 + int(fill&0xffff)
+	f.Fuzz(func(t *testing.T, head []byte, fill uint32, mid []byte, fill2 uint32, tail []byte, limit int32, mode uint8) {
+		size := func(fill uint32) int {
+			if fill>>28 == 0xf {
+				return MaxPayload - 0x8000 + int(fill&0xffff)
+			}
+			return int(fill & 0xfffff)
 		}
+		s := newFuzzStream(head, size(fill), mid, size(fill2), tail)
 		raw := mode&1 != 0
 		chunk := fuzzChunks[int(mode>>1)%len(fuzzChunks)]
 		if s.len() > 1<<20 {
