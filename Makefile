@@ -23,6 +23,7 @@ vet:
 test: deps build vet
 	$(GO) test -count=1 -timeout 40m ./...
 	$(GO) test -race -short -count=1 -timeout 20m ./internal/...
+	SQLGATE_TEST_RACE=1 $(GO) test -count=1 -timeout 30m ./cmd/sqlgate
 
 bench: deps build
 	scripts/bench.sh
