@@ -409,7 +409,7 @@ func (s *Session) failed(hg int, bc *backend.Conn, ri resultInfo, err error, can
 	} else if !ri.sentAny {
 		msg += "; the statement may or may not have been executed"
 	}
-	return &wire.Error{Code: 2013, SQLState: "HY000", Message: msg}
+	return &wire.Error{Code: wire.ErProxyBackendLost, SQLState: "HY000", Message: msg}
 }
 
 // roundTrip sends a command and forwards the reply to the client.

@@ -96,13 +96,13 @@ func (s *Session) syncState(bc *backend.Conn) error {
 }
 
 // backendErr turns a failure during state replay into what the client
-// sees: a MySQL error from the server as is, an I/O failure as error 2013.
+// sees: a MySQL error from the server as is, an I/O failure as error 9010.
 func backendErr(bc *backend.Conn, err error) error {
 	if we, ok := err.(*wire.Error); ok {
 		return we
 	}
 	bc.Broken = true
-	return wire.Errorf(2013, "HY000", "Lost connection to backend server %s while restoring session state: %v", bc.Server.Addr(), err)
+	return wire.Errorf(wire.ErProxyBackendLost, "HY000", "Lost connection to backend server %s while restoring session state: %v", bc.Server.Addr(), err)
 }
 
 // charsetClause returns the SET clause that gives bc the session's

@@ -120,8 +120,12 @@ const (
 	ErProxyMaxConnectTimeout       uint16 = 9001
 	ErProxyMaxConnectFailure       uint16 = 9002
 	ErProxyCommandUnsupported      uint16 = 9003
-	ErProxyOutcomeUnknown          uint16 = 9010
-	ErQueryRule                    uint16 = 1148
+	// ErProxyBackendLost: the backend connection died under a statement
+	// or while its session state was restored. Never a client-library
+	// code (2000-2999, e.g. 2013): MariaDB Connector/C refuses those from
+	// a server and reports "Received malformed packet" instead.
+	ErProxyBackendLost uint16 = 9010
+	ErQueryRule        uint16 = 1148
 )
 
 // Authentication plugin names.
