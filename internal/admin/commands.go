@@ -55,23 +55,31 @@ func adminErr(format string, args ...any) *wire.Error {
 	return wire.Errorf(1045, "28000", "ProxySQL Admin Error: "+format, args...)
 }
 
-// query runs one admin statement and writes the response.
+// query runs one admin statement and writes the response. An admin
+// session's statement runs under the admin mutex; a stats session's runs
+// on its own connection, without it. Either way the response is written
+// after the mutex is released, so a client that does not read its result
+// holds up nobody else.
 func (s *session) query(text string) {
-	a := s.a
 	q := normalize(text)
-	if q == "" {
-		s.writeErr(adminErr("empty query"))
-		return
+	var (
+		res  *result
+		n    uint64
+		info string
+		err  error
+	)
+	switch {
+	case q == "":
+		err = adminErr("empty query")
+	case s.stats:
+		var release func()
+		res, n, info, release, err = s.statsStatement(q)
+		defer release() // after the result is sent: the slot bounds its memory too
+	default:
+		res, n, info, err = s.adminStatement(q)
 	}
-	a.mu.Lock()
-	defer a.mu.Unlock()
-	if a.st == nil {
-		s.writeErr(adminErr("the admin store is closed"))
-		return
-	}
-	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
-	defer cancel()
-	res, ok, info, err := s.dispatch(ctx, q)
+	s.c.Conn.SetWriteDeadline(time.Now().Add(resultWriteTimeout))
+	defer s.c.Conn.SetWriteDeadline(time.Time{})
 	switch {
 	case err != nil:
 		var we *wire.Error
@@ -83,78 +91,176 @@ func (s *session) query(text string) {
 	case res != nil:
 		s.writeResult(res)
 	default:
-		s.writeOK(ok, info)
+		s.writeOK(n, info)
 	}
+	s.c.Flush()
+}
+
+// adminStatement runs an admin session's statement under the admin mutex.
+func (s *session) adminStatement(q string) (*result, uint64, string, error) {
+	if res, ok := s.probe(q); ok {
+		return res, 0, "", nil
+	}
+	a := s.a
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	if a.st == nil || a.st.closed() {
+		return nil, 0, "", adminErr("the admin store is closed")
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
+	defer cancel()
+	return s.dispatch(ctx, q)
 }
 
 func single(col, val string) *result {
 	return &result{cols: []string{col}, rows: [][]*string{strs(val)}}
 }
 
-// dispatch recognises admin commands; anything else goes to SQLite.
-func (s *session) dispatch(ctx context.Context, q string) (res *result, affected uint64, info string, err error) {
+// txControl matches the transaction statements the admin answers OK and
+// ignores, as ProxySQL does: every admin statement commits on its own.
+var txControl = regexp.MustCompile(`(?i)^(BEGIN|COMMIT|ROLLBACK|END|START TRANSACTION|SAVEPOINT|RELEASE)\b`)
+
+// probe answers the statements clients send on connecting, and the
+// transaction statements, without SQLite (column names included: the
+// mysql CLI prints them), for admin and stats sessions alike.
+func (s *session) probe(q string) (*result, bool) {
 	a := s.a
 	upper := strings.ToUpper(q)
-
-	// Client probes, answered as ProxySQL's admin answers them (column
-	// names included: the mysql CLI prints them).
 	switch {
 	case upper == "SELECT GLOBAL_CHECKSUM()":
-		return single("CHECKSUM", strconv.FormatUint(cluster.GlobalChecksum(a.Checksums()), 10)), 0, "", nil
+		return single("CHECKSUM", strconv.FormatUint(cluster.GlobalChecksum(a.Checksums()), 10)), true
 	case upper == "SELECT @@VERSION_COMMENT LIMIT 1":
-		return single("'(ProxySQL Admin Module)'", "(ProxySQL Admin Module)"), 0, "", nil
+		return single("'(ProxySQL Admin Module)'", "(ProxySQL Admin Module)"), true
 	case strings.HasPrefix(upper, "SELECT CONCAT(@@VERSION, ' ', @@VERSION_COMMENT)"):
 		v := a.version + " Admin Module"
-		return single("'"+v+"'", v), 0, "", nil
+		return single("'"+v+"'", v), true
 	case upper == "SELECT USER()" || upper == "SELECT CURRENT_USER()":
 		col := "user()"
 		if strings.Contains(upper, "CURRENT") {
 			col = "current_user()"
 		}
-		return single(col, s.user+"@"+hostOf(s.remote)), 0, "", nil
+		return single(col, s.user+"@"+hostOf(s.remote)), true
 	case strings.HasPrefix(upper, "SELECT @@SQL_MODE"):
-		return single("@@sql_mode", ""), 0, "", nil
+		return single("@@sql_mode", ""), true
 	case strings.HasPrefix(upper, "SELECT CONNECTION_ID()"):
-		return single("CONNECTION_ID()", "0"), 0, "", nil
+		return single("CONNECTION_ID()", "0"), true
 	case upper == "SELECT DATABASE(), USER() LIMIT 1":
-		return &result{cols: []string{"DATABASE()", "USER()"}, rows: [][]*string{strs(s.database(), s.user)}}, 0, "", nil
+		return &result{cols: []string{"DATABASE()", "USER()"}, rows: [][]*string{strs(s.database(), s.user)}}, true
 	case strings.HasPrefix(upper, "SELECT @@VERSION"):
 		// As in ProxySQL, this also answers SELECT @@version_comment.
-		return single("@@version", a.version), 0, "", nil
+		return single("@@version", a.version), true
 	case strings.HasPrefix(upper, "SELECT VERSION()"):
-		return single("version()", a.version), 0, "", nil
+		return single("version()", a.version), true
 	case strings.HasPrefix(upper, "SELECT @@GLOBAL.READ_ONLY"):
-		return single("@@global.read_only", map[bool]string{true: "1", false: "0"}[a.vars.Load().ReadOnly]), 0, "", nil
+		return single("@@global.read_only", map[bool]string{true: "1", false: "0"}[a.vars.Load().ReadOnly]), true
 	case upper == "SELECT DATABASE()":
-		return single("DATABASE()", s.database()), 0, "", nil
+		return single("DATABASE()", s.database()), true
 	case upper == "SELECT DATABASE() AS NAME":
-		return single("name", s.database()), 0, "", nil
-	case upper == "BEGIN" || upper == "COMMIT" || upper == "ROLLBACK" || upper == "START TRANSACTION" ||
+		return single("name", s.database()), true
+	case upper == "SHOW WARNINGS":
+		return &result{cols: []string{"Level", "Code", "Message"}}, true
+	case txControl.MatchString(q) ||
 		strings.HasPrefix(upper, "SET NAMES") || strings.HasPrefix(upper, "SET AUTOCOMMIT") ||
 		strings.HasPrefix(upper, "SET CHARACTER SET") || strings.HasPrefix(upper, "SET SESSION ") ||
-		strings.HasPrefix(upper, "SET SQL_") || strings.HasPrefix(upper, "SET @@SESSION.") || strings.HasPrefix(upper, "USE ") ||
-		upper == "SHOW WARNINGS":
-		if upper == "SHOW WARNINGS" {
-			return &result{cols: []string{"Level", "Code", "Message"}}, 0, "", nil
-		}
-		return nil, 0, "", nil
+		strings.HasPrefix(upper, "SET SQL_") || strings.HasPrefix(upper, "SET @@SESSION.") || strings.HasPrefix(upper, "USE "):
+		return nil, true
 	}
-	if rq, ok := rewriteVariableQuery(q); ok {
-		return s.sqlite(ctx, rq, "STATS_MYSQL_GLOBAL GLOBAL_VARIABLES")
+	return nil, false
+}
+
+// statsVarRE is the variable a SELECT @@name reads.
+var statsVarRE = regexp.MustCompile(`(?i)^SELECT\s+@@([0-9A-Za-z_-]+)`)
+
+// statsStatement runs a stats session's statement: the stats tables it
+// names are refreshed under the admin mutex (sqlgate's own statements),
+// then the statement runs on the session's own read-only connection
+// without the mutex, in one of maxStatsStatements slots. release frees the
+// slot; the caller calls it once the result is sent.
+func (s *session) statsStatement(q string) (res *result, n uint64, info string, release func(), err error) {
+	release = func() {}
+	if res, ok := s.probe(q); ok {
+		return res, 0, "", release, nil
+	}
+	upper := strings.ToUpper(q)
+	if strings.HasPrefix(upper, "LOAD ") || strings.HasPrefix(upper, "SAVE ") || strings.HasPrefix(upper, "SET ") ||
+		strings.HasPrefix(upper, "PROXYSQL ") || strings.HasPrefix(upper, "PROXY_SELECT ") {
+		return nil, 0, "", release, adminErr("Command not allowed: user %q has read-only access to the stats tables (admin-stats_credentials)", s.user)
+	}
+	rq, refresh := q, upper
+	if m := statsVarRE.FindStringSubmatch(q); m != nil {
+		// The admin-* and mysql-* variables hold credentials (admin, stats,
+		// cluster, monitor): a stats user reads only max_allowed_packet,
+		// as in ProxySQL, and the stats_mysql_global counters by name.
+		name := strings.ToLower(m[1])
+		if (strings.HasPrefix(name, "admin-") || strings.HasPrefix(name, "mysql-")) && name != "mysql-max_allowed_packet" {
+			return nil, 0, "", release, adminErr("Command not allowed: user %q (admin-stats_credentials) cannot read @@%s; a stats user reads @@version, @@version_comment, @@sql_mode, @@max_allowed_packet (@@mysql-max_allowed_packet) and the stats_mysql_global counters (SELECT @@Questions); the admin-* and mysql-* variables are for admin-admin_credentials users", s.user, m[1])
+		}
+	}
+	if r, ok := rewriteVariableQuery(q); ok {
+		rq, refresh = r, "STATS_MYSQL_GLOBAL GLOBAL_VARIABLES"
+	} else if r, ok := showRewrite(q, s.a.version); ok {
+		// The stats session's own schema is stats (its main is empty).
+		r = strings.Replace(r, " FROM sqlite_master", " FROM stats.sqlite_master", 1)
+		rq = strings.Replace(r, " FROM main.sqlite_master", " FROM stats.sqlite_master", 1)
+		refresh = strings.ToUpper(rq)
 	}
 
-	if s.stats {
-		if strings.HasPrefix(upper, "LOAD ") || strings.HasPrefix(upper, "SAVE ") || strings.HasPrefix(upper, "SET ") ||
-			strings.HasPrefix(upper, "PROXYSQL ") || strings.HasPrefix(upper, "PRAGMA") || strings.HasPrefix(upper, "ATTACH") {
-			return nil, 0, "", adminErr("Command not allowed: user %q has read-only access to the stats tables (admin-stats_credentials)", s.user)
+	slots := s.a.st.statsSlots
+	wait := time.NewTimer(statementTimeout)
+	defer wait.Stop()
+	select {
+	case slots <- struct{}{}:
+		release = func() { <-slots }
+	case <-wait.C:
+		return nil, 0, "", release, adminErr("%d stats statements are already running, the most the admin interface runs at once; retry", maxStatsStatements)
+	}
+	if err := s.refreshForStats(refresh); err != nil {
+		return nil, 0, "", release, err
+	}
+	if s.sc == nil {
+		ctx, cancel := context.WithTimeout(context.Background(), statementTimeout)
+		s.sc, err = s.a.st.openStatsConn(ctx)
+		cancel()
+		if err != nil {
+			return nil, 0, "", release, adminErr("%v", err)
 		}
-		if rq, ok := showRewrite(q, a.version); ok {
-			// The stats session's own schema is stats (its main is empty).
-			rq = strings.Replace(rq, " FROM sqlite_master", " FROM stats.sqlite_master", 1)
-			rq = strings.Replace(rq, " FROM main.sqlite_master", " FROM stats.sqlite_master", 1)
-			return s.sqlite(ctx, rq, "")
-		}
-		return s.sqlite(ctx, q, upper)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), statementTimeout)
+	defer cancel()
+	s.sc.denied = ""
+	r, err := queryLimited(ctx, s.sc.conn, rq, maxResultBytes)
+	if err != nil {
+		return nil, 0, "", release, clientError(ctx, err, s.sc.denied, s.user)
+	}
+	if len(r.cols) == 0 {
+		return nil, 0, "", release, nil
+	}
+	return r, 0, "", release, nil
+}
+
+// refreshForStats regenerates the stats tables upper names, under the
+// admin mutex, on the admin connection.
+func (s *session) refreshForStats(upper string) error {
+	if upper == "" {
+		return nil
+	}
+	a := s.a
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	if a.st == nil || a.st.closed() {
+		return adminErr("the admin store is closed")
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
+	defer cancel()
+	return a.refresh(ctx, upper, true)
+}
+
+// dispatch recognises admin commands; anything else goes to SQLite.
+func (s *session) dispatch(ctx context.Context, q string) (res *result, affected uint64, info string, err error) {
+	a := s.a
+	upper := strings.ToUpper(q)
+	if rq, ok := rewriteVariableQuery(q); ok {
+		return s.sqlite(ctx, rq, "STATS_MYSQL_GLOBAL GLOBAL_VARIABLES")
 	}
 
 	if strings.HasPrefix(upper, "PROXY_SELECT ") {
@@ -292,20 +398,24 @@ func (s *session) sqlite(ctx context.Context, q, upper string) (*result, uint64,
 	if upper == "" {
 		upper = strings.ToUpper(q)
 	}
-	if err := a.refresh(ctx, upper, s.stats); err != nil {
+	if err := a.refresh(ctx, upper, false); err != nil {
 		return nil, 0, "", err
 	}
 	conn := a.st.conn
-	if s.stats {
-		conn = a.st.stats
-	} else if a.vars.Load().ReadOnly {
+	if a.vars.Load().ReadOnly {
 		if _, err := conn.ExecContext(ctx, "PRAGMA query_only=ON"); err == nil {
 			defer conn.ExecContext(context.Background(), "PRAGMA query_only=OFF")
 		}
 	}
-	r, err := queryConn(ctx, conn, q)
+	// The client's statement, bounded in time and size (sandbox.go): it
+	// runs under the admin mutex.
+	sctx, cancel := context.WithTimeout(ctx, statementTimeout)
+	defer cancel()
+	a.st.clientSQL, a.st.denied = true, ""
+	r, err := queryLimited(sctx, conn, q, maxResultBytes)
+	a.st.clientSQL = false
 	if err != nil {
-		return nil, 0, "", adminErr("%s", sqliteMessage(err))
+		return nil, 0, "", clientError(sctx, err, a.st.denied, "")
 	}
 	if len(r.cols) > 0 {
 		return r, 0, "", nil

@@ -128,7 +128,8 @@ type session struct {
 	caps   uint32
 	remote string
 	local  bool
-	uuid   string // set by PROXYSQL CLUSTER_NODE_UUID
+	uuid   string     // set by PROXYSQL CLUSTER_NODE_UUID
+	sc     *statsConn // a stats session's own SQLite connection, opened on first use
 }
 
 func (a *Admin) serveConn(nc net.Conn) {
@@ -155,6 +156,9 @@ func (a *Admin) serveConn(nc net.Conn) {
 		return
 	}
 	s.loop()
+	if s.sc != nil {
+		s.sc.close()
+	}
 }
 
 // isLocal reports whether the peer is loopback or a Unix socket: the

@@ -15,7 +15,8 @@ import (
 
 	"sqlgate/internal/runtime"
 
-	_ "modernc.org/sqlite" // registers the "sqlite" driver
+	"modernc.org/sqlite" // also registers the "sqlite" driver
+	sqlite3 "modernc.org/sqlite/lib"
 )
 
 // store is the admin SQLite database: the in-memory main schema (MEMORY
@@ -23,19 +24,26 @@ import (
 // monitor attached, as ProxySQL lays it out.
 //
 // All access goes through one connection, serialised by Admin.mu, like
-// ProxySQL's global admin mutex. Stats sessions use a second connection that
-// opens only the stats and monitor schemas, read-only, so they cannot see
-// passwords in mysql_users.
+// ProxySQL's global admin mutex. Each stats session has a connection of its
+// own that sees only the stats, monitor and stats_history schemas, and only
+// reads them (statsConn, sandbox.go), so it cannot see passwords in
+// mysql_users, and runs without the admin mutex.
 type store struct {
 	db          *sql.DB
 	conn        *sql.Conn
-	statsDB     *sql.DB
-	stats       *sql.Conn
 	path        string        // disk database file
 	historyPath string        // stats_history database file (proxysql_stats.db)
+	statsURI    string        // the stats schema, shared in memory
+	monURI      string        // the monitor schema, shared in memory
 	done        chan struct{} // closed by close
 	historyOnce sync.Once
 	history     historyState // the stats_history sampler's timers (history.go)
+	// statsSlots bounds the stats statements running at once.
+	statsSlots chan struct{}
+	// clientSQL is set, under Admin.mu, while a client's statement runs on
+	// conn; denied is what adminAuthorizer refused then.
+	clientSQL bool
+	denied    string
 }
 
 // openStore opens the databases and creates every table. A disk file that
@@ -62,7 +70,7 @@ func openStore(ctx context.Context, diskPath string) (*store, error) {
 		return nil, err
 	}
 	s := &store{db: db, conn: conn, path: diskPath, historyPath: filepath.Join(filepath.Dir(diskPath), "proxysql_stats.db"),
-		done: make(chan struct{})}
+		statsURI: statsURI, monURI: monURI, done: make(chan struct{}), statsSlots: make(chan struct{}, maxStatsStatements)}
 	fail := func(err error) (*store, error) {
 		s.close()
 		return nil, err
@@ -95,7 +103,11 @@ func openStore(ctx context.Context, diskPath string) (*store, error) {
 		return fail(err)
 	}
 	// The history is statistics: a torn last sample after a crash is
-	// acceptable, an fsync per sample is not.
+	// acceptable, an fsync per sample is not. WAL: a stats session reading
+	// the history never makes the sampler wait or fail, nor the reverse.
+	// (Where WAL is impossible the file keeps its journal and a sample may
+	// be lost while a long read runs; that is logged.)
+	conn.ExecContext(ctx, "PRAGMA stats_history.journal_mode=WAL")
 	if _, err := conn.ExecContext(ctx, "PRAGMA stats_history.synchronous=OFF"); err != nil {
 		return fail(err)
 	}
@@ -145,26 +157,17 @@ func openStore(ctx context.Context, diskPath string) (*store, error) {
 		}
 	}
 
-	// The stats session gets an empty main schema with stats and monitor
-	// attached: unqualified names find the stats tables, and
-	// "stats.stats_mysql_global" works as it does for the admin user.
-	sdb, err := sql.Open("sqlite", "file:sqlgate_statsmain_"+tag+"?mode=memory")
-	if err != nil {
-		return fail(err)
+	if _, err := sqlite.Limit(conn, sqlite3.SQLITE_LIMIT_LENGTH, adminValueLimit); err != nil {
+		return fail(fmt.Errorf("admin store: %w", err))
 	}
-	sdb.SetMaxOpenConns(1)
-	sdb.SetMaxIdleConns(1)
-	sdb.SetConnMaxLifetime(0)
-	sdb.SetConnMaxIdleTime(0)
-	s.statsDB = sdb
-	if s.stats, err = sdb.Conn(ctx); err != nil {
-		return fail(err)
-	}
-	for _, q := range []string{"ATTACH DATABASE " + quote(statsURI) + " AS stats", "ATTACH DATABASE " + quote(monURI) + " AS monitor",
-		"ATTACH DATABASE " + quote(s.historyPath) + " AS stats_history", "PRAGMA query_only=ON"} {
-		if _, err := s.stats.ExecContext(ctx, q); err != nil {
-			return fail(fmt.Errorf("admin store: %s: %w", q, err))
+	if err := conn.Raw(func(dc any) error {
+		r, ok := dc.(sqlite.AuthorizerRegisterer)
+		if !ok {
+			return fmt.Errorf("the SQLite driver (%T) has no authorizer", dc)
 		}
+		return r.RegisterAuthorizer(s.adminAuthorizer)
+	}); err != nil {
+		return fail(fmt.Errorf("admin store: %w", err))
 	}
 	return s, nil
 }
@@ -228,16 +231,20 @@ func (s *store) close() {
 	default:
 		close(s.done)
 	}
-	if s.stats != nil {
-		s.stats.Close()
-	}
-	if s.statsDB != nil {
-		s.statsDB.Close()
-	}
 	if s.conn != nil {
 		s.conn.Close()
 	}
 	s.db.Close()
+}
+
+// closed reports whether close has run.
+func (s *store) closed() bool {
+	select {
+	case <-s.done:
+		return true
+	default:
+		return false
+	}
 }
 
 // exec runs statements in order on the admin connection.
@@ -278,6 +285,12 @@ func (s *store) query(ctx context.Context, q string, args ...any) (*result, erro
 }
 
 func queryConn(ctx context.Context, c *sql.Conn, q string, args ...any) (*result, error) {
+	return queryLimited(ctx, c, q, 0, args...)
+}
+
+// queryLimited is queryConn failing with errResultTooLarge once the rows
+// read would take more than limit bytes on the wire (0: no limit).
+func queryLimited(ctx context.Context, c *sql.Conn, q string, limit int, args ...any) (*result, error) {
 	rows, err := c.QueryContext(ctx, q, args...)
 	if err != nil {
 		return nil, err
@@ -293,16 +306,23 @@ func queryConn(ctx context.Context, c *sql.Conn, q string, args ...any) (*result
 	for i := range vals {
 		ptrs[i] = &vals[i]
 	}
+	size := 0
 	for rows.Next() {
 		if err := rows.Scan(ptrs...); err != nil {
 			return nil, err
 		}
 		row := make([]*string, len(cols))
+		size += 4 // the packet header
 		for i, v := range vals {
+			size++ // NULL
 			if v.Valid {
 				s := v.String
 				row[i] = &s
+				size += len(s) + lenEncSize(len(s)) - 1
 			}
+		}
+		if limit > 0 && size > limit {
+			return nil, errResultTooLarge
 		}
 		r.rows = append(r.rows, row)
 	}
