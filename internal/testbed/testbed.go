@@ -8,6 +8,7 @@ import (
 	"database/sql"
 	"errors"
 	"fmt"
+	"math/big"
 	"net"
 	"os"
 	"os/exec"
@@ -38,6 +39,9 @@ type Options struct {
 	Dir        string   // base directory; "" = a new temporary directory
 	ServerArgs []string // extra mariadbd options for every node
 	SemiSync   bool     // semi-synchronous replication, wait point AFTER_SYNC
+	// TLS: the nodes accept TLS with a certificate of the bed's own CA
+	// (Bed.CA, Bed.ServerCert), made in Dir/tls.
+	TLS bool
 }
 
 // Node is one mariadbd.
@@ -62,6 +66,11 @@ type Bed struct {
 	Replicas []*Node
 	Nodes    []*Node // primary first
 	Dir      string
+	// With Options.TLS: the CA and the certificate (its file, key file
+	// and serial number) every node serves.
+	CA                    *CA
+	ServerCert, ServerKey string
+	ServerSerial          *big.Int
 
 	opt    Options
 	ownDir bool
@@ -140,6 +149,11 @@ func Start(ctx context.Context, opt Options) (b *Bed, err error) {
 		b.Nodes = append(b.Nodes, n)
 	}
 	b.Primary, b.Replicas = b.Nodes[0], b.Nodes[1:]
+	if opt.TLS {
+		if err := b.setupTLS(); err != nil {
+			return nil, err
+		}
+	}
 	if err := b.initData(ctx); err != nil {
 		return nil, err
 	}
@@ -204,6 +218,10 @@ func (b *Bed) writeCnf(n *Node, serverID int) error {
 	if b.opt.SemiSync {
 		semi = "rpl_semi_sync_master_enabled=1\nrpl_semi_sync_slave_enabled=1\nrpl_semi_sync_master_wait_point=AFTER_SYNC\nrpl_semi_sync_master_timeout=10000\n"
 	}
+	tlsOpts := ""
+	if b.CA != nil {
+		tlsOpts = fmt.Sprintf("ssl_ca=%s\nssl_cert=%s\nssl_key=%s\n", b.CA.Cert, b.ServerCert, b.ServerKey)
+	}
 	cnf := fmt.Sprintf(`[mariadbd]
 %sdatadir=%[2]s/data
 socket=%[3]s
@@ -232,7 +250,7 @@ sync_binlog=0
 local_infile=ON
 max_connections=500
 %[7]s%[8]s
-`, userLine(), n.Dir, n.Socket, n.Port, serverID, n.Name, semi, extra)
+`, userLine(), n.Dir, n.Socket, n.Port, serverID, n.Name, semi+tlsOpts, extra)
 	return os.WriteFile(filepath.Join(n.Dir, "my.cnf"), []byte(cnf), 0o644)
 }
 

@@ -2,9 +2,13 @@ package testbed
 
 import (
 	"context"
+	"crypto/tls"
+	"crypto/x509"
+	"database/sql"
 	"errors"
 	"os"
 	"strconv"
+	"strings"
 	"testing"
 	"time"
 
@@ -119,5 +123,33 @@ func TestTwoBedsConcurrently(t *testing.T) {
 		if err := bed.Exec(context.Background(), bed.Primary, "SELECT 1"); err != nil {
 			t.Fatal(err)
 		}
+	}
+}
+
+// Options.TLS: the node serves a certificate of the bed's CA, valid for
+// 127.0.0.1, which a client verifying against that CA accepts.
+func TestBedTLS(t *testing.T) {
+	b := ForTest(t, Options{TLS: true})
+	pem, err := os.ReadFile(b.CA.Cert)
+	if err != nil {
+		t.Fatal(err)
+	}
+	roots := x509.NewCertPool()
+	if !roots.AppendCertsFromPEM(pem) {
+		t.Fatal("bed CA file holds no certificate")
+	}
+	if err := mysql.RegisterTLSConfig("testbed-ca", &tls.Config{RootCAs: roots, ServerName: b.Primary.Host}); err != nil {
+		t.Fatal(err)
+	}
+	c := mysql.NewConfig()
+	c.User, c.Passwd, c.Net, c.Addr, c.TLSConfig = AppUser, AppPassword, "tcp", b.Primary.Addr(), "testbed-ca"
+	db, err := sql.Open("mysql", c.FormatDSN())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	var name, version string
+	if err := db.QueryRow("SHOW SESSION STATUS LIKE 'Ssl_version'").Scan(&name, &version); err != nil || !strings.HasPrefix(version, "TLSv1") {
+		t.Fatalf("Ssl_version %q, err %v; want a TLS session", version, err)
 	}
 }
