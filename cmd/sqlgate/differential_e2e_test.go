@@ -16,6 +16,8 @@ import (
 	"sync"
 	"testing"
 	"time"
+
+	"sqlgate/internal/testbed"
 )
 
 // The differential test runs one admin runbook (testdata/admin_runbook.sql)
@@ -407,12 +409,18 @@ func TestDifferentialAdminRunbook(t *testing.T) {
 	}
 	script := string(scriptBytes)
 	stmts := parseScript(t, script)
+	// sqlgate reads the backend TLS files at start-up and refuses missing
+	// ones: both nodes get the same, real CA file.
+	ca, err := testbed.NewCA(t.TempDir(), "differential")
+	if err != nil {
+		t.Fatal(err)
+	}
 	for _, name := range []string{"defaults", "tuned"} {
 		t.Run(name, func(t *testing.T) {
 			// One node after the other on the same ports, so that values
 			// holding a port (mysql-interfaces, admin-mysql_ifaces) and the
 			// checksums over them are the same on both.
-			cnf := differentialCnfs[name]
+			cnf := strings.ReplaceAll(differentialCnfs[name], "/tmp/ca.pem", ca.Cert)
 			admin, app := freePort(t), freePort(t)
 			px := startRefNode(t, "proxysql", ref, cnf, admin, app)
 			version, err := px.query("SELECT @@version")

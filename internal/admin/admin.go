@@ -693,7 +693,6 @@ func (a *Admin) loadServers(ctx context.Context) error {
 		{"mysql_galera_hostgroups", "Galera hostgroups"},
 		{"mysql_aws_aurora_hostgroups", "Aurora hostgroups"},
 		{"mysql_hostgroup_attributes", "hostgroup attributes"},
-		{"mysql_servers_ssl_params", "per-server SSL parameters"},
 	} {
 		if len(rows[t.table].rows) > 0 {
 			return fmt.Errorf("%s: %s are not implemented by sqlgate; delete these rows", t.table, t.what)
@@ -707,6 +706,10 @@ func (a *Admin) loadServers(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
+	sslParams, err := decodeServersSSLParams(rows["mysql_servers_ssl_params"])
+	if err != nil {
+		return err
+	}
 	readers := map[int]int{}
 	for _, h := range repl {
 		if w, dup := readers[h.ReaderHostgroup]; dup {
@@ -717,6 +720,7 @@ func (a *Admin) loadServers(ctx context.Context) error {
 	next := a.next()
 	next.MySQLServers = servers
 	next.MySQLReplicationHostgroups = repl
+	next.MySQLServersSSLParams = sslParams
 	if err := a.applyMySQL(next); err != nil {
 		return err
 	}

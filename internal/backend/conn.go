@@ -24,6 +24,8 @@ type Conn struct {
 	Server   *Server
 	ThreadID uint32
 	Caps     uint32 // negotiated capabilities
+	// Encrypted: the connection runs over TLS (use_ssl=1).
+	Encrypted bool
 
 	// Session state as last applied.
 	User       string
@@ -79,7 +81,7 @@ type DialOptions struct {
 	Collation    uint8
 	FoundRows    bool
 	DeprecateEOF bool
-	TLS          *tls.Config // nil = plain
+	TLS          *tls.Config // nil = plain; the pool and Kill set it from use_ssl
 	Timeout      time.Duration
 }
 
@@ -154,7 +156,9 @@ func (c *Conn) handshake(o DialOptions) error {
 	}
 	if o.TLS != nil {
 		if g.Caps&wire.ClientSSL == 0 {
-			return fmt.Errorf("backend %s does not support TLS but use_ssl=1", c.RemoteAddr())
+			// ProxySQL would go on in plaintext here; a server that
+			// should be reached over TLS and is not is an error.
+			return fmt.Errorf("backend %s does not offer TLS, but use_ssl=1 in mysql_servers: configure TLS on the server (ssl_cert, ssl_key) or set use_ssl=0", c.RemoteAddr())
 		}
 		caps |= wire.ClientSSL
 		if err := c.WritePacket(wire.AppendSSLRequest(nil, caps, wire.MaxPayload, o.Collation)); err != nil {
@@ -164,8 +168,9 @@ func (c *Conn) handshake(o DialOptions) error {
 			return err
 		}
 		if err := c.UpgradeTLS(o.TLS, false); err != nil {
-			return err
+			return fmt.Errorf("backend %s (use_ssl=1): %w", c.RemoteAddr(), err)
 		}
+		c.Encrypted = true
 	}
 	c.Caps = caps
 	plugin := g.AuthPlugin
@@ -518,13 +523,15 @@ func Dial(ctx context.Context, network, addr string, o DialOptions) (*Conn, erro
 
 // Kill stops what connection threadID on server s is doing: it logs in on a
 // separate connection with o and sends KILL QUERY (or KILL CONNECTION when
-// query is false). This is how ProxySQL enforces query timeouts: the
-// connection running the query is busy and cannot be used to stop it.
+// query is false), over TLS when s has use_ssl=1. This is how ProxySQL
+// enforces query timeouts: the connection running the query is busy and
+// cannot be used to stop it.
 func (s *Server) Kill(ctx context.Context, threadID uint32, o DialOptions, query bool) error {
 	o.Schema = ""
 	if o.Timeout <= 0 {
 		o.Timeout = 10 * time.Second
 	}
+	o.TLS = s.tlsConfig(o.User)
 	c, err := dial(ctx, Network(s.Port), s.Addr(), o)
 	if err != nil {
 		return fmt.Errorf("backend %s: connect to kill thread %d: %w", s.Addr(), threadID, err)

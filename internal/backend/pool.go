@@ -2,6 +2,7 @@ package backend
 
 import (
 	"context"
+	"crypto/tls"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -85,6 +86,9 @@ type Options struct {
 	MaxStmtsPerConn    int           // mysql-max_stmts_per_connection
 	ShunOnFailures     int           // mysql-shun_on_failures; 0 = never shun
 	ShunRecovery       time.Duration // mysql-shun_recovery_time_sec
+	// TLS configures connections to use_ssl=1 servers (mysql-ssl_p2s_*,
+	// mysql_servers_ssl_params); nil encrypts without verifying.
+	TLS *TLSSettings
 }
 
 // Server is a (hostgroup, host, port) pool entry.
@@ -217,6 +221,12 @@ func (p *Pool) Configure(servers []ServerConfig, o Options) {
 			delete(want, k)
 			s.mu.Lock()
 			old := s.ServerConfig
+			if old.UseSSL != sc.UseSSL {
+				// Idle connections made the other way are not reused
+				// (takeFree skips them): close them now.
+				closing = append(closing, s.free...)
+				s.free = nil
+			}
 			// Only the attributes change: host, port and hostgroup are the
 			// identity, read without locks everywhere.
 			s.ServerConfig.Status, s.Weight, s.MaxConnections, s.UseSSL = sc.Status, sc.Weight, sc.MaxConnections, sc.UseSSL
@@ -438,6 +448,7 @@ func (p *Pool) Acquire(ctx context.Context, hgID int, w *Want) (*Conn, error) {
 		opts := w.Dial
 		opts.Timeout = attempt
 		opts.DeprecateEOF = o.DeprecateEOF
+		opts.TLS = s.tlsConfig(opts.User)
 		c, err := dial(dctx, Network(s.Port), s.Addr(), opts)
 		if err == nil {
 			c.Server = s
@@ -526,6 +537,22 @@ func clientSideError(code uint16) bool {
 	return false
 }
 
+// tlsConfig is the TLS configuration of a new connection to s as user,
+// nil when s has use_ssl=0.
+func (s *Server) tlsConfig(user string) *tls.Config {
+	s.mu.Lock()
+	use := UsesTLS(s.UseSSL, s.Port)
+	s.mu.Unlock()
+	if !use {
+		return nil
+	}
+	var ts *TLSSettings
+	if s.hg != nil && s.hg.pool != nil {
+		ts = s.hg.pool.opts.Load().TLS
+	}
+	return ts.For(s.Host, s.Port, user)
+}
+
 // lend records c as handed out to a session.
 func (s *Server) lend(c *Conn) {
 	s.mu.Lock()
@@ -553,7 +580,11 @@ func (s *Server) takeFree(w *Want) *Conn {
 	best, bestScore := -1, -1
 	// Scan from the most recently released connection: it is the most
 	// likely to be warm and to match the session that just released it.
+	enc := UsesTLS(s.UseSSL, s.Port)
 	for i := len(s.free) - 1; i >= 0; i-- {
+		if s.free[i].Encrypted != enc {
+			continue // made before use_ssl changed
+		}
 		sc := w.Score(s.free[i])
 		if sc > bestScore {
 			best, bestScore = i, sc
@@ -585,7 +616,7 @@ func (p *Pool) Release(c *Conn, reuse bool) {
 	s.mu.Lock()
 	s.used--
 	delete(s.busy, c)
-	pooled := reuse && !c.Broken && c.Pinned == 0 && !c.InTrans && s.Status() == Online
+	pooled := reuse && !c.Broken && c.Pinned == 0 && !c.InTrans && s.Status() == Online && c.Encrypted == UsesTLS(s.UseSSL, s.Port)
 	if pooled {
 		c.lastUsed = time.Now()
 		s.free = append(s.free, c)

@@ -29,8 +29,11 @@ type Config struct {
 	MySQLQueryRules            []MySQLQueryRule
 	MySQLQueryRulesFastRouting []FastRoute
 	MySQLReplicationHostgroups []ReplicationHostgroup
-	ProxySQLServers            []ProxySQLServer
-	Tree                       *Group
+	// MySQLServersSSLParams come from the admin table only: the file's
+	// section is not read yet.
+	MySQLServersSSLParams []ServerSSLParams
+	ProxySQLServers       []ProxySQLServer
+	Tree                  *Group
 }
 
 // MySQLServer is a mysql_servers row.
@@ -47,6 +50,18 @@ type MySQLServer struct {
 	UseSSL            int
 	MaxLatencyMs      int
 	Comment           string
+}
+
+// ServerSSLParams is a mysql_servers_ssl_params row: the backend TLS
+// settings of one server (and user, "" for all), instead of the
+// mysql-ssl_p2s_* variables.
+type ServerSSLParams struct {
+	Hostname                          string
+	Port                              int
+	Username                          string
+	SSLCA, SSLCert, SSLKey, SSLCAPath string
+	SSLCRL, SSLCRLPath, SSLCipher     string
+	TLSVersion, Comment               string
 }
 
 // MySQLUser is a mysql_users row.

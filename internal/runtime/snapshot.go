@@ -40,6 +40,9 @@ type Snapshot struct {
 	// Replication is mysql_replication_hostgroups: the pairs the monitor's
 	// read_only check maintains.
 	Replication []ReplicationPair
+	// BackendTLS configures connections to use_ssl=1 servers: the
+	// mysql-ssl_p2s_* variables and the mysql_servers_ssl_params rows.
+	BackendTLS *backend.TLSSettings
 }
 
 // ReplicationPair is one mysql_replication_hostgroups row.
@@ -74,7 +77,22 @@ func Build(cfg *config.Config) (*Snapshot, []string, error) {
 	if err != nil {
 		return nil, nil, err
 	}
-	s := &Snapshot{Vars: vars, Users: map[string]*User{}, Hostgroups: map[int]bool{}}
+	s := &Snapshot{Vars: vars, Users: map[string]*User{}, Hostgroups: map[int]bool{},
+		BackendTLS: backend.NewTLSSettings(vars.SSLP2S, vars.SSLP2SConfig)}
+	for _, p := range cfg.MySQLServersSSLParams {
+		row := fmt.Sprintf("mysql_servers_ssl_params row (hostname=%s, port=%d, username=%q)", p.Hostname, p.Port, p.Username)
+		f := backend.TLSFiles{CA: p.SSLCA, CAPath: p.SSLCAPath, Cert: p.SSLCert, Key: p.SSLKey,
+			Cipher: p.SSLCipher, CRL: p.SSLCRL, CRLPath: p.SSLCRLPath}
+		tc, err := f.TLSConfig(func(field string) string { return "column ssl_" + field }, row)
+		if err != nil {
+			errs = append(errs, fmt.Errorf("%s: %w", row, err))
+			continue
+		}
+		if p.TLSVersion != "" {
+			warnings = append(warnings, row+": tls_version has no effect (none in ProxySQL 2.7 either): TLS 1.2 and 1.3 are allowed")
+		}
+		s.BackendTLS.AddServer(p.Hostname, p.Port, p.Username, f, tc)
+	}
 	for i, sv := range cfg.MySQLServers {
 		st, err := backend.ParseStatus(sv.Status)
 		if err != nil {
@@ -162,6 +180,7 @@ func (s *Snapshot) PoolOptions() backend.Options {
 		FreeConnectionsPct: v.FreeConnectionsPct, PingInterval: v.PingIntervalServer,
 		PingTimeout: v.PingTimeoutServer, MaxStmtsPerConn: v.MaxStmtsPerConnection,
 		ShunOnFailures: v.ShunOnFailures, ShunRecovery: v.ShunRecoveryTime,
+		TLS: s.BackendTLS,
 	}
 }
 

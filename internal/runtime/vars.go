@@ -1,11 +1,14 @@
 package runtime
 
 import (
+	"crypto/tls"
 	"fmt"
 	"slices"
 	"strconv"
 	"strings"
 	"time"
+
+	"sqlgate/internal/backend"
 )
 
 // MySQLVars are the mysql-* variables the data path reads, typed and
@@ -56,6 +59,11 @@ type MySQLVars struct {
 	EventslogFilesize           int64
 	EventslogDefaultLog         bool
 	EventslogFormat             int
+
+	// SSLP2S are the mysql-ssl_p2s_* variables; SSLP2SConfig the
+	// configuration read from their files at LOAD (nil: none set).
+	SSLP2S       backend.TLSFiles
+	SSLP2SConfig *tls.Config
 
 	ShunOnFailures   int           // mysql-shun_on_failures
 	ShunRecoveryTime time.Duration // mysql-shun_recovery_time_sec
@@ -204,6 +212,14 @@ var mysqlVarSpecs = map[string]varSpec{
 		v.Monitor.ReplicationLagHeartbeat = s
 		return nil
 	}},
+	// Backend TLS (use_ssl=1). ProxySQL's defaults are NULL, shown as ''.
+	"ssl_p2s_ca":                    {"", strVar(func(v *MySQLVars, s string) { v.SSLP2S.CA = s })},
+	"ssl_p2s_capath":                {"", strVar(func(v *MySQLVars, s string) { v.SSLP2S.CAPath = s })},
+	"ssl_p2s_cert":                  {"", strVar(func(v *MySQLVars, s string) { v.SSLP2S.Cert = s })},
+	"ssl_p2s_key":                   {"", strVar(func(v *MySQLVars, s string) { v.SSLP2S.Key = s })},
+	"ssl_p2s_cipher":                {"", strVar(func(v *MySQLVars, s string) { v.SSLP2S.Cipher = s })},
+	"ssl_p2s_crl":                   {"", strVar(func(v *MySQLVars, s string) { v.SSLP2S.CRL = s })},
+	"ssl_p2s_crlpath":               {"", strVar(func(v *MySQLVars, s string) { v.SSLP2S.CRLPath = s })},
 	"monitor_slave_lag_when_null":   {"60", intVar(0, 604800, func(v *MySQLVars, n int) { v.Monitor.SlaveLagWhenNull = n })},
 	"monitor_writer_is_also_reader": {"true", boolVar(func(v *MySQLVars, b bool) { v.Monitor.WriterIsAlsoReader = b })},
 	"default_authentication_plugin": {"mysql_native_password", func(v *MySQLVars, s string) error {
@@ -312,13 +328,6 @@ var knownMySQLVars = map[string]string{
 	"parse_failure_logs_digest":                                      "false",
 	"servers_stats":                                                  "true",
 	"default_reconnect":                                              "true",
-	"ssl_p2s_ca":                                                     "",
-	"ssl_p2s_capath":                                                 "",
-	"ssl_p2s_cert":                                                   "",
-	"ssl_p2s_key":                                                    "",
-	"ssl_p2s_cipher":                                                 "",
-	"ssl_p2s_crl":                                                    "",
-	"ssl_p2s_crlpath":                                                "",
 	"init_connect":                                                   "",
 	"ldap_user_variable":                                             "",
 	"add_ldap_user_comment":                                          "",
@@ -389,6 +398,15 @@ func ParseMySQLVarsInOrder(raw map[string]string, order []string) (*MySQLVars, [
 	}
 	v.Raw["server_capabilities"] = serverCapabilities(v.Raw, order)
 	warnings = append(warnings, fixCharset(v.Raw)...)
+	if v.SSLP2S != (backend.TLSFiles{}) {
+		// Read now, so a missing or bad file fails the LOAD (or the
+		// start) rather than every backend connection.
+		tc, err := v.SSLP2S.TLSConfig(func(f string) string { return "mysql-ssl_p2s_" + f }, "")
+		if err != nil {
+			return nil, nil, err
+		}
+		v.SSLP2SConfig = tc
+	}
 	if v.ConnectTimeoutServerMax < v.ConnectTimeoutServer {
 		return nil, nil, fmt.Errorf("mysql-connect_timeout_server_max (%d) must not be lower than mysql-connect_timeout_server (%d)",
 			v.ConnectTimeoutServerMax.Milliseconds(), v.ConnectTimeoutServer.Milliseconds())

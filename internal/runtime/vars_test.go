@@ -1,8 +1,11 @@
 package runtime
 
 import (
+	"path/filepath"
 	"strings"
 	"testing"
+
+	"sqlgate/internal/config"
 )
 
 // The defaults ProxySQL 2.7.2 reports in runtime_global_variables for the
@@ -92,5 +95,44 @@ func TestDefaultCharsetRepair(t *testing.T) {
 		if c.wantCS != c.cs && c.cs != "" && !strings.Contains(strings.Join(warnings, "\n"), "mysql-default_charset") {
 			t.Errorf("%q/%q: no warning about the replaced charset: %q", c.cs, c.coll, warnings)
 		}
+	}
+}
+
+// The mysql-ssl_p2s_* variables keep ProxySQL's names and empty defaults
+// (the variables checksum depends on them); their files are read when
+// they are loaded, and a bad one fails the load naming the variable and
+// the file. mysql_servers_ssl_params rows are read the same way.
+func TestBackendTLSVariables(t *testing.T) {
+	v, warnings, err := ParseMySQLVars(map[string]string{"ssl_p2s_cipher": "ECDHE-RSA-AES128-GCM-SHA256"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, n := range []string{"ca", "capath", "cert", "key", "crl", "crlpath"} {
+		if val, ok := v.Raw["ssl_p2s_"+n]; !ok || val != "" {
+			t.Errorf("mysql-ssl_p2s_%s = %q (present %v), want ProxySQL's empty default", n, val, ok)
+		}
+	}
+	if v.Raw["ssl_p2s_cipher"] != "ECDHE-RSA-AES128-GCM-SHA256" || v.SSLP2SConfig == nil || len(v.SSLP2SConfig.CipherSuites) != 1 {
+		t.Errorf("mysql-ssl_p2s_cipher not applied: raw %q, config %v", v.Raw["ssl_p2s_cipher"], v.SSLP2SConfig)
+	}
+	if len(warnings) != 0 {
+		t.Errorf("implemented variables must not warn: %q", warnings)
+	}
+	if v, _, _ := ParseMySQLVars(nil); v.SSLP2SConfig != nil {
+		t.Error("no ssl_p2s variable set: the backend TLS configuration must be nil (encrypt without verifying)")
+	}
+	missing := filepath.Join(t.TempDir(), "ca.pem")
+	_, _, err = ParseMySQLVars(map[string]string{"ssl_p2s_ca": missing})
+	if err == nil || !strings.Contains(err.Error(), "mysql-ssl_p2s_ca") || !strings.Contains(err.Error(), missing) {
+		t.Errorf("missing CA file: %v, want an error naming mysql-ssl_p2s_ca and %s", err, missing)
+	}
+	_, _, err = Build(&config.Config{MySQLServersSSLParams: []config.ServerSSLParams{{Hostname: "db1", Port: 3306, SSLCA: missing}}})
+	if err == nil || !strings.Contains(err.Error(), `mysql_servers_ssl_params row (hostname=db1, port=3306, username="")`) ||
+		!strings.Contains(err.Error(), "column ssl_ca") || !strings.Contains(err.Error(), missing) {
+		t.Errorf("mysql_servers_ssl_params row with a missing CA file: %v", err)
+	}
+	snap, warnings, err := Build(&config.Config{MySQLServersSSLParams: []config.ServerSSLParams{{Hostname: "db1", Port: 3306, TLSVersion: "TLSv1.3"}}})
+	if err != nil || snap.PoolOptions().TLS == nil || len(warnings) != 1 || !strings.Contains(warnings[0], "tls_version has no effect") {
+		t.Errorf("mysql_servers_ssl_params row: err %v, warnings %q", err, warnings)
 	}
 }
