@@ -114,6 +114,7 @@ type target struct {
 	readOnly string // the read_only query, "" when in no replication hostgroup
 	lag      bool   // some hostgroup entry has max_replication_lag > 0
 	offline  bool   // every entry is OFFLINE_SOFT/HARD: only connect and ping
+	useSSL   bool   // some entry has use_ssl=1 (ProxySQL's MAX(use_ssl))
 }
 
 // targets derives the hosts to check from a snapshot: every distinct
@@ -134,6 +135,7 @@ func targets(snap *runtime.Snapshot) map[hostKey]target {
 		if !seen {
 			t.offline = true
 		}
+		t.useSSL = t.useSSL || s.UseSSL
 		if s.Status != backend.OfflineSoft {
 			t.offline = false
 			if q, ok := pairs[s.Hostgroup]; ok {
@@ -237,7 +239,7 @@ type host struct {
 	mu      sync.Mutex
 	target  target
 	free    []*backend.Conn // idle monitor connections
-	account string          // the user and password they logged in with
+	account string          // the user, password and TLS settings they logged in with
 	closed  bool
 
 	// Check state (guarded by mu).
@@ -324,11 +326,15 @@ func hashSpread(k hostKey, c check) int {
 // conn returns an idle monitor connection to the host or opens one.
 func (h *host) conn(snap *runtime.Snapshot, timeout time.Duration) (*backend.Conn, error) {
 	v := &snap.Vars.Monitor
-	account := v.Username + "\x00" + v.Password
 	h.mu.Lock()
+	tlsFiles := "plain"
+	if backend.UsesTLS(h.target.useSSL, h.key.port) {
+		tlsFiles = fmt.Sprintf("%+v", snap.BackendTLS.Files(h.key.host, h.key.port, v.Username))
+	}
+	account := v.Username + "\x00" + v.Password + "\x00" + tlsFiles
 	if h.account != account {
-		// New monitor credentials: connections logged in with the old ones
-		// would hide a wrong password.
+		// New monitor credentials or TLS settings: connections logged in
+		// with the old ones would hide a wrong password or certificate.
 		for _, c := range h.free {
 			c.Close()
 		}
@@ -347,9 +353,16 @@ func (h *host) conn(snap *runtime.Snapshot, timeout time.Duration) (*backend.Con
 func (h *host) dial(snap *runtime.Snapshot, timeout time.Duration) (*backend.Conn, error) {
 	v := &snap.Vars.Monitor
 	cred := wire.CleartextCredential(v.Password)
+	h.mu.Lock()
+	useSSL := backend.UsesTLS(h.target.useSSL, h.key.port)
+	h.mu.Unlock()
+	o := backend.DialOptions{User: v.Username, Cred: cred, Timeout: timeout}
+	if useSSL {
+		o.TLS = snap.BackendTLS.For(h.key.host, h.key.port, v.Username)
+	}
 	ctx, cancel := context.WithTimeout(context.Background(), timeout)
 	defer cancel()
-	c, err := backend.Dial(ctx, backend.Network(h.key.port), h.key.addr(), backend.DialOptions{User: v.Username, Cred: cred, Timeout: timeout})
+	c, err := backend.Dial(ctx, backend.Network(h.key.port), h.key.addr(), o)
 	if err != nil {
 		return nil, err
 	}
