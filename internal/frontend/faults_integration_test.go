@@ -124,9 +124,15 @@ func TestMalformedClientInput(t *testing.T) {
 		if _, werr = nc.Write(hdr); werr != nil {
 			break
 		}
+		// Exactly the 16 MiB - 1 the header announces, so that every
+		// header lands where the proxy reads one.
 		for j := 0; j < 16 && werr == nil; j++ {
+			b := chunk
+			if j == 15 {
+				b = chunk[:len(chunk)-1]
+			}
 			var n int
-			n, werr = nc.Write(chunk)
+			n, werr = nc.Write(b)
 			sent += n
 		}
 	}
