@@ -71,9 +71,18 @@ func (p *proxy) start(extra ...string) {
 	p.done = make(chan error, 1)
 	cmd, done := p.cmd, p.done
 	go func() { done <- cmd.Wait() }()
+	// Ready when both the admin and the client port accept: the client
+	// listener opens after the admin one.
 	deadline := time.Now().Add(15 * time.Second)
+	for _, port := range []int{p.admin, p.app} {
+		p.waitListening(port, deadline)
+	}
+}
+
+func (p *proxy) waitListening(port int, deadline time.Time) {
+	p.t.Helper()
 	for {
-		c, err := net.Dial("tcp", fmt.Sprintf("127.0.0.1:%d", p.admin))
+		c, err := net.Dial("tcp", fmt.Sprintf("127.0.0.1:%d", port))
 		if err == nil {
 			c.Close()
 			return
@@ -84,7 +93,7 @@ func (p *proxy) start(extra ...string) {
 		default:
 		}
 		if time.Now().After(deadline) {
-			p.t.Fatalf("sqlgate admin did not listen:\n%s", p.logs)
+			p.t.Fatalf("port %d did not listen:\n%s", port, p.logs)
 		}
 		time.Sleep(30 * time.Millisecond)
 	}
