@@ -88,15 +88,16 @@ func (s clientSide) addr() string { return "127.0.0.1:" + strconv.Itoa(s.port) }
 
 // clientsProxy starts sqlgate in front of bed's primary (hostgroup 0) for
 // the user gotest, configured as a MariaDB deployment of ProxySQL would be:
-// the backend connections use TLS (use_ssl=1, the server's certificate
-// verified with the bed's CA), so the driver's TLS tests, which read
-// SHOW STATUS LIKE 'Ssl_cipher' (answered by the backend connection), see
-// a cipher as they do directly (with use_ssl=0 they fail through sqlgate,
-// as through ProxySQL); mysql-server_version is the backend's version (with ProxySQL's default,
-// 8.0.11, MariaDB's clients take the server for MySQL: mariadb-dump then
-// dumps a sequence as its backing table, see testMariaDBDump), and LOAD DATA
-// LOCAL INFILE is enabled (off by default in ProxySQL and sqlgate; the
-// bed's MariaDB has local_infile=ON and the driver's suite uses it).
+//   - use_ssl=1, the server's certificate verified with the bed's CA: the
+//     driver's TLS tests read SHOW STATUS LIKE 'Ssl_cipher', which the
+//     backend connection answers (with use_ssl=0 they fail through sqlgate,
+//     as through ProxySQL 2.7.2);
+//   - mysql-server_version is the backend's version: with ProxySQL's
+//     default, 8.0.11, MariaDB's clients take the server for MySQL
+//     (mariadb-dump then dumps a sequence as its backing table, see
+//     testMariaDBDump);
+//   - LOAD DATA LOCAL INFILE is enabled (off by default in ProxySQL and
+//     sqlgate; on in the bed's MariaDB, and the driver's suite uses it).
 func clientsProxy(t *testing.T, bed *testbed.Bed, version string) *proxy {
 	t.Helper()
 	p := &proxy{t: t, bin: buildBinary(t), dir: t.TempDir(), admin: freePort(t), app: freePort(t)}
@@ -129,9 +130,9 @@ type knownDiff struct {
 var driverKnownDiffs = map[string]knownDiff{
 	"TestLongData/compress": {"fail", "pass",
 		"sqlgate does not offer CLIENT_COMPRESS (not implemented yet), so the driver's compress " +
-			"subtests run uncompressed through it; directly, MariaDB 10.11 refuses the driver's " +
-			"compressed ~16 MB packet (max_allowed_packet-1 bytes) with error 1153: the two count " +
-			"the compression framing against max_allowed_packet differently"},
+			"subtests run uncompressed through it; directly, MariaDB 10.11 answers the driver's " +
+			"compressed INSERT of max_allowed_packet-1 bytes with a sequence-number mismatch and " +
+			"error 1153, a disagreement of the driver and the server on the compressed protocol"},
 	"TestConnectionAttributes": {"pass", "fail",
 		"the test reads its own connect attributes from performance_schema on the backend; " +
 			"through a proxy the backend connection is sqlgate's (program_name=sqlgate), shared " +
@@ -154,9 +155,9 @@ type driverResult struct {
 // testGoSQLDriverSuite builds go-sql-driver/mysql's test binary (the module
 // version in go.mod) and runs all of it on both sides, each in its own
 // database. TestConcurrent stays skipped (MYSQL_TEST_CONCURRENT unset): it
-// opens @@max_connections (500) connections at once, and directly MariaDB
-// resets some of them while they connect (its listen backlog), so it fails
-// at random on the direct side; through sqlgate it passes.
+// opens @@max_connections connections at once, and on this shared machine
+// MariaDB reset some of them while they connected, so it failed at random on
+// the direct side (through sqlgate it passed).
 func testGoSQLDriverSuite(t *testing.T, root *sql.DB, sides []clientSide) {
 	bin := filepath.Join(t.TempDir(), "mysql.test")
 	if out, err := exec.Command("go", "test", "-c", "-o", bin, "github.com/go-sql-driver/mysql").CombinedOutput(); err != nil {
