@@ -115,15 +115,28 @@ func TestClusterStopIsCleanAndQuiet(t *testing.T) {
 	t.Logf("the satellite stopped %v after SIGTERM with both cores gone", d.Round(time.Millisecond))
 }
 
+// nodeWithFakePeer starts one node and a fake peer of its version, set up
+// by mode before any connection reaches it (the node learns of the peer
+// only from addPeer).
+func nodeWithFakePeer(t *testing.T, mode func(*fakePeer)) (*clusterNode, *fakePeer) {
+	t.Helper()
+	n := startCluster(t, buildBinary(t), []string{"node"}, 1, nil)[0]
+	fake := startFakePeer(t, n.must("SELECT @@version"), false)
+	mode(fake)
+	return n, fake
+}
+
+// addPeer adds fake to the node's proxysql_servers and loads it.
+func (n *clusterNode) addPeer(fake *fakePeer) {
+	n.must(fmt.Sprintf("INSERT INTO proxysql_servers (hostname, port) VALUES ('127.0.0.1', %d); LOAD PROXYSQL SERVERS TO RUNTIME", fake.port()))
+}
+
 // TestClusterStopWithHungPeer: a peer that accepted the login and then
 // stopped answering (its poll hangs; ProxySQL would wait forever, sqlgate
 // for 10 s) does not hold up a stop.
 func TestClusterStopWithHungPeer(t *testing.T) {
-	bin := buildBinary(t)
-	n := startCluster(t, bin, []string{"node"}, 1, nil)[0]
-	fake := startFakePeer(t, n.must("SELECT @@version"), false)
-	fake.hang = true // no connection yet: the node learns of the peer below
-	n.must(fmt.Sprintf("INSERT INTO proxysql_servers (hostname, port) VALUES ('127.0.0.1', %d); LOAD PROXYSQL SERVERS TO RUNTIME", fake.port()))
+	n, fake := nodeWithFakePeer(t, func(f *fakePeer) { f.hang = true })
+	n.addPeer(fake)
 	waitFor(t, "the node's poll of the hung peer", 5*time.Second, func() bool { return fake.hung.Load() > 0 })
 	d := n.stop(t, false, 2*time.Second)
 	t.Logf("stopped %v after SIGTERM with a poll hanging on a peer", d.Round(time.Millisecond))

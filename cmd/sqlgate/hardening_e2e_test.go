@@ -120,12 +120,9 @@ mysql_servers = ( { address="127.0.0.1", port=1, hostgroup=0 } )`)
 // with an endless resultset cannot exhaust the node's memory: the node
 // stops reading at its limit, hangs up, and says why.
 func TestPeerEndlessResultsetIsBounded(t *testing.T) {
-	bin := buildBinary(t)
-	n := startCluster(t, bin, []string{"node"}, 1, nil)[0]
-	fake := startFakePeer(t, n.must("SELECT @@version"), false)
-	fake.flood = true // no connection yet: the node learns of the peer below
+	n, fake := nodeWithFakePeer(t, func(f *fakePeer) { f.flood = true })
 	before := rssKB(t, n.cmd.Process.Pid)
-	n.must(fmt.Sprintf("INSERT INTO proxysql_servers (hostname, port) VALUES ('127.0.0.1', %d); LOAD PROXYSQL SERVERS TO RUNTIME", fake.port()))
+	n.addPeer(fake)
 	waitFor(t, "the node to refuse the endless resultset", 20*time.Second, func() bool {
 		return strings.Contains(n.must(fmt.Sprintf("SELECT master FROM stats_proxysql_servers_status WHERE port=%d", fake.port())), "resultset too large")
 	})
@@ -141,11 +138,8 @@ func TestPeerEndlessResultsetIsBounded(t *testing.T) {
 // mysql_clear_password gets no password over a connection without TLS;
 // the node refuses and says why.
 func TestClusterPasswordNeverInCleartext(t *testing.T) {
-	bin := buildBinary(t)
-	n := startCluster(t, bin, []string{"node"}, 1, nil)[0]
-	fake := startFakePeer(t, n.must("SELECT @@version"), false)
-	fake.clearSwitch = true // no connection yet: the node learns of the peer below
-	n.must(fmt.Sprintf("INSERT INTO proxysql_servers (hostname, port) VALUES ('127.0.0.1', %d); LOAD PROXYSQL SERVERS TO RUNTIME", fake.port()))
+	n, fake := nodeWithFakePeer(t, func(f *fakePeer) { f.clearSwitch = true })
+	n.addPeer(fake)
 	waitFor(t, "the node to refuse the cleartext request", 10*time.Second, func() bool {
 		return strings.Contains(n.must(fmt.Sprintf("SELECT master FROM stats_proxysql_servers_status WHERE port=%d", fake.port())), "refusing to send the password in cleartext")
 	})
