@@ -14,6 +14,7 @@ import (
 	"os"
 	"os/signal"
 	"runtime/pprof"
+	"sync/atomic"
 	"syscall"
 	"time"
 
@@ -21,6 +22,7 @@ import (
 	"sqlgate/internal/backend"
 	"sqlgate/internal/config"
 	"sqlgate/internal/frontend"
+	"sqlgate/internal/health"
 	"sqlgate/internal/monitor"
 	"sqlgate/internal/runtime"
 )
@@ -33,6 +35,11 @@ func main() {
 }
 
 func run(args []string) int {
+	if len(args) > 0 {
+		if cmd, ok := subcommands[args[0]]; ok {
+			return cmd(args[1:])
+		}
+	}
 	// stopped logs the end of a shutdown after every deferred Close ran.
 	var stopped func()
 	defer func() {
@@ -52,6 +59,9 @@ func run(args []string) int {
 		cpuProfile = fs.String("cpuprofile", "", "write a CPU profile to this file until shutdown")
 		psVersion  = fs.String("proxysql-version", "", "report this version as @@version and admin-version on the admin interface; ProxySQL peers cluster only with nodes of their own version string (e.g. 2.7.1-16-g2726c27)")
 		bootV1     = fs.Bool("proxysql-boot-versions", false, "start every module at checksum version 1 as ProxySQL does; this reproduces ProxySQL's version-1 trap and is for comparison only")
+		healthFile = fs.String("health-file", "", "keep this file at 0 while the node serves and 1 otherwise, for keepalived's track_file (see `sqlgate keepalived-config`); a guardian process writes 1 the moment sqlgate dies")
+		needWriter = fs.Bool("health-require-writer", false, "with -health-file: report unhealthy while no server in a writer hostgroup is ONLINE")
+		drain      = fs.Duration("drain-timeout", time.Second, "on stop, how long statements in flight may run before their sessions are cut")
 		maxDigests = fs.Int("max-query-digests", 200000, "bound of stats_mysql_query_digest: new digests beyond it are counted in Digest_entries_dropped, not stored (a flag, not a mysql-* variable, so the variable checksum stays ProxySQL's)")
 	)
 	if err := fs.Parse(args); err != nil {
@@ -60,6 +70,14 @@ func run(args []string) int {
 	_ = foreground
 	if *maxDigests < 1 {
 		fmt.Fprintf(os.Stderr, "sqlgate: -max-query-digests must be at least 1, got %d\n", *maxDigests)
+		return 2
+	}
+	if *drain < 0 || *drain > time.Minute {
+		fmt.Fprintf(os.Stderr, "sqlgate: -drain-timeout must be 0..1m, got %v\n", *drain)
+		return 2
+	}
+	if err := health.CheckPath(*healthFile); err != nil {
+		fmt.Fprintf(os.Stderr, "sqlgate: %v\n", err)
 		return 2
 	}
 	if *showVer {
@@ -150,6 +168,21 @@ func run(args []string) int {
 		fmt.Fprintf(os.Stderr, "sqlgate: %v\n", err)
 		return 1
 	}
+	var stopping atomic.Bool
+	if *healthFile != "" {
+		exe, err := os.Executable()
+		if err != nil {
+			fmt.Fprintf(os.Stderr, "sqlgate: -health-file: %v\n", err)
+			return 1
+		}
+		h := &nodeHealth{srv: srv, store: &store, pool: pool, requireWriter: *needWriter, stopping: stopping.Load}
+		rep, err := health.StartReporter(*healthFile, exe, h.check, log)
+		if err != nil {
+			fmt.Fprintf(os.Stderr, "sqlgate: %v\n", err)
+			return 1
+		}
+		defer rep.Close()
+	}
 	log.Info("sqlgate started", "version", version, "config", *cnf, "datadir", dir,
 		"servers", len(snap.Servers), "users", len(snap.Users), "rules", snap.Rules.Len())
 
@@ -165,13 +198,13 @@ func run(args []string) int {
 		log.Error("listener failed", "err", err)
 		code = 1
 	}
-	// A stop must never hang: whatever is still running after
-	// shutdownLimit (or at a second signal) is abandoned. Everything
-	// already committed to proxysql.db is safe; SQLite's journal covers
-	// the rest.
+	// A stop must never hang: whatever is still running after the limit
+	// (or at a second signal) is abandoned. Everything already committed
+	// to proxysql.db is safe; SQLite's journal covers the rest.
 	start := time.Now()
-	limit := time.AfterFunc(shutdownLimit, func() {
-		log.Error("shutdown did not finish in time: exiting now", "limit", shutdownLimit)
+	limit := *drain + shutdownSlack
+	timer := time.AfterFunc(limit, func() {
+		log.Error("shutdown did not finish in time: exiting now", "limit", limit)
 		os.Exit(1)
 	})
 	go func() {
@@ -180,18 +213,21 @@ func run(args []string) int {
 		os.Exit(1)
 	}()
 	stopped = func() {
-		limit.Stop()
+		timer.Stop()
 		log.Info("stopped", "took", time.Since(start).Round(time.Millisecond))
 	}
-	ctx, cancel := context.WithTimeout(context.Background(), shutdownGrace)
+	// The order is what makes a planned switchover lose nothing. The node
+	// stops accepting and ends its sessions while it still holds the VIP:
+	// a reply sent after the VIP moved would never arrive, because the
+	// client's packets then go to the other node, which resets them. Only
+	// then does the status file say 1, and keepalived moves the VIP.
+	ctx, cancel := context.WithTimeout(context.Background(), *drain)
 	defer cancel()
 	srv.Shutdown(ctx)
+	stopping.Store(true)
 	return code
 }
 
-// shutdownGrace is how long statements in flight may run after a stop
-// was asked for; shutdownLimit bounds the whole stop.
-const (
-	shutdownGrace = time.Second
-	shutdownLimit = 2500 * time.Millisecond
-)
+// shutdownSlack bounds the part of a stop that follows the drain: cutting
+// the sessions still busy, closing the cluster, monitor, pool and admin.
+const shutdownSlack = 1500 * time.Millisecond

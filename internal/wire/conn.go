@@ -202,6 +202,27 @@ func (c *Conn) WritePacket(p []byte) error {
 // Flush sends buffered packets.
 func (c *Conn) Flush() error { return c.bw.Flush() }
 
+// Readable reports whether nc (a raw socket, not TLS) has data waiting to
+// be read, with one non-blocking recv with MSG_PEEK. A closed peer or a
+// socket it cannot inspect reports false.
+func Readable(nc net.Conn) bool {
+	sc, ok := nc.(syscall.Conn)
+	if !ok {
+		return false
+	}
+	rc, err := sc.SyscallConn()
+	if err != nil {
+		return false
+	}
+	n := 0
+	var b [1]byte
+	rc.Read(func(fd uintptr) bool {
+		n, _, _ = syscall.Recvfrom(int(fd), b[:], syscall.MSG_PEEK|syscall.MSG_DONTWAIT)
+		return true // never wait for readiness
+	})
+	return n > 0
+}
+
 // Buffered reports how many bytes of input are already buffered.
 func (c *Conn) Buffered() int { return c.br.Buffered() }
 

@@ -1,6 +1,7 @@
 package wire
 
 import (
+	"context"
 	"fmt"
 	"net"
 	"os"
@@ -23,7 +24,13 @@ func ListenAll(name, ifaces string) ([]net.Listener, error) {
 			network = "unix"
 			os.Remove(addr) // a stale socket from a previous run
 		}
-		ln, err := net.Listen(network, addr)
+		// Plain TCP, not Go's default MPTCP: a stopping server puts a
+		// socket filter on its listener (frontend's quiesce), which an
+		// MPTCP socket refuses with EOPNOTSUPP. ProxySQL listens with
+		// plain TCP as well.
+		var lc net.ListenConfig
+		lc.SetMultipathTCP(false)
+		ln, err := lc.Listen(context.Background(), network, addr)
 		if err != nil {
 			for _, l := range lns {
 				l.Close()
