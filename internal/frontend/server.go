@@ -61,7 +61,8 @@ type Server struct {
 
 	handshakes  *wire.Handshakes // clients not yet logged in, bounded
 	refusedLast atomic.Int64     // unix second of the last "too many handshakes" log line
-	wg          sync.WaitGroup
+	wg          sync.WaitGroup   // sessions
+	accepting   sync.WaitGroup   // Serve loops
 	failed      chan error
 }
 
@@ -108,16 +109,24 @@ func (s *Server) Serve(ln net.Listener) error {
 		return nil
 	}
 	s.listeners = append(s.listeners, ln)
+	s.accepting.Add(1)
 	s.mu.Unlock()
+	defer s.accepting.Done()
 	var delay time.Duration
 	for {
 		nc, err := ln.Accept()
 		if err != nil {
 			s.mu.Lock()
-			stopped := s.closed || !slices.Contains(s.listeners, ln)
+			closed, paused := s.closed, !slices.Contains(s.listeners, ln)
 			s.mu.Unlock()
-			if stopped {
-				// Shutdown, or PROXYSQL PAUSE closed this listener.
+			if closed {
+				// Shutdown: the connections the kernel had queued are
+				// taken (see quiesce). Shutdown closes the port once the
+				// sessions are gone.
+				return nil
+			}
+			if paused {
+				// PROXYSQL PAUSE closed this listener.
 				return nil
 			}
 			var ne net.Error
@@ -194,6 +203,45 @@ func (s *Server) FlushLogs() error {
 // Failed delivers errors of listeners that stopped accepting.
 func (s *Server) Failed() <-chan error { return s.failed }
 
+// State is what the server is doing, for the node's health.
+type State int
+
+const (
+	Serving  State = iota
+	Paused         // PROXYSQL PAUSE: not accepting, sessions run on
+	Draining       // Shutdown: not accepting, sessions end after their reply
+	Stopped
+)
+
+func (s State) String() string {
+	switch s {
+	case Serving:
+		return "serving"
+	case Paused:
+		return "paused (PROXYSQL PAUSE)"
+	case Draining:
+		return "draining its sessions to stop"
+	}
+	return "stopped"
+}
+
+// State reports whether the server accepts clients, and if not, why.
+func (s *Server) State() State {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	switch {
+	case s.closed && len(s.sessions) > 0:
+		return Draining
+	case s.closed:
+		return Stopped
+	case s.paused:
+		return Paused
+	case len(s.listeners) == 0:
+		return Stopped
+	}
+	return Serving
+}
+
 // Pause stops accepting new clients (PROXYSQL PAUSE); sessions already
 // connected keep running. The error texts are ProxySQL's.
 func (s *Server) Pause() error {
@@ -236,11 +284,18 @@ func (s *Server) Resume() error {
 	return nil
 }
 
-// Shutdown stops accepting and ends every client session gracefully: a
-// session waiting for its next command is closed at once, a session in
-// the middle of a statement finishes it (the client gets its result) and
-// is closed after replying. Sessions still busy when ctx expires are cut;
-// Shutdown then waits at most shutdownCut for them to unwind.
+// Shutdown stops accepting and ends every client session gracefully, so
+// that a client never loses a statement it sent:
+//   - a session in the middle of a statement finishes it and is closed
+//     right after its reply: the FIN follows the reply, so the client's
+//     driver sees the connection closed before it sends the next command;
+//   - a session waiting for its next command gets DrainQuiet to send one
+//     (it is served and closed after the reply), and is closed when it
+//     stays quiet. Closing it at once would race a command already on its
+//     way: a client between two statements is idle for microseconds.
+//
+// Sessions still busy when ctx expires are cut; Shutdown then waits at
+// most shutdownCut for them to unwind.
 func (s *Server) Shutdown(ctx context.Context) error {
 	s.mu.Lock()
 	if !s.closed {
@@ -248,20 +303,36 @@ func (s *Server) Shutdown(ctx context.Context) error {
 		s.Cache.Close()
 	}
 	s.closed = true
+	quiet := time.Now().Add(DrainQuiet)
 	s.draining.Store(true)
-	for _, ln := range s.listeners {
-		ln.Close()
+	lns := s.listeners
+	for _, ln := range lns {
+		quiesce(ln, s.Log)
 	}
-	busy := 0
+	// The ports stay open, dropping new SYNs, until the sessions have
+	// ended: a closed port would refuse them.
+	defer func() {
+		for _, ln := range lns {
+			ln.Close()
+		}
+	}()
+	n := len(s.sessions)
 	for _, sess := range s.sessions {
-		if !sess.closeIfIdle() {
-			busy++
+		// A session between statements that holds nothing: its next
+		// read ends at quiet. A busy one decides after its reply (see
+		// Session.drainStep); one in a transaction may finish it until
+		// ctx expires.
+		if !sess.busy.Load() && !sess.holding.Load() {
+			sess.nc.SetReadDeadline(quiet)
 		}
 	}
 	s.mu.Unlock()
-	if busy > 0 {
-		s.Log.Info("shutdown: waiting for statements in flight", "sessions", busy)
+	if n > 0 {
+		s.Log.Info("shutdown: draining client sessions", "sessions", n, "quiet", DrainQuiet)
 	}
+	// Sessions are added only by Serve loops; once they have ended, the
+	// session count can only fall.
+	s.accepting.Wait()
 	done := make(chan struct{})
 	go func() { s.wg.Wait(); close(done) }()
 	select {
@@ -270,7 +341,7 @@ func (s *Server) Shutdown(ctx context.Context) error {
 	case <-ctx.Done():
 	}
 	s.mu.Lock()
-	n := len(s.sessions)
+	n = len(s.sessions)
 	for _, sess := range s.sessions {
 		sess.nc.Close()
 	}
@@ -285,6 +356,58 @@ func (s *Server) Shutdown(ctx context.Context) error {
 		return ctx.Err()
 	}
 }
+
+// quiesce stops a listener from taking new connections without refusing
+// them, and lets its Serve loop take the ones the kernel already queued
+// or is still completing.
+//
+// Closing a listening socket resets every connection in its accept queue:
+// the client has connected and is waiting for the greeting, and gets an
+// error. Refusing a new connection fails the client's statement too. So
+// a socket filter that drops SYNs goes on the listener first: a new
+// connection attempt goes unanswered and the client's kernel sends it again after a
+// second, when the VIP has moved to the other core (without a VIP the
+// retry finds the port closed). Then the accept deadline lets Serve take
+// what is queued; Shutdown closes the listener after the drain.
+func quiesce(ln net.Listener, log *slog.Logger) {
+	tl, ok := ln.(*net.TCPListener)
+	if !ok {
+		ln.Close()
+		return
+	}
+	if rc, err := tl.SyscallConn(); err == nil {
+		rc.Control(func(fd uintptr) {
+			if err := syscall.AttachLsf(int(fd), dropSYN); err != nil {
+				log.Warn("shutdown: cannot hold new connections back; they will be refused", "addr", ln.Addr().String(), "err", err)
+			}
+		})
+	}
+	// The deadline must lie ahead: Accept does not try the queue at all
+	// once its deadline has passed.
+	tl.SetDeadline(time.Now().Add(acceptQueueWait))
+}
+
+// dropSYN is a classic BPF socket filter that drops TCP segments with SYN
+// set and ACK clear: new connection attempts. Everything else passes, so a
+// handshake already under way completes and lands in the accept queue (a
+// filter that dropped its final ACK would leave the client connected to
+// nothing). On a TCP socket the filter sees the segment from the TCP
+// header on; byte 13 holds the flags.
+var dropSYN = []syscall.SockFilter{
+	{Code: syscall.BPF_LD | syscall.BPF_B | syscall.BPF_ABS, K: 13},
+	{Code: syscall.BPF_ALU | syscall.BPF_AND | syscall.BPF_K, K: 0x12}, // SYN|ACK
+	{Code: syscall.BPF_JMP | syscall.BPF_JEQ | syscall.BPF_K, K: 0x02, Jt: 0, Jf: 1},
+	{Code: syscall.BPF_RET | syscall.BPF_K, K: 0},          // SYN alone: drop
+	{Code: syscall.BPF_RET | syscall.BPF_K, K: 0xffffffff}, // keep the whole segment
+}
+
+// acceptQueueWait is how long a stopping listener keeps taking the
+// connections that completed their TCP handshake before the filter.
+const acceptQueueWait = 20 * time.Millisecond
+
+// DrainQuiet is how long a stopping server waits for the next command of
+// a session that is between statements before it closes the session.
+const DrainQuiet = 100 * time.Millisecond
 
 // shutdownCut bounds the wait for sessions to unwind after their sockets
 // were closed.

@@ -2,13 +2,16 @@ package frontend
 
 import (
 	"crypto/sha1"
+	"crypto/tls"
 	"errors"
 	"fmt"
 	"io"
 	"net"
 	"strconv"
+	"strings"
 	"sync"
 	"sync/atomic"
+	"syscall"
 	"time"
 
 	"sqlgate/internal/backend"
@@ -78,28 +81,11 @@ type Session struct {
 	// it interrupts is never retried.
 	killed atomic.Bool
 
-	// phase is phaseIdle while the session waits for a command, phaseBusy
-	// from reading one until its reply is flushed, phaseClosed once
-	// Shutdown closed it: the transitions are CASes, so Shutdown never cuts
-	// a statement it has let start.
-	phase atomic.Int32
-}
-
-const (
-	phaseIdle int32 = iota
-	phaseBusy
-	phaseClosed
-)
-
-// closeIfIdle closes the session's socket when it is between statements
-// and reports whether it did; a busy session closes itself after its
-// reply because the server is draining.
-func (s *Session) closeIfIdle() bool {
-	if s.phase.CompareAndSwap(phaseIdle, phaseClosed) {
-		s.nc.Close()
-		return true
-	}
-	return s.phase.Load() == phaseClosed
+	// busy is set from reading a command until its reply is flushed, and
+	// holding while the session keeps a backend connection between
+	// statements (transaction, locks): a draining server gives only idle
+	// sessions that hold nothing a short deadline.
+	busy, holding atomic.Bool
 }
 
 // activity is the processlist view of a session.
@@ -429,13 +415,10 @@ func (s *Session) writeRawPacket(p []byte) error {
 // loop reads and dispatches commands until the client quits or fails.
 func (s *Session) loop() {
 	var deadlineSet time.Time
+	replied, clean, corked := false, false, false
 	for {
-		// The previous command's reply is out: idle again, unless
-		// Shutdown is draining, then close now.
-		s.phase.CompareAndSwap(phaseBusy, phaseIdle)
-		if s.srv.draining.Load() {
-			return
-		}
+		s.busy.Store(false)
+		s.holding.Store(len(s.backend) > 0)
 		rt := s.srv.Store.Load()
 		// wait_timeout is hours: refreshing the deadline once a second is
 		// precise enough and keeps timer work off the per-statement path.
@@ -443,9 +426,25 @@ func (s *Session) loop() {
 			s.c.Conn.SetReadDeadline(now.Add(rt.Vars.WaitTimeout))
 			deadlineSet = now
 		}
+		// Checked after the deadline above, so a drain that starts in
+		// between still gets its own deadline (Shutdown sets draining
+		// before it sets deadlines).
+		if s.srv.draining.Load() && s.drainStep(replied && clean && corked) {
+			return
+		}
+		replied = true
 		p, err := s.c.ReadPacket(rt.Vars.MaxAllowedPacket)
-		if err == nil && !s.phase.CompareAndSwap(phaseIdle, phaseBusy) {
-			return // Shutdown closed the session: the command is not run
+		if err == nil {
+			s.busy.Store(true)
+			if s.srv.draining.Load() {
+				// The drain deadline is for waiting on a command, not for
+				// reading what this one streams (LOAD DATA LOCAL). The
+				// reply is held back until drainStep has decided whether
+				// the FIN goes with it.
+				s.c.Conn.SetReadDeadline(time.Time{})
+				setCork(s.nc, true)
+				corked = true
+			}
 		}
 		if err != nil {
 			if errors.Is(err, wire.ErrPacketTooLarge) {
@@ -463,6 +462,7 @@ func (s *Session) loop() {
 			continue
 		}
 		s.srv.questions.Add(1)
+		clean = cleanEnd(p)
 		if err := s.dispatch(rt, p); err != nil {
 			var we *wire.Error
 			if errors.As(err, &we) {
@@ -482,6 +482,97 @@ func (s *Session) loop() {
 }
 
 var errQuit = errors.New("client quit")
+
+// setCork sets TCP_CORK on a client socket: while it is on, the kernel
+// sends only full segments, and the rest goes out when it is turned off or
+// with the FIN of a shutdown.
+func setCork(nc net.Conn, on bool) {
+	sc, ok := nc.(syscall.Conn)
+	if !ok {
+		return
+	}
+	rc, err := sc.SyscallConn()
+	if err != nil {
+		return
+	}
+	v := 0
+	if on {
+		v = 1
+	}
+	rc.Control(func(fd uintptr) {
+		syscall.SetsockoptInt(int(fd), syscall.IPPROTO_TCP, syscall.TCP_CORK, v)
+	})
+}
+
+// drainStep runs between two commands while the server drains. It ends
+// the session (true) when the client is between operations: the last
+// command ended one (see cleanEnd), its reply is still held back by the
+// cork (so the client cannot have sent anything after it), no backend
+// connection is held (a transaction, locks, pinned state), and no next
+// command has arrived. Otherwise it sends the reply and sets how long to
+// wait for the next command: DrainQuiet, or up to the drain deadline for
+// a session that holds a backend connection (a transaction in progress
+// must be allowed to commit).
+func (s *Session) drainStep(corkedCleanEnd bool) bool {
+	pending := s.c.Buffered() > 0 || wire.Readable(s.nc)
+	if corkedCleanEnd && !pending && len(s.backend) == 0 {
+		// The FIN leaves in the same segment as the reply.
+		s.hangUp()
+		return true
+	}
+	setCork(s.nc, false) // send the reply now
+	if len(s.backend) == 0 {
+		s.c.Conn.SetReadDeadline(time.Now().Add(DrainQuiet))
+	} else {
+		s.c.Conn.SetReadDeadline(time.Time{})
+	}
+	return false
+}
+
+// cleanEnd reports whether a client is likely idle after the reply to
+// command p, rather than about to send the next part of one operation:
+// after COM_STMT_PREPARE comes the EXECUTE, after SET NAMES or USE on a new
+// connection comes the application's statement, after BEGIN the
+// transaction. Hanging up there would lose that next command; a client
+// only checks for a closed connection when it takes it from its pool.
+func cleanEnd(p []byte) bool {
+	switch p[0] {
+	case wire.ComStmtExecute, wire.ComPing:
+		return true
+	case wire.ComQuery:
+		q := p[1:]
+		for len(q) > 0 && (q[0] == ' ' || q[0] == '\t' || q[0] == '\n' || q[0] == '\r' || q[0] == '(') {
+			q = q[1:]
+		}
+		for _, kw := range []string{"SET", "USE", "BEGIN", "START", "LOCK", "PREPARE", "XA"} {
+			if len(q) >= len(kw) && strings.EqualFold(string(q[:len(kw)]), kw) {
+				return false
+			}
+		}
+		return true
+	}
+	return false
+}
+
+// hangUp sends the FIN, before any clean-up: the client must see the
+// connection closed before it sends its next command, or that command is
+// lost. A client driver checks an idle connection before reusing it
+// (go-sql-driver's CheckConnLiveness, the C client's reconnect), which only
+// works if the FIN is already there. The reply is still corked here, and
+// a shutdown sends what is queued with the FIN in the same segment;
+// uncorking first would let the reply go ahead alone. CloseWrite, not Close: with a command
+// already pipelined behind and unread, Close would send a reset, which can
+// destroy the reply in the client's receive queue.
+func (s *Session) hangUp() {
+	if tc, ok := s.c.Conn.(*tls.Conn); ok {
+		tc.CloseWrite()
+	}
+	if cw, ok := s.nc.(interface{ CloseWrite() error }); ok {
+		cw.CloseWrite()
+		return
+	}
+	s.nc.Close()
+}
 
 // dispatch handles one command. A *wire.Error result is sent to the client
 // and the session goes on; any other error ends the session.
