@@ -1,6 +1,14 @@
 // Package testbed starts throw-away MariaDB servers for tests, benchmarks
 // and the lab: a primary and GTID replicas (read_only=1) on free loopback
-// ports in a temporary directory. It stops exactly the processes it started.
+// ports in a temporary directory, or on fixed ports inside a network
+// namespace (Options.NetNS). It stops exactly the processes it started.
+//
+// A bed records its layout and its current primary in Dir/bed.json, so a
+// later process can take it over with Open (the lab starts a bed in one
+// command and promotes or stops it in another). A bed opened that way
+// controls its nodes by the PID in each node's pid file, and only after
+// checking that the process's command line is that node's mariadbd, so a
+// PID the kernel has since reused is never signalled.
 package testbed
 
 import (
@@ -42,6 +50,21 @@ type Options struct {
 	// TLS: the nodes accept TLS with a certificate of the bed's own CA
 	// (Bed.CA, Bed.ServerCert), made in Dir/tls.
 	TLS bool
+	// NetNS runs every mariadbd inside this existing network namespace
+	// (ip netns exec; needs root). The bed still controls the nodes over
+	// their unix sockets, which work across namespaces (RootDB, Exec);
+	// Bed.DB dials TCP from this process's namespace, so it reaches such
+	// nodes only from inside theirs.
+	NetNS string
+	// Host is the address the nodes are known by: replicas replicate
+	// from the primary there. Default 127.0.0.1.
+	Host string
+	// Bind is mariadbd's bind-address. Default Host.
+	Bind string
+	// BasePort fixes the ports: node i (primary first, from 0) listens on
+	// BasePort+i. 0 picks free loopback ports, which only makes sense
+	// outside a namespace.
+	BasePort int
 }
 
 // Node is one mariadbd.
@@ -142,7 +165,7 @@ func Start(ctx context.Context, opt Options) (b *Bed, err error) {
 	for i := 0; i <= opt.Replicas; i++ {
 		name := fmt.Sprintf("node%d", i+1)
 		dir := filepath.Join(b.Dir, name)
-		n := &Node{Name: name, Host: "127.0.0.1", Dir: dir, Socket: filepath.Join(dir, "s.sock")}
+		n := &Node{Name: name, Host: opt.host(), Dir: dir, Socket: filepath.Join(dir, "s.sock")}
 		if len(n.Socket) >= 100 {
 			return nil, fmt.Errorf("socket path %s is too long for AF_UNIX; use a shorter Options.Dir", n.Socket)
 		}
@@ -152,6 +175,11 @@ func Start(ctx context.Context, opt Options) (b *Bed, err error) {
 	if opt.TLS {
 		if err := b.setupTLS(); err != nil {
 			return nil, err
+		}
+	}
+	if opt.NetNS != "" {
+		if _, err := os.Stat(filepath.Join("/var/run/netns", opt.NetNS)); err != nil {
+			return nil, fmt.Errorf("Options.NetNS: network namespace %s does not exist: create it first (ip netns add %s)", opt.NetNS, opt.NetNS)
 		}
 	}
 	if err := b.initData(ctx); err != nil {
@@ -172,7 +200,24 @@ func Start(ctx context.Context, opt Options) (b *Bed, err error) {
 	if err := b.setupReplication(ctx); err != nil {
 		return nil, err
 	}
+	if err := b.save(); err != nil {
+		return nil, err
+	}
 	return b, nil
+}
+
+func (o Options) host() string {
+	if o.Host == "" {
+		return "127.0.0.1"
+	}
+	return o.Host
+}
+
+func (o Options) bind() string {
+	if o.Bind == "" {
+		return o.host()
+	}
+	return o.Bind
 }
 
 // initData runs mariadb-install-db once and copies the result to every
@@ -226,14 +271,14 @@ func (b *Bed) writeCnf(n *Node, serverID int) error {
 %sdatadir=%[2]s/data
 socket=%[3]s
 pid-file=%[2]s/mariadbd.pid
-log-error=%[2]s/error.log
 tmpdir=%[2]s/tmp
 port=%[4]d
-bind-address=127.0.0.1
-report_host=127.0.0.1
+bind-address=%[9]s
+report_host=%[10]s
 report_port=%[4]d
 server-id=%[5]d
 log-basename=%[6]s
+log-error=%[2]s/error.log
 log-bin=%[6]s-bin
 binlog_format=ROW
 log_slave_updates=1
@@ -250,13 +295,29 @@ sync_binlog=0
 local_infile=ON
 max_connections=500
 %[7]s%[8]s
-`, userLine(), n.Dir, n.Socket, n.Port, serverID, n.Name, semi+tlsOpts, extra)
+`, userLine(), n.Dir, n.Socket, n.Port, serverID, n.Name, semi+tlsOpts, extra, b.opt.bind(), n.Host)
 	return os.WriteFile(filepath.Join(n.Dir, "my.cnf"), []byte(cnf), 0o644)
 }
 
 // startNew picks a free port and starts the node, retrying with another
-// port if the one picked was taken in the meantime.
+// port if the one picked was taken in the meantime. With Options.BasePort
+// the port is fixed and a taken one is an error naming it.
 func (b *Bed) startNew(ctx context.Context, n *Node, serverID int) error {
+	if b.opt.BasePort != 0 {
+		n.Port = b.opt.BasePort + serverID - 1
+		if err := b.writeCnf(n, serverID); err != nil {
+			return err
+		}
+		err := b.StartNode(ctx, n)
+		if err != nil && strings.Contains(err.Error(), "in use") {
+			where := "on this host"
+			if b.opt.NetNS != "" {
+				where = "in network namespace " + b.opt.NetNS
+			}
+			return fmt.Errorf("%s: port %d is taken %s: stop what holds it or choose another Options.BasePort", n.Name, n.Port, where)
+		}
+		return err
+	}
 	var err error
 	for attempt := 0; attempt < 5; attempt++ {
 		if n.Port, err = FreePort(); err != nil {
@@ -291,12 +352,8 @@ func FreePort() (int, error) {
 func (b *Bed) StartNode(ctx context.Context, n *Node) error {
 	n.mu.Lock()
 	defer n.mu.Unlock()
-	if n.cmd != nil {
-		select {
-		case <-n.done:
-		default:
-			return nil // already running
-		}
+	if n.pidLocked() != 0 {
+		return nil // already running
 	}
 	bin, err := binary("mariadbd")
 	if err != nil {
@@ -307,9 +364,29 @@ func (b *Bed) StartNode(ctx context.Context, n *Node) error {
 	if err != nil {
 		return err
 	}
-	cmd := exec.Command(bin, "--defaults-file="+filepath.Join(n.Dir, "my.cnf"))
+	args := []string{bin, "--defaults-file=" + n.cnf()}
+	if n != b.Primary {
+		// Fenced from its first moment: a proxy's monitor that saw an old
+		// primary come back writable, even briefly, would send it writes.
+		args = append(args, "--read-only=1")
+		if b.opt.SemiSync {
+			// init-rpl-role=SLAVE: an old primary killed while a commit
+			// waited for its acknowledgement rolls that commit back and
+			// truncates it from its binlog at restart ("Successfully
+			// truncated binlog file" in its error log), since no replica
+			// has it; it can then rejoin instead of being rebuilt.
+			args = append(args, "--rpl-semi-sync-master-enabled=0", "--init-rpl-role=SLAVE")
+		}
+	}
+	if b.opt.NetNS != "" {
+		// ip execs mariadbd in the namespace: the PID stays the same.
+		args = append([]string{"ip", "netns", "exec", b.opt.NetNS}, args...)
+	}
+	cmd := exec.Command(args[0], args[1:]...)
 	cmd.Stdout, cmd.Stderr = logf, logf
-	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
+	// A session of its own: no signal meant for the starting terminal
+	// reaches it, and it outlives a starter that exits (the lab's up).
+	cmd.SysProcAttr = &syscall.SysProcAttr{Setsid: true}
 	if err := cmd.Start(); err != nil {
 		logf.Close()
 		return fmt.Errorf("%s: starting mariadbd: %w", n.Name, err)
@@ -326,6 +403,12 @@ func (b *Bed) StartNode(ctx context.Context, n *Node) error {
 				// read_only is not persistent: a restarted replica would
 				// come up writable. Fence it, as a real failover setup does.
 				_, err = db.ExecContext(ctx, "SET GLOBAL read_only=1")
+				if err == nil && b.opt.SemiSync {
+					// A replica that is also a semi-sync master makes its
+					// own SQL thread wait for acknowledgements nobody
+					// sends (rpl_semi_sync_master_timeout per transaction).
+					_, err = db.ExecContext(ctx, "SET GLOBAL rpl_semi_sync_master_enabled=0")
+				}
 			}
 			db.Close()
 			if err == nil {
@@ -335,7 +418,7 @@ func (b *Bed) StartNode(ctx context.Context, n *Node) error {
 		select {
 		case <-done:
 			log := tail(readFile(filepath.Join(n.Dir, "error.log")), 25)
-			if strings.Contains(log, "Address already in use") {
+			if strings.Contains(log, "Address already in use") || strings.Contains(log, "Can't start server: Bind on TCP/IP port") {
 				return fmt.Errorf("%s: port %d in use", n.Name, n.Port)
 			}
 			return fmt.Errorf("%s: mariadbd exited during start-up; error log:\n%s", n.Name, log)
@@ -372,7 +455,7 @@ func (n *Node) signal(sig syscall.Signal, wait time.Duration) error {
 	n.mu.Lock()
 	defer n.mu.Unlock()
 	if n.cmd == nil {
-		return nil
+		return n.signalByPIDFile(sig, wait)
 	}
 	select {
 	case <-n.done:
@@ -394,12 +477,19 @@ func (n *Node) signal(sig syscall.Signal, wait time.Duration) error {
 	}
 }
 
-// PID returns the node's process id, or 0 when it is not running.
+// PID returns the node's process id, or 0 when it is not running. For a
+// node this process did not start (a bed taken over with Open) it is the
+// PID in the node's pid file, if that process is alive and is this node's
+// mariadbd.
 func (n *Node) PID() int {
 	n.mu.Lock()
 	defer n.mu.Unlock()
+	return n.pidLocked()
+}
+
+func (n *Node) pidLocked() int {
 	if n.cmd == nil {
-		return 0
+		return n.pidFromFile()
 	}
 	select {
 	case <-n.done:
@@ -408,6 +498,8 @@ func (n *Node) PID() int {
 		return n.cmd.Process.Pid
 	}
 }
+
+func (n *Node) cnf() string { return filepath.Join(n.Dir, "my.cnf") }
 
 // Stop stops every node and removes the directory if Start created it.
 // It is idempotent.
@@ -467,14 +559,27 @@ func (b *Bed) setupReplication(ctx context.Context) error {
 	if b.opt.SemiSync {
 		semiSlave = "SET GLOBAL rpl_semi_sync_slave_enabled=1;"
 	}
+	// The replication account exists on every node before anything is
+	// replicated (created outside the binlog, so that every node can
+	// serve replicas after a promotion), and the replicas are connected
+	// before the first transaction: with semi-sync the primary would
+	// otherwise wait rpl_semi_sync_master_timeout for an acknowledgement.
+	for _, n := range b.Nodes {
+		if err := b.Exec(ctx, n, "SET SESSION sql_log_bin=0; CREATE USER 'repl'@'%' IDENTIFIED BY 'repl'; GRANT REPLICATION SLAVE ON *.* TO 'repl'@'%'; SET SESSION sql_log_bin=1;"); err != nil {
+			return err
+		}
+	}
 	for _, r := range b.Replicas {
 		if err := b.Exec(ctx, r, "SET GLOBAL read_only=1;"+semiSlave+b.changeMaster(b.Primary)+"START SLAVE;"); err != nil {
 			return err
 		}
 	}
+	for _, r := range b.Replicas {
+		if err := waitIORunning(ctx, r, 30*time.Second); err != nil {
+			return err
+		}
+	}
 	err := b.Exec(ctx, b.Primary, `
-		CREATE USER 'repl'@'%' IDENTIFIED BY 'repl';
-		GRANT REPLICATION SLAVE ON *.* TO 'repl'@'%';
 		CREATE USER 'monitor'@'%' IDENTIFIED BY 'monitor';
 		GRANT REPLICATION CLIENT, SLAVE MONITOR, PROCESS ON *.* TO 'monitor'@'%';
 		CREATE USER 'admin'@'%' IDENTIFIED BY 'admin';
@@ -489,6 +594,26 @@ func (b *Bed) setupReplication(ctx context.Context) error {
 		return err
 	}
 	return b.WaitSync(ctx)
+}
+
+// waitIORunning waits until a replica's IO thread is connected to its
+// primary.
+func waitIORunning(ctx context.Context, n *Node, wait time.Duration) error {
+	deadline := time.Now().Add(wait)
+	for {
+		io, err := slaveField(ctx, n, "Slave_IO_Running")
+		if err != nil {
+			return fmt.Errorf("%s: %w", n.Name, err)
+		}
+		if io == "Yes" {
+			return nil
+		}
+		if time.Now().After(deadline) {
+			msg, _ := slaveField(ctx, n, "Last_IO_Error")
+			return fmt.Errorf("%s: replication IO thread not connected after %v: %s", n.Name, wait, msg)
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
 }
 
 func (b *Bed) changeMaster(p *Node) string {
@@ -547,7 +672,11 @@ func (b *Bed) Promote(ctx context.Context, n *Node) error {
 			return fmt.Errorf("%s: relay log not applied (%s): %v", n.Name, got, err)
 		}
 	}
-	if err := b.Exec(ctx, n, "STOP SLAVE; RESET SLAVE ALL; SET GLOBAL read_only=0"); err != nil {
+	semi := ""
+	if b.opt.SemiSync {
+		semi = "SET GLOBAL rpl_semi_sync_master_enabled=1;"
+	}
+	if err := b.Exec(ctx, n, "STOP SLAVE; RESET SLAVE ALL; "+semi+"SET GLOBAL read_only=0"); err != nil {
 		return err
 	}
 	var replicas []*Node
@@ -564,7 +693,7 @@ func (b *Bed) Promote(ctx context.Context, n *Node) error {
 		}
 	}
 	b.Primary, b.Replicas = n, replicas
-	return nil
+	return b.save()
 }
 
 // slaveField reads one column of SHOW SLAVE STATUS ("" when not a replica).
