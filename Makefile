@@ -3,7 +3,7 @@ GO      ?= go
 VERSION ?= $(shell git describe --tags --always --dirty 2>/dev/null || echo dev)
 LDFLAGS := -X main.version=$(VERSION)
 
-.PHONY: all build test vet deps bench fuzz lab lab-down clean
+.PHONY: all build test vet deps bench fuzz lab lab-status lab-failover lab-promote lab-down clean
 
 all: build
 
@@ -55,11 +55,34 @@ fuzz:
 		else exit 1; fi; \
 	done
 
+# lab: the whole architecture on this machine (internal/lab): as root in
+# network namespaces with keepalived and a VIP, otherwise on loopback.
+# `make lab LAB_DIR=/tmp/other PREFIX=o-` runs a second one beside it.
+LAB_DIR ?= /tmp/sqlgate-lab
+PREFIX  ?= sgl-
+LAB     := bin/sqlgate-lab
+
 lab:
-	@echo "make lab: not yet. The seed architecture (2 cores, satellites, keepalived VIP) arrives with the HA issue."
+	@scripts/deps.sh lab
+	@$(MAKE) --no-print-directory build
+	$(GO) build -o $(LAB) ./cmd/sqlgate-lab
+	$(LAB) up -dir $(LAB_DIR) -prefix $(PREFIX)
+
+lab-status:
+	@$(GO) build -o $(LAB) ./cmd/sqlgate-lab
+	$(LAB) status -dir $(LAB_DIR)
+
+lab-failover:
+	@$(GO) build -o $(LAB) ./cmd/sqlgate-lab
+	$(LAB) failover -dir $(LAB_DIR)
+
+lab-promote:
+	@$(GO) build -o $(LAB) ./cmd/sqlgate-lab
+	$(LAB) promote -dir $(LAB_DIR)
 
 lab-down:
-	@echo "make lab-down: not yet (nothing to stop)."
+	@$(GO) build -o $(LAB) ./cmd/sqlgate-lab
+	$(LAB) down -dir $(LAB_DIR)
 
 clean:
 	rm -rf bin

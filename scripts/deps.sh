@@ -1,13 +1,31 @@
 #!/usr/bin/env bash
-# Installs the packages sqlgate's tests and benchmarks run against, if any is
-# missing. Idempotent: does nothing when everything is there.
+# Installs the packages sqlgate's tests, benchmarks and lab run against, if
+# any is missing. Idempotent: does nothing when everything is there.
+#
+#   scripts/deps.sh       everything `make test` and `make bench` need
+#   scripts/deps.sh lab   what `make lab` needs
+# keepalived and iproute2 (the VIP failover tests, the lab's network
+# namespaces) are only needed as root: without root neither can be used.
 set -euo pipefail
+mode=${1:-all}
+case $mode in all | lab) ;; *)
+	echo "usage: $0 [lab]" >&2
+	exit 2
+	;;
+esac
+have() { command -v "$1" >/dev/null 2>&1 || [ -x "/usr/sbin/$1" ] || [ -x "/sbin/$1" ]; }
 need=()
-command -v mariadbd >/dev/null 2>&1 || [ -x /usr/sbin/mariadbd ] || need+=(mariadb-server)
-command -v mariadb >/dev/null 2>&1 || need+=(mariadb-client)
-command -v sysbench >/dev/null 2>&1 || need+=(sysbench)
-command -v haproxy >/dev/null 2>&1 || [ -x /usr/sbin/haproxy ] || need+=(haproxy)
-/usr/bin/python3 -c 'import MySQLdb' >/dev/null 2>&1 || need+=(python3-mysqldb) # a libmariadb client
+have mariadbd || need+=(mariadb-server)
+have mariadb || need+=(mariadb-client)
+if [ "$(id -u)" = 0 ]; then
+	have keepalived || need+=(keepalived)
+	have ip || need+=(iproute2)
+fi
+if [ "$mode" = all ]; then
+	have sysbench || need+=(sysbench)
+	have haproxy || need+=(haproxy)
+	/usr/bin/python3 -c 'import MySQLdb' >/dev/null 2>&1 || need+=(python3-mysqldb) # a libmariadb client
+fi
 [ ${#need[@]} -eq 0 ] && exit 0
 if [ "$(id -u)" != 0 ]; then
 	echo "missing packages: ${need[*]}; install them with: sudo apt-get install -y ${need[*]}" >&2
