@@ -292,14 +292,14 @@ DELETE FROM mysql_servers WHERE hostgroup_id=1; LOAD MYSQL SERVERS TO RUNTIME`)
 	}
 }
 
-// TestAdminChecksumsAndLayers checks version/epoch bookkeeping (§2.5), the
+// TestAdminChecksumsAndLayers checks version/epoch bookkeeping, the
 // spec's checksum vector, SAVE TO DISK surviving kill -9 while unsaved
 // memory edits do not, and the start-up precedence flags.
 func TestAdminChecksumsAndLayers(t *testing.T) {
 	bin := buildBinary(t)
 	p := newProxy(t, bin, `mysql_servers = ( { address="127.0.0.1", port=3306, hostgroup=0 } )
 mysql_users = ( { username="app", password="app", default_hostgroup=0 } )`)
-	// ProxySQL's exact version/epoch rules first (§2.5): every module at
+	// ProxySQL's exact version/epoch rules first: every module at
 	// version 1 after boot.
 	p.kill()
 	os.Remove(filepath.Join(p.dir, "proxysql.db"))
@@ -320,7 +320,7 @@ mysql_users = ( { username="app", password="app", default_hostgroup=0 } )`)
 	if boot["proxysql_servers"][2] != "0x0000000000000000" {
 		t.Errorf("empty proxysql_servers checksum = %s", boot["proxysql_servers"][2])
 	}
-	// The spec's vector (proxysql-cluster.md §2.3).
+	// ProxySQL's documented checksum test vector.
 	time.Sleep(1100 * time.Millisecond) // let the epoch (seconds) move
 	p.must(`INSERT INTO proxysql_servers VALUES ('127.0.0.1', 6032, 0, 'proxysql01'), ('127.0.0.1', 6033, 0, '');
 LOAD PROXYSQL SERVERS TO RUNTIME`)

@@ -342,7 +342,7 @@ func TestMonitorFaults(t *testing.T) {
 	p.must("SET mysql-monitor_password='monitor'; LOAD MYSQL VARIABLES TO RUNTIME")
 
 	// 4. No writer: the primary turns read_only. It leaves hostgroup 0 and
-	// a transaction open on it is cut (§3.2); a write waits
+	// a transaction open on it is cut; a write waits
 	// connect_timeout_server_max (3 s) and fails naming the hostgroup.
 	tx, err := db.Begin()
 	if err != nil {

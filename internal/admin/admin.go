@@ -99,7 +99,7 @@ type Admin struct {
 
 	csMu      sync.Mutex // guards checksums: the cluster reads them without mu
 	checksums map[string]cluster.Value
-	adopt     map[string]cluster.Value // a pull's expected checksum and epoch (§2.5)
+	adopt     map[string]cluster.Value // a pull's expected checksum and epoch
 
 	cluster *cluster.Cluster
 	// proxysqlBoot: -proxysql-boot-versions, ProxySQL's boot versions and
@@ -119,7 +119,7 @@ type Admin struct {
 }
 
 // Open creates the admin store and brings the configuration up as ProxySQL
-// does at boot (proxysql-cluster.md §1.9): defaults, then the disk layer,
+// does at boot: defaults, then the disk layer,
 // then the config file when there was no database or --initial/--reload
 // say so, then every module is loaded to runtime at version 1.
 func Open(o Options) (*Admin, error) {
@@ -372,7 +372,7 @@ func (a *Admin) next() *config.Config {
 	return &c
 }
 
-// bump records a new checksum for a module: version+1, epoch now (§2.5),
+// bump records a new checksum for a module: version+1, epoch now,
 // or the peer's epoch when a pull produced the checksum the peer announced
 // (epoch preservation: what stops nodes from pulling back and forth).
 func (a *Admin) bump(name string, sum uint64) {
@@ -484,7 +484,7 @@ func (a *Admin) varsFromMemory(ctx context.Context, prefix string) (map[string]s
 }
 
 // varsChecksum is the checksum of runtime_global_variables rows with the
-// prefix, minus the variables ProxySQL leaves out (§2.1, §2.4).
+// prefix, minus the variables ProxySQL leaves out.
 func varsChecksum(prefix string, vals map[string]string) uint64 {
 	var names []string
 	for k := range vals {
@@ -728,7 +728,7 @@ func (a *Admin) loadServers(ctx context.Context) error {
 		a.rtRows[t] = r
 	}
 	// mysql_servers_v2: the configuration as loaded, SHUNNED shown as
-	// ONLINE, OFFLINE_HARD left out (§2.4.2).
+	// ONLINE, OFFLINE_HARD left out.
 	v2, err := a.st.query(ctx, `SELECT hostgroup_id, hostname, port, gtid_port, CASE WHEN status="SHUNNED" THEN "ONLINE" ELSE status END AS status, weight, compression, max_connections, max_replication_lag, use_ssl, max_latency_ms, comment FROM main.mysql_servers WHERE status != "OFFLINE_HARD" ORDER BY hostgroup_id, hostname, port`)
 	if err != nil {
 		return err
@@ -760,7 +760,7 @@ func sortedServers(in []config.MySQLServer) []config.MySQLServer {
 }
 
 // runtimeServersChecksum hashes the runtime servers as ProxySQL's
-// connection-pool table shows them to peers (§2.4.1).
+// connection-pool table shows them to peers.
 func (a *Admin) runtimeServersChecksum() uint64 {
 	return cluster.RawChecksum(a.runtimeServersRows().rows)
 }

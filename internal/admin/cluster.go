@@ -73,8 +73,8 @@ func (a *Admin) AdminIfaces() string {
 // Cluster returns the peer monitor (for tests and the stats tables).
 func (a *Admin) Cluster() *cluster.Cluster { return a.cluster }
 
-// proxySelects maps the prefix of each PROXY_SELECT peers send (§2.11) to
-// the resultset that answers it (§2.12). Longer prefixes come first where
+// proxySelects maps the prefix of each PROXY_SELECT peers send to
+// the resultset that answers it. Longer prefixes come first where
 // one is a prefix of another.
 var proxySelects = []struct{ prefix, key string }{
 	{"PROXY_SELECT RULE_ID, USERNAME, SCHEMANAME, FLAGIN, CLIENT_ADDR", "rules"},
@@ -118,16 +118,16 @@ var serverCols = []string{"hostgroup_id", "hostname", "port", "gtid_port", "stat
 	"max_replication_lag", "use_ssl", "max_latency_ms", "comment"}
 
 // userCols are the mysql_users columns peers fetch and the users checksum
-// is computed from (§2.11).
+// is computed from.
 var userCols = []string{"username", "password", "use_ssl", "default_hostgroup", "default_schema", "schema_locked",
 	"transaction_persistent", "fast_forward", "backend", "frontend", "max_connections", "attributes", "comment"}
 
 // fastRoutingCols are mysql_query_rules_fast_routing's columns, in the
-// order of its checksum query (§2.4).
+// order of its checksum query.
 var fastRoutingCols = []string{"username", "schemaname", "flagIN", "destination_hostgroup", "comment"}
 
 // runtimeServersRows are the runtime servers as peers see and checksum
-// them (§2.4.1): OFFLINE_HARD left out, SHUNNED shown as ONLINE.
+// them: OFFLINE_HARD left out, SHUNNED shown as ONLINE.
 func (a *Admin) runtimeServersRows() *result {
 	r := &result{cols: serverCols}
 	for _, s := range sortedServers(a.cur.MySQLServers) {
@@ -146,7 +146,7 @@ func (a *Admin) runtimeServersRows() *result {
 }
 
 // ApplyPull loads a module fetched from a peer and verified against its
-// checksum (§2.11): the memory tables are rewritten, the module is loaded
+// checksum: the memory tables are rewritten, the module is loaded
 // to runtime keeping the peer's epoch, and saved to disk when
 // cluster_<module>_save_to_disk says so. If the load fails, memory is
 // restored from runtime: nothing is half-applied.

@@ -15,7 +15,7 @@ import (
 	"sqlgate/internal/wire"
 )
 
-// normalize applies ProxySQL's admin query normalisation (§1.3): trim,
+// normalize applies ProxySQL's admin query normalisation: trim,
 // collapse whitespace runs to one space, drop trailing semicolons.
 func normalize(q string) string {
 	q = strings.Join(strings.Fields(q), " ")
@@ -264,7 +264,7 @@ func (s *session) dispatch(ctx context.Context, q string) (res *result, affected
 	}
 
 	if strings.HasPrefix(upper, "PROXY_SELECT ") {
-		// Cluster fetches (§2.12): the stored resultsets, verbatim.
+		// Cluster fetches: the stored resultsets, verbatim.
 		r, err := a.proxySelect(strings.Join(strings.Fields(upper), " "))
 		return r, 0, "", err
 	}
@@ -534,7 +534,7 @@ func showRewrite(q, version string) (string, bool) {
 	return "", false
 }
 
-// set runs SET admin-x=value / SET mysql-x=value as ProxySQL does (§1.5):
+// set runs SET admin-x=value / SET mysql-x=value as ProxySQL does:
 // an UPDATE of main.global_variables with the value as an SQL expression,
 // so 'text' is text and false, 0 and 1+1 are numbers.
 func (s *session) set(ctx context.Context, assignment string) (*result, uint64, string, error) {
@@ -549,7 +549,7 @@ func (s *session) set(ctx context.Context, assignment string) (*result, uint64, 
 	return s.sqlite(ctx, "UPDATE global_variables SET variable_value="+value+" WHERE variable_name='"+name+"'", "UPDATE")
 }
 
-// loadSave runs LOAD|SAVE <module> TO|FROM <layer> (§1.4). It returns
+// loadSave runs LOAD|SAVE <module> TO|FROM <layer>. It returns
 // the rows affected ProxySQL reports: the variable rows copied between
 // memory and disk (ProxySQL runs an INSERT ... SELECT for those), the rows
 // read from the config file.
@@ -674,7 +674,7 @@ var checksumTables = map[string]struct{ query, name string }{
 }
 
 // tableChecksum answers CHECKSUM [DISK|MEMORY|MEM] MYSQL <what>: a
-// diagnostic hash of the table printed as 0x%X%X without padding (§1.6).
+// diagnostic hash of the table printed as 0x%X%X without padding.
 // DISK exists for the five tables ProxySQL keeps on disk checksums for.
 func (a *Admin) tableChecksum(ctx context.Context, layer, what string) (*result, uint64, string, error) {
 	schema := "main"

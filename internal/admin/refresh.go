@@ -28,7 +28,7 @@ type StatsSource interface {
 }
 
 // refresh regenerates the runtime_* and stats_* tables a query mentions
-// before it runs (§1.7): they are views of live state, not stored config.
+// before it runs: they are views of live state, not stored config.
 func (a *Admin) refresh(ctx context.Context, upper string, statsOnly bool) error {
 	if !strings.Contains(upper, "RUNTIME_") && !strings.Contains(upper, "STATS") && !strings.Contains(upper, "GLOBAL_VARIABLES") &&
 		!strings.Contains(upper, "MYSQL_SERVER_") {

@@ -19,7 +19,7 @@ type move struct {
 }
 
 // replicationAction applies a read_only result of host:port to the runtime
-// servers (§3.2 of the data-path spec) and returns the new list and what
+// servers and returns the new list and what
 // changed:
 //   - read_only=0 and not yet in the writer hostgroup: copy its reader entry
 //     there; keep it in the reader hostgroup only with

@@ -30,7 +30,7 @@ func (h *health) capped(used int, now time.Time) bool {
 }
 
 // recoveryWindow is how long an automatically shunned server stays out
-// after its last connect error (§2.4): mysql-shun_recovery_time_sec, but
+// after its last connect error: mysql-shun_recovery_time_sec, but
 // below mysql-connect_timeout_server_max so that a waiting session still
 // sees it come back, and at least a second.
 func recoveryWindow(o *Options) time.Duration {
@@ -67,7 +67,7 @@ func (s *Server) tryRecover(p *Pool, o *Options, now time.Time, hurry bool) bool
 }
 
 // ignoredForShun lists errors that come from the client's identity or
-// request, not the server's health (§2.4's list): they never shun.
+// request, not the server's health: they never shun.
 func ignoredForShun(code uint16) bool {
 	switch {
 	case code == 1007, code == 1008, code == 1044, code == 1045,
@@ -208,14 +208,14 @@ func (p *Pool) SetLatency(host string, port int, us int64) {
 	}
 }
 
-// Lag values other than seconds (§4.4).
+// Lag values other than seconds.
 const (
 	LagNull       = -1 // Seconds_Behind_Master is NULL (replication stopped)
 	LagNotReplica = -2 // no replication configured: a primary
 	LagUnknown    = -3 // the check failed
 )
 
-// SetLag applies a replication lag measurement of host:port (§4.4) to
+// SetLag applies a replication lag measurement of host:port to
 // every hostgroup entry with max_replication_lag > 0: count consecutive
 // measurements above the limit and shun at count; bring a lag-shunned
 // server back once it is within the limit (or no longer a replica). A

@@ -20,7 +20,7 @@ import (
 // Status is a server's administrative or health state in a hostgroup.
 type Status int32
 
-// Server states with ProxySQL's names (§2.2 of the data-path spec).
+// Server states with ProxySQL's names.
 const (
 	Online Status = iota
 	Shunned

@@ -34,7 +34,7 @@ const (
 var Modules = []string{AdminVariables, MySQLQueryRules, MySQLServers, MySQLServersV2, MySQLUsers, MySQLVariables, ProxySQLServers}
 
 // PerNodeVariables are the variables each node keeps for itself: left out
-// of the variables checksums and never synced (§2.1): mysql-threads always,
+// of the variables checksums and never synced: mysql-threads always,
 // the listen addresses because cluster_sync_interfaces is false.
 var PerNodeVariables = []string{"mysql-threads", "mysql-interfaces", "admin-mysql_ifaces", "admin-restapi_port",
 	"admin-telnet_admin_ifaces", "admin-telnet_stats_ifaces", "admin-web_port"}

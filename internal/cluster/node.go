@@ -36,11 +36,11 @@ type Config struct {
 }
 
 // algorithm resolves cluster_mysql_servers_sync_algorithm. 3 pulls the
-// runtime servers only when no monitor maintains them (§2.1). sqlgate
+// runtime servers only when no monitor maintains them. sqlgate
 // also reads 1 as 2 while its monitor moves servers between replication
 // hostgroups: pulling another node's monitor findings, each with a fresh
 // epoch, lets two nodes with different views flip the writer back and
-// forth (§2.16.5). The variable's value, and so the admin_variables
+// forth. The variable's value, and so the admin_variables
 // checksum, stays ProxySQL's.
 func (c Config) algorithm() int {
 	switch {
@@ -80,7 +80,7 @@ type Peer struct {
 
 func (p Peer) addr() string { return fmt.Sprintf("%s:%d", p.Hostname, p.Port) }
 
-// record is the local copy of one module's checksum on one peer (§2.8).
+// record is the local copy of one module's checksum on one peer.
 type record struct {
 	Value
 	diffCheck   uint64
@@ -114,7 +114,7 @@ type node struct {
 	masterVersion  string
 }
 
-// metrics are the peer's stats_mysql_global numbers (§2.7 step 4.3).
+// metrics are the peer's stats_mysql_global numbers.
 type metrics struct {
 	responseTime                      time.Duration
 	uptime, queries, connected, creat int64
@@ -123,7 +123,7 @@ type metrics struct {
 }
 
 // Cluster monitors the peers in proxysql_servers and pulls configuration
-// from them with ProxySQL's rules (§2.7-§2.11).
+// from them with ProxySQL's rules.
 type Cluster struct {
 	local Local
 	log   *slog.Logger
@@ -289,7 +289,7 @@ func diffModule(m string) string {
 }
 
 // update applies a runtime_checksums_values resultset (rows nil: the
-// global checksum did not change) to a peer's records (§2.8).
+// global checksum did not change) to a peer's records.
 func (c *Cluster) update(n *node, rows [][]*string, own map[string]Value, cfg Config) {
 	now := time.Now()
 	c.dataMu.Lock()
@@ -379,7 +379,7 @@ func deref(s *string) string {
 }
 
 // LoadCommand is the LOAD command that loads a checksummed module, as the
-// local-LOAD log line and the version-1 warning name it (§2.13).
+// local-LOAD log line and the version-1 warning name it.
 func LoadCommand(module string) string {
 	switch module {
 	case AdminVariables:
@@ -411,9 +411,11 @@ type candidate struct {
 	runtime Value // the same peer's runtime mysql_servers, for servers pulls
 }
 
-// wantsSync is §2.9's rule for one module, with sqlgate's tie-break:
-// equal epochs resolve to the higher checksum instead of a conflict that
-// only a manual LOAD ends.
+// wantsSync is ProxySQL's rule for pulling one module from a peer: the
+// peer's version is above 1, its epoch is newer than ours (or ours is at
+// version 1), and it has differed for diffs_before_sync checks. sqlgate
+// adds a tie-break: equal epochs resolve to the higher checksum instead of
+// a conflict that only a manual LOAD ends.
 func wantsSync(own Value, p *record, d int) (sync bool, conflict string) {
 	if p.Version > 1 {
 		if (own.Version == 1 || p.Epoch > own.Epoch) && p.diffCheck >= uint64(d) {
@@ -433,8 +435,8 @@ func wantsSync(own Value, p *record, d int) (sync bool, conflict string) {
 	return false, ""
 }
 
-// choosePeer is §2.10: the newest-epoch peer with version > 1 and enough
-// diff_checks. Unlike ProxySQL, which depends on map order, sqlgate
+// choosePeer picks the peer to pull from, as ProxySQL does: the
+// newest-epoch peer with version > 1 and enough diff_checks. Unlike ProxySQL, which depends on map order, sqlgate
 // postpones deterministically while any eligible peer with a newer epoch
 // has not yet reached diffs_before_sync, and breaks epoch ties by the
 // higher checksum (then the peer address).
@@ -476,7 +478,7 @@ func (c *Cluster) choosePeer(module string, d int) (*candidate, bool) {
 	return best, true
 }
 
-// decide runs §2.9 for every module after a peer's records changed, and
+// decide runs wantsSync for every module after a peer's records changed, and
 // pulls synchronously (c.mu is held by the caller).
 func (c *Cluster) decide(n *node, cfg Config) {
 	own := c.local.Checksums()
@@ -571,7 +573,9 @@ func (c *Cluster) decide(n *node, cfg Config) {
 	}
 }
 
-// decideRuntimeServers is §2.9 step 3: the runtime servers module alone.
+// decideRuntimeServers decides the runtime mysql_servers module on its own,
+// when the mysql_servers_v2 checksums agree (otherwise the v2 pull brings
+// the servers along).
 func (c *Cluster) decideRuntimeServers(n *node, cfg Config, own map[string]Value) {
 	d := cfg.Diffs[MySQLServers]
 	c.dataMu.Lock()

@@ -103,7 +103,7 @@ func backoff(interval time.Duration, failures int) time.Duration {
 	return max(interval, min(d, maxBackoff))
 }
 
-// monitor is one peer's thread (§2.7). A peer that cannot be reached,
+// monitor is one peer's thread. A peer that cannot be reached,
 // refuses the login or fails a check costs one attempt per check interval,
 // backing off up to maxBackoff while it keeps failing; setStatus logs each
 // change of reason once.
@@ -235,7 +235,7 @@ func (c *Cluster) session(n *node, pc *conn, cfg Config) (time.Duration, error) 
 	return 0, nil
 }
 
-// fetchMetrics reads the peer's stats_mysql_global (§2.7 step 4.3).
+// fetchMetrics reads the peer's stats_mysql_global.
 func (c *Cluster) fetchMetrics(n *node, pc *conn) error {
 	t0 := time.Now()
 	_, rows, err := pc.query("SELECT * FROM stats_mysql_global ORDER BY Variable_Name")
@@ -271,8 +271,9 @@ func (c *Cluster) fetchMetrics(n *node, pc *conn) error {
 // the peer announced: nothing is applied.
 var errMismatch = errors.New("mismatching checksum")
 
-// rulesQ, usersQ... are the fetch queries of §2.11, byte for byte: a real
-// ProxySQL node matches them by prefix.
+// rulesQ, usersQ... are the queries a ProxySQL 2.7 node sends to fetch a
+// module from a peer, byte for byte: a real ProxySQL node matches them by
+// prefix.
 const (
 	rulesQ = "PROXY_SELECT rule_id, username, schemaname, flagIN, client_addr, proxy_addr, proxy_port, digest, match_digest, match_pattern, negate_match_pattern, re_modifiers, flagOUT, replace_pattern, destination_hostgroup, cache_ttl, cache_empty_result, cache_timeout, reconnect, timeout, retries, delay, next_query_flagIN, mirror_flagOUT, mirror_hostgroup, error_msg, ok_msg, sticky_conn, multiplex, gtid_from_hostgroup, log, apply, attributes, comment FROM runtime_mysql_query_rules ORDER BY rule_id"
 	fastQ  = "PROXY_SELECT username, schemaname, flagIN, destination_hostgroup, comment FROM runtime_mysql_query_rules_fast_routing ORDER BY username, schemaname, flagIN"
@@ -298,7 +299,7 @@ var PeerQueries = []string{
 	serversV2Q, replQ, grQ, galeraQ, auroraQ, attrsQ, sslQ, runtimeSrvQ,
 }
 
-// varsQuery is the variables fetch of §2.11, without the per-node
+// varsQuery is ProxySQL's variables fetch, without the per-node
 // variables (cluster_sync_interfaces is false).
 func varsQuery(prefix string) string {
 	return "SELECT * FROM runtime_global_variables WHERE variable_name LIKE '" + prefix + "-%'" +
@@ -323,7 +324,9 @@ type Pull struct {
 	Peer   Peer
 	// Results are the fetched resultsets in query order: rules (rules,
 	// fast routing); users (users); variables (variables); proxysql
-	// servers (servers); servers v2 (the seven tables of §2.4.2).
+	// servers (servers); servers v2 (the seven tables of mysql_servers_v2:
+	// servers, replication, group replication, galera, aurora, hostgroup
+	// attributes, SSL params).
 	Results []Result
 	// Runtime holds the runtime servers for algorithm 1 (nil otherwise).
 	Runtime *Result
@@ -356,7 +359,7 @@ func (c *Cluster) fetch(p Peer, cfg Config, queries ...string) ([]Result, error)
 }
 
 // pull fetches module m from the chosen peer, verifies it against the
-// peer's checksum and applies it (§2.11). A resultset that does not match
+// peer's checksum and applies it. A resultset that does not match
 // changes nothing: a peer that serves something other than what it
 // announced cannot alter this node.
 func (c *Cluster) pull(m string, cand *candidate, cfg Config, own Value) error {
@@ -445,7 +448,7 @@ func (c *Cluster) pullRuntimeServers(cand *candidate, cfg Config, own Value) err
 }
 
 // ResultChecksum computes a module's checksum from fetched resultsets the
-// way the sending node computed it (§2.4).
+// way the sending node computed it.
 func ResultChecksum(m string, res []Result) (string, error) {
 	switch m {
 	case MySQLQueryRules:

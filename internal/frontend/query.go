@@ -276,7 +276,7 @@ func (s *Session) inTrans() bool {
 }
 
 // route picks the hostgroup for a statement: the user's default hostgroup,
-// overridden by query rules, then by the first comment's annotations (§6.3),
+// overridden by query rules, then by the first comment's annotations,
 // then by the session's transaction or lock (which always win: they hold
 // state). The rules' and annotations' other actions are returned in the
 // Result and, for those that shape execution, in info.
@@ -526,7 +526,7 @@ func (s *Session) releaseAll(_ bool) {
 
 // afterStatement updates the session and connection after a statement
 // completed (successfully or with a MySQL error), and returns the connection
-// to the pool unless the session still needs it (§7.3 of the data-path spec).
+// to the pool unless the session still needs it.
 func (s *Session) afterStatement(rt *runtime.Snapshot, hg int, bc *backend.Conn, ri resultInfo, info *stmtInfo) {
 	s.last = ri
 	if ri.statusKnown {

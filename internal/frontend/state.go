@@ -10,7 +10,7 @@ import (
 )
 
 // syncState replays the session state on bc, lazily and in the order
-// ProxySQL uses (§7.5): reset when the connection carries variables the
+// ProxySQL uses: reset when the connection carries variables the
 // session never set, then schema, multi-statement option, and one SET for
 // autocommit, character set and the tracked variables.
 func (s *Session) syncState(bc *backend.Conn) error {

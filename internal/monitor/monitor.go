@@ -1,5 +1,5 @@
-// Package monitor checks the backends as ProxySQL's Monitor module does
-// (§4 of the data-path spec): connect, ping with latency, read_only for
+// Package monitor checks the backends as ProxySQL's Monitor module does:
+// connect, ping with latency, read_only for
 // replication hostgroups, and replication lag, with the mysql-monitor_*
 // variables' names and defaults. Results go to bounded in-memory logs that
 // the admin shows as the monitor.mysql_server_*_log tables, and drive the
@@ -27,7 +27,7 @@ import (
 )
 
 // Topology receives read_only results; the admin implements it by moving
-// servers between the writer and reader hostgroups (§3.2).
+// servers between the writer and reader hostgroups.
 type Topology interface {
 	// ReadOnly reports false when the result could not be applied; the
 	// monitor then acts on the next check again.
@@ -118,7 +118,7 @@ type target struct {
 }
 
 // targets derives the hosts to check from a snapshot: every distinct
-// host:port not OFFLINE_HARD (§4).
+// host:port not OFFLINE_HARD.
 func targets(snap *runtime.Snapshot) map[hostKey]target {
 	out := map[hostKey]target{}
 	pairs := map[int]string{}
@@ -547,7 +547,7 @@ func (h *host) readOnlyCheck(snap *runtime.Snapshot, q string, timeout time.Dura
 	act := ro >= 0
 	if err != nil && isTimeout(err) {
 		// A host that times out max_timeout_count times in a row is
-		// treated as read_only=1, so a hung writer is demoted (§3.2).
+		// treated as read_only=1, so a hung writer is demoted.
 		h.roTimeouts++
 		if h.roTimeouts >= v.ReadOnlyMaxTimeoutCount {
 			ro, act = 1, true

@@ -146,7 +146,7 @@ func containsFold(s, upper string) bool {
 }
 
 // StmtFlags are effects of a statement on its backend connection that
-// matter for multiplexing (§7.3).
+// matter for multiplexing.
 type StmtFlags uint16
 
 // Statement flags.

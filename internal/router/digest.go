@@ -40,8 +40,8 @@ var defaultDigestOptions = digestOptions{maxQueryLength: 65000, groupingLimit: 3
 // replaced by ?, blanks collapsed, blanks next to parentheses, commas and
 // some operators removed, a sign in front of a literal dropped, value lists
 // (?,?,?,?,?) shortened to (?,?,?,...) and more than ten such lists in a row
-// to the first ten followed by ",...". See §6.4 of the data-path spec and the
-// ProxySQL test vectors in testdata.
+// to the first ten followed by ",...". The ProxySQL test vectors in
+// testdata pin every rule.
 func Digest(query string) (text string, firstComment string) {
 	d := digesterPool.Get().(*digester)
 	out := d.run(query, &defaultDigestOptions, 0)

@@ -229,7 +229,7 @@ func TestDigestOracle(t *testing.T) {
 // 5cc418bb), compiled with the default mysql-query_digests_* values.
 func TestDigestDefaults(t *testing.T) {
 	tests := []struct{ in, want, comment string }{
-		// §6.4 of the data-path spec.
+		// ProxySQL's documented digest examples.
 		{"select /* c */ 1", "select ?", "c"},
 		{"SELECT * FROM t WHERE id IN (1,2,3,4,5)", "SELECT * FROM t WHERE id IN (?,?,?,...)", ""},
 		{"INSERT INTO t (a,b) VALUES ('x',1),('y',2)", "INSERT INTO t (a,b) VALUES (?,?),(?,?)", ""},

@@ -243,7 +243,7 @@ func set(dst *int, v *int) {
 	}
 }
 
-// Evaluate runs the rules against in (§6.2): rules are visited in rule_id
+// Evaluate runs the rules against in: rules are visited in rule_id
 // order; a rule applies when its flagIN equals the current flag and all its
 // filters match; later matches overwrite earlier values; flagOUT changes the
 // flag; apply stops evaluation. When no apply rule stopped it, the fast
@@ -341,7 +341,7 @@ func addrMatch(pattern, addr string) bool {
 	return pattern == addr
 }
 
-// Annotations are the key=value pairs of a query's first comment (§6.3);
+// Annotations are the key=value pairs of a query's first comment;
 // -1 means "not given".
 type Annotations struct {
 	Hostgroup, Mirror, CacheTTL, QueryDelay, QueryRetries, QueryTimeout int

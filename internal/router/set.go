@@ -18,10 +18,10 @@ type Assignment struct {
 }
 
 // trackedVars are the session variables sqlgate replays on pooled
-// connections (§7.4).
+// connections.
 var trackedVars = map[string]bool{}
 
-// ignoredVars are parsed but not replayed (§7.4).
+// ignoredVars are parsed but not replayed.
 var ignoredVars = map[string]bool{}
 
 func init() {

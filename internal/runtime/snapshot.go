@@ -51,7 +51,7 @@ type ReplicationPair struct {
 	CheckType      string
 }
 
-// ReadOnlyQuery is the monitor's query for a check_type (§3.1), one column
+// ReadOnlyQuery is the monitor's query for a check_type, one column
 // named read_only.
 func ReadOnlyQuery(checkType string) (string, bool) {
 	switch checkType {
