@@ -436,10 +436,11 @@ func wantsSync(own Value, p *record, d int) (sync bool, conflict string) {
 }
 
 // choosePeer picks the peer to pull from, as ProxySQL does: the
-// newest-epoch peer with version > 1 and enough diff_checks. Unlike ProxySQL, which depends on map order, sqlgate
-// postpones deterministically while any eligible peer with a newer epoch
-// has not yet reached diffs_before_sync, and breaks epoch ties by the
-// higher checksum (then the peer address).
+// newest-epoch peer with version > 1 and enough diff_checks. Unlike
+// ProxySQL, which depends on map order, sqlgate postpones deterministically
+// while any eligible peer with a newer epoch has not yet reached
+// diffs_before_sync, and breaks epoch ties by the higher checksum (then the
+// peer address).
 func (c *Cluster) choosePeer(module string, d int) (*candidate, bool) {
 	c.dataMu.Lock()
 	defer c.dataMu.Unlock()
