@@ -347,6 +347,12 @@ LOAD PROXYSQL SERVERS TO RUNTIME`)
 	if g2 := p.must("SELECT GLOBAL_CHECKSUM()"); g2 == g1 {
 		t.Error("GLOBAL_CHECKSUM() did not change with the mysql_users version")
 	}
+	// ProxySQL's single-user form (it accepts any name, as ProxySQL
+	// 2.7.2 does) loads the users: one more version, same checksum.
+	p.must("LOAD MYSQL USER app TO RUNTIME")
+	if u := p.checksums()["mysql_users"]; u[0] != "3" || u[2] != boot["mysql_users"][2] {
+		t.Errorf("mysql_users after LOAD MYSQL USER app = %v, want version 3 and checksum %s", u, boot["mysql_users"][2])
+	}
 
 	// Saved survives kill -9; unsaved memory edits do not.
 	p.must(`INSERT INTO mysql_users (username, password, default_hostgroup) VALUES ('saved', 's', 0);

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"os"
 	"regexp"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -255,55 +256,65 @@ func (s *session) refreshForStats(upper string) error {
 	return a.refresh(ctx, upper, true)
 }
 
-// dispatch recognises admin commands; anything else goes to SQLite.
-func (s *session) dispatch(ctx context.Context, q string) (res *result, affected uint64, info string, err error) {
-	a := s.a
-	upper := strings.ToUpper(q)
-	if rq, ok := rewriteVariableQuery(q); ok {
-		return s.sqlite(ctx, rq, "STATS_MYSQL_GLOBAL GLOBAL_VARIABLES")
-	}
+// command is one statement form the admin interface answers itself;
+// every other statement goes to SQLite. match returns nil when q is not
+// this command, or the regexp submatches (or any non-nil slice) when it
+// is; run answers it.
+type command struct {
+	match func(s *session, q, upper string) []string
+	run   func(s *session, ctx context.Context, q, upper string, m []string) (*result, uint64, string, error)
+}
 
-	if strings.HasPrefix(upper, "PROXY_SELECT ") {
+// commands are tried in order, first match wins: single-user loads before
+// the general LOAD/SAVE form, exact statements before the SHOW rewrites,
+// and the catch-all for unknown PROXYSQL statements last.
+var commands = []command{
+	{matchFunc(func(s *session, q string) (string, bool) { return rewriteVariableQuery(q) }), func(s *session, ctx context.Context, _, _ string, m []string) (*result, uint64, string, error) {
+		return s.sqlite(ctx, m[0], "STATS_MYSQL_GLOBAL GLOBAL_VARIABLES")
+	}},
+	{prefix("PROXY_SELECT "), func(s *session, _ context.Context, _, upper string, _ []string) (*result, uint64, string, error) {
 		// Cluster fetches: the stored resultsets, verbatim.
-		r, err := a.proxySelect(strings.Join(strings.Fields(upper), " "))
+		r, err := s.a.proxySelect(strings.Join(strings.Fields(upper), " "))
 		return r, 0, "", err
-	}
-	if m := loadSaveRE.FindStringSubmatch(q); m != nil {
-		n, info, err := a.loadSave(ctx, strings.ToUpper(m[1]), strings.ToUpper(m[2]), strings.ToUpper(m[3]), strings.ToUpper(m[4]))
-		return nil, n, info, err
-	}
-	if loadUserRE.MatchString(q) {
+	}},
+	{pattern(loadUserRE), func(s *session, ctx context.Context, _, _ string, _ []string) (*result, uint64, string, error) {
 		// A single-user load republishes all users: the result is the same
 		// for that user and never leaves runtime half-updated.
-		_, _, err := a.loadSave(ctx, "LOAD", "MYSQL USERS", "TO", "RUNTIME")
+		_, _, err := s.a.loadSave(ctx, "LOAD", "MYSQL USERS", "TO", "RUNTIME")
 		return nil, 0, "", err
-	}
-	if strings.HasPrefix(upper, "SET ") {
+	}},
+	{pattern(loadSaveRE), func(s *session, ctx context.Context, _, _ string, m []string) (*result, uint64, string, error) {
+		n, info, err := s.a.loadSave(ctx, strings.ToUpper(m[1]), strings.ToUpper(m[2]), strings.ToUpper(m[3]), strings.ToUpper(m[4]))
+		return nil, n, info, err
+	}},
+	{prefix("SET "), func(s *session, ctx context.Context, q, _ string, _ []string) (*result, uint64, string, error) {
 		return s.set(ctx, q[len("SET "):])
-	}
-	switch upper {
-	case "SELECT CONFIG FILE":
-		text, err := a.configFile(ctx, true)
+	}},
+	{exact("SELECT CONFIG FILE"), func(s *session, ctx context.Context, _, _ string, _ []string) (*result, uint64, string, error) {
+		text, err := s.a.configFile(ctx, true)
 		if err != nil {
 			return nil, 0, "", err
 		}
 		return single("Data", text), 0, "", nil
-	case "PROXYSQL FLUSH LOGS":
+	}},
+	{exact("PROXYSQL FLUSH LOGS"), func(s *session, _ context.Context, _, _ string, _ []string) (*result, uint64, string, error) {
 		// The process log goes to stderr (nothing to reopen); the query
 		// events log starts a new file, as in ProxySQL.
-		if a.control != nil {
-			if err := a.control.FlushLogs(); err != nil {
+		if c := s.a.control; c != nil {
+			if err := c.FlushLogs(); err != nil {
 				return nil, 0, "", adminErr("%v", err)
 			}
 		}
 		return nil, 0, "", nil
-	case "PROXYSQL FLUSH QUERY CACHE":
-		if a.control != nil {
-			n := a.control.FlushQueryCache()
-			a.log.Info("PROXYSQL FLUSH QUERY CACHE", "entries", n)
+	}},
+	{exact("PROXYSQL FLUSH QUERY CACHE"), func(s *session, _ context.Context, _, _ string, _ []string) (*result, uint64, string, error) {
+		if c := s.a.control; c != nil {
+			s.a.log.Info("PROXYSQL FLUSH QUERY CACHE", "entries", c.FlushQueryCache())
 		}
 		return nil, 0, "", nil
-	case "PROXYSQL PAUSE", "PROXYSQL RESUME":
+	}},
+	{exact("PROXYSQL PAUSE", "PROXYSQL RESUME"), func(s *session, _ context.Context, _, upper string, _ []string) (*result, uint64, string, error) {
+		a := s.a
 		a.log.Info("received " + upper + " command")
 		if a.control == nil {
 			return nil, 0, "", adminErr("ProxySQL MySQL module not running, impossible to %s", strings.ToLower(strings.TrimPrefix(upper, "PROXYSQL ")))
@@ -317,46 +328,49 @@ func (s *session) dispatch(ctx context.Context, q string) (res *result, affected
 			return nil, 0, "", wire.Errorf(1045, "28000", "%v", err)
 		}
 		return nil, 0, "", nil
-	case "PROXYSQL SHUTDOWN", "PROXYSQL KILL", "PROXYSQL SHUTDOWN SLOW":
-		a.log.Info("shutdown requested on the admin interface", "command", q, "user", s.user)
-		a.shutOnce.Do(func() { close(a.shutdown) })
+	}},
+	{exact("PROXYSQL SHUTDOWN", "PROXYSQL KILL", "PROXYSQL SHUTDOWN SLOW"), func(s *session, _ context.Context, q, _ string, _ []string) (*result, uint64, string, error) {
+		s.a.log.Info("shutdown requested on the admin interface", "command", q, "user", s.user)
+		s.a.shutOnce.Do(func() { close(s.a.shutdown) })
 		return nil, 0, "", nil
-	case "PROXYSQL READONLY", "PROXYSQL READWRITE":
+	}},
+	{exact("PROXYSQL READONLY", "PROXYSQL READWRITE"), func(s *session, _ context.Context, _, upper string, _ []string) (*result, uint64, string, error) {
 		val := "true"
 		if upper == "PROXYSQL READWRITE" {
 			val = "false"
 		}
-		v := *a.vars.Load()
+		v := *s.a.vars.Load()
 		v.ReadOnly = val == "true"
 		v.Raw = cloneMap(v.Raw)
 		v.Raw["read_only"] = val
-		a.vars.Store(&v)
+		s.a.vars.Store(&v)
 		return nil, 0, "", nil
-	case "PROXYSQL CLUSTER_NODE_UUID":
-		return single("uuid", a.uuid), 0, "", nil
-	}
-	if rq, ok := showRewrite(q, a.version); ok {
-		return s.sqlite(ctx, rq, "")
-	}
-	if m := nodeUUIDRE.FindStringSubmatch(q); m != nil {
+	}},
+	{exact("PROXYSQL CLUSTER_NODE_UUID"), func(s *session, _ context.Context, _, _ string, _ []string) (*result, uint64, string, error) {
+		return single("uuid", s.a.uuid), 0, "", nil
+	}},
+	{matchFunc(func(s *session, q string) (string, bool) { return showRewrite(q, s.a.version) }), func(s *session, ctx context.Context, _, _ string, m []string) (*result, uint64, string, error) {
+		return s.sqlite(ctx, m[0], "")
+	}},
+	{pattern(nodeUUIDRE), func(s *session, _ context.Context, _, _ string, m []string) (*result, uint64, string, error) {
 		if s.uuid != "" && s.uuid != m[1] {
 			return nil, 0, "", adminErr("CLUSTER_NODE_UUID changed within a session (%s -> %s)", s.uuid, m[1])
 		}
 		if s.uuid == "" {
-			a.log.Info(fmt.Sprintf("Created new link with Cluster node %s : %s at interface %s", s.remote, m[1], m[2]))
+			s.a.log.Info(fmt.Sprintf("Created new link with Cluster node %s : %s at interface %s", s.remote, m[1], m[2]))
 		}
 		s.uuid = m[1]
 		return nil, 0, "", nil
-	}
-	if m := checksumRE.FindStringSubmatch(q); m != nil {
-		return a.tableChecksum(ctx, strings.ToUpper(m[1]), strings.ToUpper(m[2]))
-	}
-	if m := configFile.FindStringSubmatch(q); m != nil {
+	}},
+	{pattern(checksumRE), func(s *session, ctx context.Context, _, _ string, m []string) (*result, uint64, string, error) {
+		return s.a.tableChecksum(ctx, strings.ToUpper(m[1]), strings.ToUpper(m[2]))
+	}},
+	{pattern(configFile), func(s *session, ctx context.Context, _, upper string, m []string) (*result, uint64, string, error) {
 		// As in ProxySQL, SELECT CONFIG INTO OUTFILE writes the REST API
 		// routes too and reports the bytes written; SAVE CONFIG TO FILE
 		// does neither.
 		outfile := strings.HasPrefix(upper, "SELECT")
-		text, err := a.configFile(ctx, outfile)
+		text, err := s.a.configFile(ctx, outfile)
 		if err != nil {
 			return nil, 0, "", err
 		}
@@ -368,12 +382,12 @@ func (s *session) dispatch(ctx context.Context, q string) (res *result, affected
 			n = uint64(len(text))
 		}
 		return nil, n, "File " + m[1] + " is saved.", nil
-	}
-	if m := truncDigest.FindStringSubmatch(q); m != nil {
-		a.resetDigests()
+	}},
+	{pattern(truncDigest), func(s *session, _ context.Context, _, _ string, _ []string) (*result, uint64, string, error) {
+		s.a.resetDigests()
 		return nil, 0, "", nil
-	}
-	if m := showFields.FindStringSubmatch(q); m != nil {
+	}},
+	{pattern(showFields), func(s *session, ctx context.Context, _, _ string, m []string) (*result, uint64, string, error) {
 		schema := m[1]
 		if schema == "" {
 			schema = "main"
@@ -384,9 +398,56 @@ func (s *session) dispatch(ctx context.Context, q string) (res *result, affected
 			err = adminErr("Table does not exist")
 		}
 		return r, 0, "", err
-	}
-	if strings.HasPrefix(upper, "PROXYSQL ") {
+	}},
+	{prefix("PROXYSQL "), func(_ *session, _ context.Context, q, _ string, _ []string) (*result, uint64, string, error) {
 		return nil, 0, "", adminErr("%s is not implemented by sqlgate", q)
+	}},
+}
+
+// exact matches any of the statements (upper case, whitespace normalised).
+func exact(stmts ...string) func(*session, string, string) []string {
+	return func(_ *session, _, upper string) []string {
+		if slices.Contains(stmts, upper) {
+			return []string{upper}
+		}
+		return nil
+	}
+}
+
+// prefix matches statements that start with p (upper case).
+func prefix(p string) func(*session, string, string) []string {
+	return func(_ *session, _, upper string) []string {
+		if strings.HasPrefix(upper, p) {
+			return []string{upper}
+		}
+		return nil
+	}
+}
+
+// pattern matches re and yields its submatches.
+func pattern(re *regexp.Regexp) func(*session, string, string) []string {
+	return func(_ *session, q, _ string) []string { return re.FindStringSubmatch(q) }
+}
+
+// matchFunc adapts a rewrite (a statement answered by another query) to a
+// match whose first element is the rewritten query.
+func matchFunc(f func(*session, string) (string, bool)) func(*session, string, string) []string {
+	return func(s *session, q, _ string) []string {
+		if rq, ok := f(s, q); ok {
+			return []string{rq}
+		}
+		return nil
+	}
+}
+
+// dispatch answers an admin statement: the first of commands that matches,
+// or SQLite.
+func (s *session) dispatch(ctx context.Context, q string) (*result, uint64, string, error) {
+	upper := strings.ToUpper(q)
+	for _, c := range commands {
+		if m := c.match(s, q, upper); m != nil {
+			return c.run(s, ctx, q, upper, m)
+		}
 	}
 	return s.sqlite(ctx, q, upper)
 }
