@@ -187,30 +187,9 @@ func (s *session) handshake() error {
 	salt := wire.NewSalt()
 	g := wire.Greeting{ServerVersion: s.a.version, ConnID: s.id, Salt: salt, Caps: caps, Charset: 33,
 		Status: wire.StatusAutocommit, AuthPlugin: wire.NativePassword}
-	if err := s.c.WritePacket(g.Append(nil)); err != nil {
-		return err
-	}
-	if err := s.c.Flush(); err != nil {
-		return err
-	}
-	p, err := s.c.ReadPacket(wire.MaxHandshakePacket)
+	hr, _, err := s.c.Accept(&g, s.a.tls, wire.Errorf(wire.ErAccessDenied, "28000", "TLS is not enabled on the admin interface"))
 	if err != nil {
 		return err
-	}
-	if wire.IsSSLRequest(p) {
-		if s.a.tls == nil {
-			return wire.Errorf(wire.ErAccessDenied, "28000", "TLS is not enabled on the admin interface")
-		}
-		if err := s.c.UpgradeTLS(s.a.tls, true); err != nil {
-			return err
-		}
-		if p, err = s.c.ReadPacket(wire.MaxHandshakePacket); err != nil {
-			return err
-		}
-	}
-	hr, err := wire.ParseHandshakeResponse(p)
-	if err != nil {
-		return wire.Errorf(1043, "08S01", "Bad handshake: %v", err)
 	}
 	s.caps = hr.Caps & caps
 	resp := hr.AuthResponse
@@ -306,23 +285,5 @@ func (s *session) writeErr(e *wire.Error) {
 // writeResult sends a text result set; every column is a string, as in
 // ProxySQL's admin.
 func (s *session) writeResult(r *result) {
-	b := wire.AppendLenEncInt(nil, uint64(len(r.cols)))
-	s.c.WritePacket(b)
-	for _, name := range r.cols {
-		b = wire.AppendColumnDef(b[:0], name, wire.TypeVarString)
-		s.c.WritePacket(b)
-	}
-	s.c.WritePacket(wire.AppendEOF(b[:0], 0, wire.StatusAutocommit))
-	for _, row := range r.rows {
-		b = b[:0]
-		for _, v := range row {
-			if v == nil {
-				b = append(b, 0xfb)
-			} else {
-				b = wire.AppendLenEncString(b, *v)
-			}
-		}
-		s.c.WritePacket(b)
-	}
-	s.c.WritePacket(wire.AppendEOF(b[:0], 0, wire.StatusAutocommit))
+	s.c.WriteTextResult(nil, r.cols, r.rows, wire.StatusAutocommit, false)
 }

@@ -711,35 +711,7 @@ func (s *Session) comFieldList(rt *runtime.Snapshot, p []byte) error {
 
 // writeLocalResult sends a text result set built by sqlgate itself.
 func (s *Session) writeLocalResult(cols []string, rows [][]*string) error {
-	b := wire.AppendLenEncInt(s.out[:0], uint64(len(cols)))
-	if err := s.c.WritePacket(b); err != nil {
-		return err
-	}
-	for _, name := range cols {
-		b = wire.AppendColumnDef(b[:0], name, wire.TypeVarString)
-		if err := s.c.WritePacket(b); err != nil {
-			return err
-		}
-	}
-	st := s.status()
-	if s.caps&wire.ClientDeprecateEOF == 0 {
-		if err := s.c.WritePacket(wire.AppendEOF(b[:0], 0, st)); err != nil {
-			return err
-		}
-	}
-	for _, row := range rows {
-		b = b[:0]
-		for _, v := range row {
-			if v == nil {
-				b = append(b, 0xfb)
-			} else {
-				b = wire.AppendLenEncString(b, *v)
-			}
-		}
-		if err := s.c.WritePacket(b); err != nil {
-			return err
-		}
-	}
-	s.out = b
-	return s.writeEOFOrOK(0, st)
+	var err error
+	s.out, err = s.c.WriteTextResult(s.out, cols, rows, s.status(), s.caps&wire.ClientDeprecateEOF != 0)
+	return err
 }

@@ -210,32 +210,11 @@ func (s *Session) handshake(rt *runtime.Snapshot) error {
 		ServerVersion: v.ServerVersion, ConnID: s.id, Salt: s.salt, Caps: caps,
 		Charset: defaultCollation, Status: wire.StatusAutocommit, AuthPlugin: v.DefaultAuthenticationPlugin,
 	}
-	if err := s.c.WritePacket(g.Append(nil)); err != nil {
-		return err
-	}
-	if err := s.c.Flush(); err != nil {
-		return err
-	}
-	p, err := s.c.ReadPacket(wire.MaxHandshakePacket)
+	hr, upgraded, err := s.c.Accept(&g, s.srv.TLS, wire.Errorf(wire.ErAccessDenied, "28000", "TLS was requested but is not enabled on this server (mysql-have_ssl)"))
 	if err != nil {
 		return err
 	}
-	if wire.IsSSLRequest(p) {
-		if caps&wire.ClientSSL == 0 {
-			return wire.Errorf(wire.ErAccessDenied, "28000", "TLS was requested but is not enabled on this server (mysql-have_ssl)")
-		}
-		if err := s.c.UpgradeTLS(s.srv.TLS, true); err != nil {
-			return err
-		}
-		s.tls = true
-		if p, err = s.c.ReadPacket(wire.MaxHandshakePacket); err != nil {
-			return err
-		}
-	}
-	hr, err := wire.ParseHandshakeResponse(p)
-	if err != nil {
-		return wire.Errorf(1043, "08S01", "Bad handshake: %v", err)
-	}
+	s.tls = upgraded
 	s.caps = hr.Caps & caps
 	if err := s.authenticate(rt, hr.User, hr.AuthPlugin, hr.AuthResponse); err != nil {
 		return err

@@ -2,6 +2,7 @@ package wire
 
 import (
 	"crypto/rand"
+	"crypto/tls"
 	"encoding/binary"
 	"fmt"
 )
@@ -290,4 +291,41 @@ func ParseChangeUser(p []byte, caps uint32) (*ChangeUser, error) {
 		cu.AuthPlugin = string(name)
 	}
 	return cu, nil
+}
+
+// Accept runs the server side of a connection handshake up to the
+// client's login request: it sends the greeting g, reads the client's
+// answer, upgrades to TLS with tlsConf when the client asks for it (only
+// when g offers ClientSSL; otherwise the answer is noTLS), and parses the
+// HandshakeResponse. Every read is bounded by MaxHandshakePacket; the
+// caller sets the deadline. Authentication is the caller's: the proxy and
+// the admin interface check different users.
+func (c *Conn) Accept(g *Greeting, tlsConf *tls.Config, noTLS *Error) (hr *HandshakeResponse, upgraded bool, err error) {
+	if err := c.WritePacket(g.Append(nil)); err != nil {
+		return nil, false, err
+	}
+	if err := c.Flush(); err != nil {
+		return nil, false, err
+	}
+	p, err := c.ReadPacket(MaxHandshakePacket)
+	if err != nil {
+		return nil, false, err
+	}
+	if IsSSLRequest(p) {
+		if g.Caps&ClientSSL == 0 || tlsConf == nil {
+			return nil, false, noTLS
+		}
+		if err := c.UpgradeTLS(tlsConf, true); err != nil {
+			return nil, false, err
+		}
+		upgraded = true
+		if p, err = c.ReadPacket(MaxHandshakePacket); err != nil {
+			return nil, true, err
+		}
+	}
+	hr, err = ParseHandshakeResponse(p)
+	if err != nil {
+		return nil, upgraded, Errorf(1043, "08S01", "Bad handshake: %v", err)
+	}
+	return hr, upgraded, nil
 }

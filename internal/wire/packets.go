@@ -230,3 +230,47 @@ func AppendColumnDef(b []byte, name string, typ byte) []byte {
 	// fixed-length fields: 0x0c, charset 45, length 1024, type, flags, decimals 0x1f, filler
 	return append(b, 0x0c, 45, 0, 0x00, 0x04, 0, 0, typ, 0, 0, 0x1f, 0, 0)
 }
+
+// WriteTextResult writes a text result set whose columns are all
+// VARCHAR: the column count, the column definitions, the rows (nil is
+// NULL) and the terminator with status. With deprecateEOF
+// (CLIENT_DEPRECATE_EOF negotiated) the EOF after the definitions is left
+// out and the result ends with an OK packet with the 0xFE header, as MySQL
+// 5.7 and later send. buf is scratch space; the grown buffer is returned
+// for reuse. Nothing is flushed.
+func (c *Conn) WriteTextResult(buf []byte, cols []string, rows [][]*string, status uint16, deprecateEOF bool) ([]byte, error) {
+	b := AppendLenEncInt(buf[:0], uint64(len(cols)))
+	if err := c.WritePacket(b); err != nil {
+		return b, err
+	}
+	for _, name := range cols {
+		b = AppendColumnDef(b[:0], name, TypeVarString)
+		if err := c.WritePacket(b); err != nil {
+			return b, err
+		}
+	}
+	if !deprecateEOF {
+		if err := c.WritePacket(AppendEOF(b[:0], 0, status)); err != nil {
+			return b, err
+		}
+	}
+	for _, row := range rows {
+		b = b[:0]
+		for _, v := range row {
+			if v == nil {
+				b = append(b, 0xfb)
+			} else {
+				b = AppendLenEncString(b, *v)
+			}
+		}
+		if err := c.WritePacket(b); err != nil {
+			return b, err
+		}
+	}
+	if deprecateEOF {
+		b = AppendOK(b[:0], EOFHeader, OK{Status: status})
+	} else {
+		b = AppendEOF(b[:0], 0, status)
+	}
+	return b, c.WritePacket(b)
+}

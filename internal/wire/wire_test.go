@@ -7,6 +7,7 @@ import (
 	"io"
 	"net"
 	"runtime"
+	"strings"
 	"testing"
 	"time"
 )
@@ -245,6 +246,47 @@ func TestReadRawReusesBufferExactly(t *testing.T) {
 		p, err := r.ReadPacket(0)
 		if err != nil || len(p) != n || p[0] != byte('a'+i) || p[n-1] != byte('a'+i) {
 			t.Fatalf("packet %d: %d bytes, %v; want %d bytes of %c", i, len(p), err, n, 'a'+i)
+		}
+	}
+}
+
+// TestAccept runs the server side of the handshake against a scripted
+// client over a pipe: a login, a TLS request the greeting did not offer,
+// and a malformed response.
+func TestAccept(t *testing.T) {
+	noTLS := Errorf(ErAccessDenied, "28000", "no TLS here")
+	login := (&HandshakeResponse{Caps: ClientProtocol41 | ClientSecureConnection | ClientPluginAuth, MaxPacket: 1 << 24, Charset: 33,
+		User: "app", AuthResponse: []byte("01234567890123456789"), AuthPlugin: NativePassword}).Append(nil)
+	for _, tc := range []struct {
+		name   string
+		answer []byte
+		user   string
+		err    string
+	}{
+		{"login", login, "app", ""},
+		{"TLS not offered", AppendSSLRequest(nil, ClientProtocol41|ClientSSL, 1<<24, 33), "", "no TLS here"},
+		{"malformed", []byte{0x01}, "", "Bad handshake"},
+	} {
+		srv, cli := net.Pipe()
+		go func() {
+			c := NewConn(cli)
+			if _, err := c.ReadPacket(MaxHandshakePacket); err != nil { // the greeting
+				return
+			}
+			c.Seq = 1
+			c.WritePacket(tc.answer)
+			c.Flush()
+		}()
+		g := Greeting{ServerVersion: "8.0.11", ConnID: 7, Salt: NewSalt(), Caps: ClientProtocol41 | ClientSecureConnection | ClientPluginAuth, Charset: 33, AuthPlugin: NativePassword}
+		srv.SetDeadline(time.Now().Add(2 * time.Second))
+		hr, upgraded, err := NewConn(srv).Accept(&g, nil, noTLS)
+		srv.Close()
+		cli.Close()
+		switch {
+		case tc.err == "" && (err != nil || hr.User != tc.user || upgraded):
+			t.Errorf("%s: %v, %+v, upgraded %v", tc.name, err, hr, upgraded)
+		case tc.err != "" && (err == nil || !strings.Contains(err.Error(), tc.err)):
+			t.Errorf("%s: err %v, want %q", tc.name, err, tc.err)
 		}
 	}
 }
