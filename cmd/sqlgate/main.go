@@ -140,12 +140,16 @@ func run(args []string) int {
 	srv.Stats.MaxDigests.Store(int64(*maxDigests))
 	defer srv.Events.Close()
 
+	// The monitor's history exists first, so the admin that shows it and
+	// the monitor that fills it are built in one pass.
+	monLogs := monitor.NewLogs(&store)
+
 	// The admin store decides what runs: proxysql.db when it exists, the
 	// config file otherwise (or with --initial/--reload), as ProxySQL does.
 	adm, err := admin.Open(admin.Options{
 		Datadir: dir, ConfigPath: *cnf, Config: cfg, Initial: *initial, Reload: *reload, Version: adminVersion,
 		ProxySQLBootVersions: *bootV1,
-		Runtime:              &store, Pool: pool, Stats: srv, Control: srv, TLS: tlsConf, Log: log,
+		Runtime:              &store, Pool: pool, Stats: srv, Control: srv, MonitorLogs: monLogs, TLS: tlsConf, Log: log,
 	})
 	if err != nil {
 		fmt.Fprintf(os.Stderr, "sqlgate: %v\n", err)
@@ -154,8 +158,7 @@ func run(args []string) int {
 	defer adm.Close()
 	// The monitor follows the runtime configuration and reports read_only
 	// results to the admin, which owns the runtime server list.
-	mon := monitor.New(&store, pool, adm, log)
-	adm.SetMonitor(mon)
+	mon := monitor.New(&store, pool, adm, monLogs, log)
 	mon.Start()
 	defer mon.Close()
 	if err := adm.Listen(); err != nil {

@@ -42,6 +42,9 @@ type Options struct {
 	Pool       *backend.Pool
 	Stats      StatsSource // the data path's live numbers; may be nil
 	Control    Controller  // the data path's switches; may be nil
+	// MonitorLogs fills the monitor.mysql_server_*_log tables; nil leaves
+	// them empty.
+	MonitorLogs MonitorLogs
 	// ProxySQLBootVersions starts every module at version 1 as ProxySQL
 	// does, which reproduces its version-1 trap (see bootEpochs).
 	ProxySQLBootVersions bool
@@ -75,7 +78,7 @@ type Admin struct {
 	version string
 	rt      *runtime.Store
 	control Controller
-	monitor MonitorLogs // set by SetMonitor; nil: the monitor.* logs stay empty
+	monitor MonitorLogs // nil: the monitor.* logs stay empty
 
 	topologyChanges int64 // read_only moves applied (stats_mysql_global)
 	pool            *backend.Pool
@@ -150,7 +153,7 @@ func Open(o Options) (*Admin, error) {
 	}
 	a := &Admin{
 		st: st, log: o.Log, datadir: o.Datadir, cnfPath: o.ConfigPath, version: o.Version,
-		rt: o.Runtime, pool: o.Pool, stats: o.Stats, control: o.Control, tls: o.TLS, started: time.Now(), uuid: newUUID(),
+		rt: o.Runtime, pool: o.Pool, stats: o.Stats, control: o.Control, monitor: o.MonitorLogs, tls: o.TLS, started: time.Now(), uuid: newUUID(),
 		shutdown: make(chan struct{}), cur: &config.Config{}, rtRows: map[string]*result{},
 		mysqlVars: map[string]string{}, checksums: map[string]cluster.Value{}, served: map[string]*result{}, warned: map[string]bool{},
 		proxysqlBoot: o.ProxySQLBootVersions, handshakes: wire.NewHandshakes(maxAdminHandshakes),

@@ -10,7 +10,6 @@ import (
 	"time"
 
 	"sqlgate/internal/cluster"
-	"sqlgate/internal/monitor"
 	"sqlgate/internal/stats"
 )
 
@@ -50,10 +49,10 @@ func (a *Admin) refresh(ctx context.Context, upper string, statsOnly bool) error
 		{"STATS_MEMORY_METRICS", a.refreshMemory},
 		{"STATS_MYSQL_SERVER_STATUS_CHANGES", a.refreshTransitions},
 		{"STATS_PROXYSQL_SERVERS", a.refreshClusterStats},
-		{"MYSQL_SERVER_CONNECT_LOG", a.refreshMonitorLog(monitor.ConnectLog)},
-		{"MYSQL_SERVER_PING_LOG", a.refreshMonitorLog(monitor.PingLog)},
-		{"MYSQL_SERVER_READ_ONLY_LOG", a.refreshMonitorLog(monitor.ReadOnlyLog)},
-		{"MYSQL_SERVER_REPLICATION_LAG_LOG", a.refreshMonitorLog(monitor.LagLog)},
+		{"MYSQL_SERVER_CONNECT_LOG", a.refreshMonitorLog("mysql_server_connect_log")},
+		{"MYSQL_SERVER_PING_LOG", a.refreshMonitorLog("mysql_server_ping_log")},
+		{"MYSQL_SERVER_READ_ONLY_LOG", a.refreshMonitorLog("mysql_server_read_only_log")},
+		{"MYSQL_SERVER_REPLICATION_LAG_LOG", a.refreshMonitorLog("mysql_server_replication_lag_log")},
 	}
 	if !statsOnly {
 		jobs = append(jobs,

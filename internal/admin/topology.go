@@ -8,7 +8,6 @@ import (
 	"sqlgate/internal/backend"
 	"sqlgate/internal/cluster"
 	"sqlgate/internal/config"
-	"sqlgate/internal/monitor"
 )
 
 // move is one change replicationAction made, for the log.
@@ -139,24 +138,11 @@ func (a *Admin) touch(name string, sum uint64) {
 	}
 }
 
-// MonitorLogs is what the admin reads to fill the monitor schema.
-// monitor.Monitor implements it.
+// MonitorLogs is what the admin reads to fill the monitor schema's log
+// tables: column names and values (nil for NULL), ok false for a table it
+// does not keep. monitor.Logs implements it.
 type MonitorLogs interface {
-	Log(table string) []monitor.Row
-}
-
-// SetMonitor connects the monitor whose history the monitor.* tables show.
-func (a *Admin) SetMonitor(m MonitorLogs) {
-	a.mu.Lock()
-	a.monitor = m
-	a.mu.Unlock()
-}
-
-var monitorLogCols = map[string][]string{
-	monitor.ConnectLog:  {"hostname", "port", "time_start_us", "connect_success_time_us", "connect_error"},
-	monitor.PingLog:     {"hostname", "port", "time_start_us", "ping_success_time_us", "ping_error"},
-	monitor.ReadOnlyLog: {"hostname", "port", "time_start_us", "success_time_us", "read_only", "error"},
-	monitor.LagLog:      {"hostname", "port", "time_start_us", "success_time_us", "repl_lag", "error"},
+	Table(name string) (cols []string, rows [][]any, ok bool)
 }
 
 // refreshMonitorLog copies one monitor log from memory into the monitor
@@ -166,23 +152,9 @@ func (a *Admin) refreshMonitorLog(table string) func(context.Context) error {
 		if a.monitor == nil {
 			return nil
 		}
-		cols := monitorLogCols[table]
-		var rows [][]any
-		for _, r := range a.monitor.Log(table) {
-			row := []any{r.Host, r.Port, r.TimeStartUs, r.SuccessUs}
-			if len(cols) == 6 {
-				if r.Value != nil {
-					row = append(row, *r.Value)
-				} else {
-					row = append(row, nil)
-				}
-			}
-			if r.Error != nil {
-				row = append(row, *r.Error)
-			} else {
-				row = append(row, nil)
-			}
-			rows = append(rows, row)
+		cols, rows, ok := a.monitor.Table(table)
+		if !ok {
+			return nil
 		}
 		return a.replaceTable(ctx, "monitor."+table, cols, rows)
 	}

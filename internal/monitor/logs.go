@@ -2,6 +2,7 @@ package monitor
 
 import (
 	"sort"
+	"sqlgate/internal/runtime"
 	"sync"
 	"time"
 )
@@ -46,15 +47,21 @@ func (r *ring) add(e entry) {
 	}
 }
 
-// logs holds the monitor's history in memory; the admin copies it into the
-// monitor schema when a query reads those tables, so a check never waits
-// on SQLite.
-type logs struct {
-	mu sync.Mutex
-	m  [numLogs]map[hostKey]*ring
+// Logs holds the monitor's history in memory; the admin copies it into
+// the monitor schema when a query reads those tables, so a check never
+// waits on SQLite. It exists before the monitor (NewLogs), so the admin
+// that shows it and the monitor that fills it can be built in one pass.
+type Logs struct {
+	store *runtime.Store // for mysql-monitor_history
+	mu    sync.Mutex
+	m     [numLogs]map[hostKey]*ring
 }
 
-func (l *logs) add(k logKind, e entry) {
+// NewLogs returns an empty history that keeps what store's
+// mysql-monitor_history says.
+func NewLogs(store *runtime.Store) *Logs { return &Logs{store: store} }
+
+func (l *Logs) add(k logKind, e entry) {
 	l.mu.Lock()
 	if l.m[k] == nil {
 		l.m[k] = map[hostKey]*ring{}
@@ -69,7 +76,7 @@ func (l *logs) add(k logKind, e entry) {
 }
 
 // forget drops the history of a host that left the configuration.
-func (l *logs) forget(h hostKey) {
+func (l *Logs) forget(h hostKey) {
 	l.mu.Lock()
 	for _, m := range l.m {
 		delete(m, h)
@@ -87,7 +94,7 @@ type Row struct {
 	Error       *string
 }
 
-func (l *logs) rows(k logKind, since time.Time, withValue bool) []Row {
+func (l *Logs) rows(k logKind, since time.Time, withValue bool) []Row {
 	l.mu.Lock()
 	defer l.mu.Unlock()
 	var out []Row
@@ -132,21 +139,59 @@ const (
 )
 
 // Log returns a monitor log table's rows younger than mysql-monitor_history.
-func (m *Monitor) Log(table string) []Row {
-	snap := m.store.Load()
+func (l *Logs) Log(table string) []Row {
+	snap := l.store.Load()
 	since := time.Time{}
 	if snap != nil {
 		since = time.Now().Add(-snap.Vars.Monitor.History)
 	}
 	switch table {
 	case ConnectLog:
-		return m.logs.rows(logConnect, since, false)
+		return l.rows(logConnect, since, false)
 	case PingLog:
-		return m.logs.rows(logPing, since, false)
+		return l.rows(logPing, since, false)
 	case ReadOnlyLog:
-		return m.logs.rows(logReadOnly, since, true)
+		return l.rows(logReadOnly, since, true)
 	case LagLog:
-		return m.logs.rows(logLag, since, true)
+		return l.rows(logLag, since, true)
 	}
 	return nil
+}
+
+// Log returns a monitor log table's rows (see Logs.Log).
+func (m *Monitor) Log(table string) []Row { return m.logs.Log(table) }
+
+// tableCols are the columns of the monitor schema's log tables.
+var tableCols = map[string][]string{
+	ConnectLog:  {"hostname", "port", "time_start_us", "connect_success_time_us", "connect_error"},
+	PingLog:     {"hostname", "port", "time_start_us", "ping_success_time_us", "ping_error"},
+	ReadOnlyLog: {"hostname", "port", "time_start_us", "success_time_us", "read_only", "error"},
+	LagLog:      {"hostname", "port", "time_start_us", "success_time_us", "repl_lag", "error"},
+}
+
+// Table returns a log as the admin's monitor schema shows it: column names
+// and values (nil for NULL). ok is false for a table the monitor does not
+// keep.
+func (l *Logs) Table(name string) (cols []string, rows [][]any, ok bool) {
+	cols, ok = tableCols[name]
+	if !ok {
+		return nil, nil, false
+	}
+	for _, r := range l.Log(name) {
+		row := []any{r.Host, r.Port, r.TimeStartUs, r.SuccessUs}
+		if len(cols) == 6 {
+			if r.Value != nil {
+				row = append(row, *r.Value)
+			} else {
+				row = append(row, nil)
+			}
+		}
+		if r.Error != nil {
+			row = append(row, *r.Error)
+		} else {
+			row = append(row, nil)
+		}
+		rows = append(rows, row)
+	}
+	return cols, rows, true
 }

@@ -48,7 +48,7 @@ type Monitor struct {
 	wg      sync.WaitGroup
 	started bool
 
-	logs logs
+	logs *Logs
 }
 
 type hostKey struct {
@@ -64,8 +64,11 @@ func (k hostKey) addr() string {
 }
 
 // New returns a monitor over the snapshots in store.
-func New(store *runtime.Store, pool *backend.Pool, topo Topology, log *slog.Logger) *Monitor {
-	return &Monitor{store: store, pool: pool, topo: topo, log: log, hosts: map[hostKey]*host{}, stop: make(chan struct{}), changed: make(chan struct{})}
+func New(store *runtime.Store, pool *backend.Pool, topo Topology, logs *Logs, log *slog.Logger) *Monitor {
+	if logs == nil {
+		logs = NewLogs(store)
+	}
+	return &Monitor{store: store, pool: pool, topo: topo, logs: logs, log: log, hosts: map[hostKey]*host{}, stop: make(chan struct{}), changed: make(chan struct{})}
 }
 
 func (m *Monitor) changedCh() <-chan struct{} {

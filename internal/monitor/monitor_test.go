@@ -39,7 +39,7 @@ func TestTargets(t *testing.T) {
 }
 
 func TestLogsBoundedAndAged(t *testing.T) {
-	var l logs
+	var l Logs
 	h := hostKey{"db", 3306}
 	base := time.Now().Add(-time.Hour)
 	for i := range perHost + 10 {

@@ -43,7 +43,7 @@ func TestMonitorUsesBackendTLS(t *testing.T) {
 		}
 		store.Publish(snap)
 	}
-	m := New(store, pool, nil, log)
+	m := New(store, pool, nil, nil, log)
 	defer m.Close()
 	// waitFor waits for a connect and a ping result that started after
 	// since and returns their errors ("" for success).
