@@ -88,8 +88,11 @@ mysql_replication_hostgroups = ( { writer_hostgroup=10, reader_hostgroup=20 } )`
 		if code != tc.code || !strings.Contains(out, tc.why) {
 			t.Errorf("%s: exit %d %q; want %d and %q", tc.name, code, out, tc.code, tc.why)
 		}
-		if took > time.Second {
-			t.Errorf("%s: took %v; the deadline is 500 ms", tc.name, took)
+		// It must never hang: against a silent server it gives up at its
+		// deadline. The bound leaves room for starting the process (a
+		// race build takes about a second); the check itself is 300-500 ms.
+		if took > 4*time.Second {
+			t.Errorf("%s: took %v; the check's deadline is at most 500 ms", tc.name, took)
 		}
 	}
 
@@ -197,8 +200,10 @@ mysql_users = ( { username="app", password="app", default_hostgroup=10 } )`, bed
 	p.cmd.Process.Signal(syscall.SIGKILL)
 	took = waitHealth(t, p, file, false, time.Second)
 	t.Logf("SIGKILL → 1 after %v", took)
-	if took > 100*time.Millisecond {
-		t.Errorf("the guardian wrote the fault %v after SIGKILL; want it at once", took)
+	// At once, through the closed pipe (typically a few ms), not after
+	// the HangAfter (500 ms) of silence that also ends in a fault.
+	if took >= health.HangAfter-100*time.Millisecond {
+		t.Errorf("the guardian wrote the fault %v after SIGKILL; want it at once, not after the heartbeat timeout", took)
 	}
 	<-p.done
 	p.cmd = nil
