@@ -6,53 +6,9 @@ import (
 	"path/filepath"
 	"strconv"
 	"strings"
-	"syscall"
 	"testing"
 	"time"
 )
-
-// stop asks the node to stop (SIGTERM, or PROXYSQL SHUTDOWN when admin
-// is set) and returns how long the process took to exit; it fails the
-// test beyond limit.
-func (p *proxy) stop(t *testing.T, admin bool, limit time.Duration) time.Duration {
-	t.Helper()
-	start := time.Now()
-	if admin {
-		p.sql("PROXYSQL SHUTDOWN")
-	} else {
-		p.cmd.Process.Signal(syscall.SIGTERM)
-	}
-	select {
-	case err := <-p.done:
-		if err != nil {
-			t.Errorf("exit status after a clean stop: %v", err)
-		}
-		p.cmd = nil
-	case <-time.After(limit):
-		t.Fatalf("node did not stop within %v:\n%s", limit, tail(p.logs.String(), 40))
-	}
-	return time.Since(start)
-}
-
-// tail is the last n lines of s.
-func tail(s string, n int) string {
-	lines := strings.Split(s, "\n")
-	if len(lines) > n {
-		lines = lines[len(lines)-n:]
-	}
-	return strings.Join(lines, "\n")
-}
-
-// linesAbout counts the log lines of logs that mention addr.
-func linesAbout(logs, addr string) int {
-	n := 0
-	for _, l := range strings.Split(logs, "\n") {
-		if strings.Contains(l, addr) {
-			n++
-		}
-	}
-	return n
-}
 
 // TestClusterStopIsCleanAndQuiet: a clustered node stops within 2 s on
 // SIGTERM and on PROXYSQL SHUTDOWN; the peers of a stopped node try it at
@@ -115,22 +71,6 @@ func TestClusterStopIsCleanAndQuiet(t *testing.T) {
 	t.Logf("the satellite stopped %v after SIGTERM with both cores gone", d.Round(time.Millisecond))
 }
 
-// nodeWithFakePeer starts one node and a fake peer of its version, set up
-// by mode before any connection reaches it (the node learns of the peer
-// only from addPeer).
-func nodeWithFakePeer(t *testing.T, mode func(*fakePeer)) (*clusterNode, *fakePeer) {
-	t.Helper()
-	n := startCluster(t, buildBinary(t), []string{"node"}, 1, nil)[0]
-	fake := startFakePeer(t, n.must("SELECT @@version"), false)
-	mode(fake)
-	return n, fake
-}
-
-// addPeer adds fake to the node's proxysql_servers and loads it.
-func (n *clusterNode) addPeer(fake *fakePeer) {
-	n.must(fmt.Sprintf("INSERT INTO proxysql_servers (hostname, port) VALUES ('127.0.0.1', %d); LOAD PROXYSQL SERVERS TO RUNTIME", fake.port()))
-}
-
 // TestClusterStopWithHungPeer: a peer that accepted the login and then
 // stopped answering (its poll hangs; ProxySQL would wait forever, sqlgate
 // for 10 s) does not hold up a stop.
@@ -140,44 +80,6 @@ func TestClusterStopWithHungPeer(t *testing.T) {
 	waitFor(t, "the node's poll of the hung peer", 5*time.Second, func() bool { return fake.hung.Load() > 0 })
 	d := n.stop(t, false, 2*time.Second)
 	t.Logf("stopped %v after SIGTERM with a poll hanging on a peer", d.Round(time.Millisecond))
-}
-
-// addNode starts one more node whose proxysql.cnf lists the given cores;
-// edit may change the file's text.
-func addNode(t *testing.T, bin, name string, cores []int, edit func(string) string) *clusterNode {
-	t.Helper()
-	p := &proxy{t: t, bin: bin, dir: t.TempDir(), admin: freePort(t), app: freePort(t)}
-	p.cnf = filepath.Join(p.dir, "proxysql.cnf")
-	text := clusterCnf(p.dir, p.admin, p.app, cores, "")
-	if edit != nil {
-		text = edit(text)
-	}
-	if err := os.WriteFile(p.cnf, []byte(text), 0o644); err != nil {
-		t.Fatal(err)
-	}
-	n := &clusterNode{proxy: p, name: name}
-	n.start()
-	t.Cleanup(n.kill)
-	n.openDB(t)
-	return n
-}
-
-func adminPorts(nodes ...*clusterNode) []int {
-	var out []int
-	for _, n := range nodes {
-		out = append(out, n.admin)
-	}
-	return out
-}
-
-// expectEverywhere fails unless q returns want on every node.
-func expectEverywhere(t *testing.T, nodes []*clusterNode, q, want string) {
-	t.Helper()
-	for _, n := range nodes {
-		if got := n.must(q); got != want {
-			t.Errorf("%s: %s = %q, want %q", n.name, q, got, want)
-		}
-	}
 }
 
 // TestClusterRedeployDoesNotRollBack: core B is re-deployed from its

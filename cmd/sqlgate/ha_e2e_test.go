@@ -3,7 +3,6 @@ package main
 import (
 	"context"
 	"database/sql"
-	"errors"
 	"fmt"
 	"net"
 	"os"
@@ -21,24 +20,6 @@ import (
 	"sqlgate/internal/health"
 	"sqlgate/internal/testbed"
 )
-
-// healthcheck runs `sqlgate healthcheck` and returns its exit code, its
-// stderr and how long it took.
-func healthcheck(t *testing.T, bin string, args ...string) (int, string, time.Duration) {
-	t.Helper()
-	start := time.Now()
-	out, err := exec.Command(bin, append([]string{"healthcheck"}, args...)...).CombinedOutput()
-	took := time.Since(start)
-	var ee *exec.ExitError
-	switch {
-	case err == nil:
-		return 0, string(out), took
-	case errors.As(err, &ee):
-		return ee.ExitCode(), string(out), took
-	}
-	t.Fatal(err)
-	return -1, "", 0
-}
 
 // TestHealthcheckCommand checks `sqlgate healthcheck` as keepalived's
 // vrrp_script runs it: exit 0 only for a node that logs a client in, 1 with
@@ -149,23 +130,6 @@ mysql_replication_hostgroups = ( { writer_hostgroup=10, reader_hostgroup=20 } )
 		}
 	}
 	t.Fatalf("healthcheck against ProxySQL: exit %d %q", code, out)
-}
-
-// waitHealth waits until the status file says want and returns how long
-// that took.
-func waitHealth(t *testing.T, p *proxy, file string, want bool, within time.Duration) time.Duration {
-	t.Helper()
-	start := time.Now()
-	for {
-		if got, err := health.ReadFile(file); err == nil && got == want {
-			return time.Since(start)
-		}
-		if time.Since(start) > within {
-			got, err := health.ReadFile(file)
-			t.Fatalf("status file: want healthy=%v within %v, have %v (%v)\n%s", want, within, got, err, tail(p.logs.String(), 30))
-		}
-		time.Sleep(5 * time.Millisecond)
-	}
 }
 
 // TestHealthFile follows the status file keepalived reads through the
@@ -357,10 +321,4 @@ func insertTx(ctx context.Context, db *sql.DB, a, b int64) error {
 		return err
 	}
 	return tx.Commit()
-}
-
-// isRefused: the client could not connect, so nothing was sent.
-func isRefused(err error) bool {
-	var oe *net.OpError
-	return errors.As(err, &oe) && oe.Op == "dial" || errors.Is(err, syscall.ECONNREFUSED)
 }

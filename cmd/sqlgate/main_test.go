@@ -10,83 +10,12 @@ import (
 	"os/exec"
 	"path/filepath"
 	"strings"
-	"sync"
 	"syscall"
 	"testing"
 	"time"
 
 	"sqlgate/internal/testbed"
 )
-
-// The sqlgate binary the end-to-end tests run, built once per test run.
-// SQLGATE_TEST_RACE=1 builds it with the race detector; every sqlgate the
-// tests start then writes its race reports under raceDir, and TestMain
-// fails the run if any was written.
-var (
-	binOnce sync.Once
-	binPath string
-	binErr  error
-	binDir  string
-	raceDir string
-)
-
-func raceBuild() bool { return os.Getenv("SQLGATE_TEST_RACE") == "1" }
-
-func TestMain(m *testing.M) {
-	var err error
-	if binDir, err = os.MkdirTemp("", "sqlgate-e2e-"); err != nil {
-		fmt.Fprintln(os.Stderr, err)
-		os.Exit(1)
-	}
-	if raceBuild() {
-		raceDir = filepath.Join(binDir, "race")
-		os.MkdirAll(raceDir, 0o755)
-		// Inherited by every process the tests start.
-		os.Setenv("GORACE", "log_path="+filepath.Join(raceDir, "report"))
-	}
-	code := m.Run()
-	if raceDir != "" {
-		reports, _ := filepath.Glob(filepath.Join(raceDir, "report*"))
-		for _, r := range reports {
-			b, _ := os.ReadFile(r)
-			if len(b) > 0 {
-				fmt.Fprintf(os.Stderr, "race detector report from a sqlgate process (%s):\n%s\n", r, b)
-				code = 1
-			}
-		}
-	}
-	os.RemoveAll(binDir)
-	os.Exit(code)
-}
-
-// buildBinary returns the sqlgate binary, compiling it on first use.
-func buildBinary(t *testing.T) string {
-	t.Helper()
-	binOnce.Do(func() {
-		binPath = filepath.Join(binDir, "sqlgate")
-		args := []string{"build", "-o", binPath}
-		if raceBuild() {
-			args = append(args, "-race")
-		}
-		if out, err := exec.Command("go", append(args, ".")...).CombinedOutput(); err != nil {
-			binErr = fmt.Errorf("go build: %v\n%s", err, out)
-		}
-	})
-	if binErr != nil {
-		t.Fatal(binErr)
-	}
-	return binPath
-}
-
-func freePort(t *testing.T) int {
-	t.Helper()
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer ln.Close()
-	return ln.Addr().(*net.TCPAddr).Port
-}
 
 // TestBinaryServesFromProxySQLConfig starts the real binary the way the
 // README says, from a proxysql.cnf, and talks to it with the mariadb CLI.

@@ -5,46 +5,13 @@ import (
 	"database/sql"
 	"fmt"
 	"os"
-	"os/exec"
 	"path/filepath"
-	"regexp"
 	"strings"
 	"testing"
 	"time"
 
 	"sqlgate/internal/testbed"
 )
-
-// realProxySQL returns the path of the real ProxySQL 2.7.2 binary the
-// interop tests run against: $SQLGATE_PROXYSQL_BIN, else
-// ../shared/proxysql/proxysql beside the repository. Under CI its absence
-// fails the test; elsewhere the test is skipped.
-func realProxySQL(t *testing.T) string {
-	t.Helper()
-	p := os.Getenv("SQLGATE_PROXYSQL_BIN")
-	if p == "" {
-		p, _ = filepath.Abs(filepath.Join("..", "..", "..", "shared", "proxysql", "proxysql"))
-	}
-	if fi, err := os.Stat(p); err != nil || fi.IsDir() {
-		if os.Getenv("CI") == "true" {
-			t.Fatalf("the real ProxySQL binary is missing at %s (set SQLGATE_PROXYSQL_BIN)", p)
-		}
-		t.Skipf("the real ProxySQL binary is missing at %s (set SQLGATE_PROXYSQL_BIN)", p)
-	}
-	return p
-}
-
-// proxysqlVersion is what the binary reports as @@version: sqlgate peers
-// must report the same to be clustered with it.
-func proxysqlVersion(t *testing.T, bin string) string {
-	t.Helper()
-	out, _ := exec.Command(bin, "--version").CombinedOutput()
-	m := regexp.MustCompile(`ProxySQL version (\S+),`).FindSubmatch(out)
-	if m == nil {
-		t.Fatalf("%s --version: %q", bin, out)
-	}
-	return string(m[1])
-}
 
 // mixedNode is a node of a mixed cluster: sqlgate or the real ProxySQL.
 type mixedNode struct {
