@@ -18,6 +18,7 @@ import (
 	"os"
 	"path/filepath"
 	"sort"
+	"sqlgate/internal/admin/store"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -70,7 +71,10 @@ type Admin struct {
 	// mu serialises admin SQL, layer moves and runtime publication, like
 	// ProxySQL's global admin mutex.
 	mu sync.Mutex
-	st *store
+	st *store.Store
+	// The stats_history sampler: started once, its timers (history.go).
+	historyOnce sync.Once
+	history     historyState
 
 	log     *slog.Logger
 	datadir string
@@ -93,12 +97,12 @@ type Admin struct {
 	// cur is the configuration in force; rtRows are the admin-table rows
 	// it was loaded from, for the runtime_* tables.
 	cur       *config.Config
-	rtRows    map[string]*result
+	rtRows    map[string]*store.Result
 	vars      atomic.Pointer[AdminVars]
 	mysqlVars map[string]string // canonical runtime mysql-* values (without prefix)
 	// served are the resultsets peers fetch with PROXY_SELECT, exactly as
 	// the checksums were computed from them.
-	served map[string]*result
+	served map[string]*store.Result
 
 	csMu      sync.Mutex // guards checksums: the cluster reads them without mu
 	checksums map[string]cluster.Value
@@ -131,7 +135,7 @@ func Open(o Options) (*Admin, error) {
 		o.Log = slog.New(slog.NewTextHandler(os.Stderr, nil))
 	}
 	dbPath := filepath.Join(o.Datadir, "proxysql.db")
-	existed := fileExists(dbPath)
+	existed := store.FileExists(dbPath)
 	if fi, err := os.Stat(dbPath); err == nil && fi.Size() == 0 {
 		// An empty file holds no configuration (a failed copy, a touch):
 		// counting it as a saved one would start the proxy with nothing
@@ -147,21 +151,21 @@ func Open(o Options) (*Admin, error) {
 		o.Log.Info("--initial: previous configuration database moved aside", "file", dbPath+".bak")
 		existed = false
 	}
-	st, err := openStore(ctx, dbPath)
+	st, err := store.Open(ctx, dbPath)
 	if err != nil {
 		return nil, err
 	}
 	a := &Admin{
 		st: st, log: o.Log, datadir: o.Datadir, cnfPath: o.ConfigPath, version: o.Version,
 		rt: o.Runtime, pool: o.Pool, stats: o.Stats, control: o.Control, monitor: o.MonitorLogs, tls: o.TLS, started: time.Now(), uuid: newUUID(),
-		shutdown: make(chan struct{}), cur: &config.Config{}, rtRows: map[string]*result{},
-		mysqlVars: map[string]string{}, checksums: map[string]cluster.Value{}, served: map[string]*result{}, warned: map[string]bool{},
+		shutdown: make(chan struct{}), cur: &config.Config{}, rtRows: map[string]*store.Result{},
+		mysqlVars: map[string]string{}, checksums: map[string]cluster.Value{}, served: map[string]*store.Result{}, warned: map[string]bool{},
 		proxysqlBoot: o.ProxySQLBootVersions, handshakes: wire.NewHandshakes(maxAdminHandshakes),
 	}
 	a.cluster = cluster.New(a, o.Log)
 	if err := a.boot(ctx, o, existed); err != nil {
 		a.cluster.Close()
-		st.close()
+		st.Close()
 		return nil, err
 	}
 	return a, nil
@@ -177,7 +181,7 @@ func (a *Admin) boot(ctx context.Context, o Options, existed bool) error {
 	// 2. Disk into memory.
 	for _, m := range modules {
 		if err := a.copyLayer(ctx, m, "disk", "main", true); err != nil {
-			return fmt.Errorf("%s: %w", a.st.path, err)
+			return fmt.Errorf("%s: %w", a.st.Path, err)
 		}
 	}
 	// 3. The config file, when there is no saved database or we are told to.
@@ -191,12 +195,12 @@ func (a *Admin) boot(ctx context.Context, o Options, existed bool) error {
 				return err
 			}
 			if err := a.copyLayer(ctx, m, "main", "disk", true); err != nil {
-				return fmt.Errorf("%s: %w", a.st.path, err)
+				return fmt.Errorf("%s: %w", a.st.Path, err)
 			}
 		}
 	} else if o.Config != nil {
 		a.log.Info("configuration database found: the config file's sections are ignored (use --reload to merge them, --initial to start over)",
-			"database", a.st.path, "config", o.ConfigPath)
+			"database", a.st.Path, "config", o.ConfigPath)
 	}
 	// 4. Everything to runtime, version 1, then each module's real age.
 	a.inBoot = true
@@ -204,7 +208,7 @@ func (a *Admin) boot(ctx context.Context, o Options, existed bool) error {
 	if err := a.loadAllToRuntime(ctx); err != nil {
 		if !fromCnf {
 			return fmt.Errorf("%s: %w (start with --initial to rebuild the database from %s; the old one is kept as proxysql.db.bak)",
-				a.st.path, err, o.ConfigPath)
+				a.st.Path, err, o.ConfigPath)
 		}
 		return fmt.Errorf("%s: %w", o.ConfigPath, err)
 	}
@@ -225,7 +229,7 @@ func (a *Admin) Close() {
 	a.lnMu.Unlock()
 	a.mu.Lock()
 	defer a.mu.Unlock()
-	a.st.close()
+	a.st.Close()
 }
 
 // Done is closed when an admin runs PROXYSQL SHUTDOWN or PROXYSQL KILL.
@@ -249,14 +253,14 @@ func (a *Admin) insertVarDefaults(ctx context.Context, schema string) error {
 		vals["admin-"+k] = v
 	}
 	sort.Strings(names)
-	return a.st.tx(ctx, func() error {
+	return a.st.Tx(ctx, func() error {
 		for _, n := range names {
-			if _, err := a.st.conn.ExecContext(ctx, "INSERT OR IGNORE INTO "+schema+".global_variables VALUES (?, ?)", n, vals[n]); err != nil {
+			if _, err := a.st.Conn.ExecContext(ctx, "INSERT OR IGNORE INTO "+schema+".global_variables VALUES (?, ?)", n, vals[n]); err != nil {
 				return err
 			}
 		}
 		// admin-version always shows the running binary.
-		_, err := a.st.conn.ExecContext(ctx, "UPDATE "+schema+".global_variables SET variable_value=? WHERE variable_name='admin-version'", a.version)
+		_, err := a.st.Conn.ExecContext(ctx, "UPDATE "+schema+".global_variables SET variable_value=? WHERE variable_name='admin-version'", a.version)
 		return err
 	})
 }
@@ -308,19 +312,19 @@ func moduleByName(name string) *module {
 // (merge=false) or upsert into it (merge=true); variable modules always
 // upsert, as ProxySQL does.
 func (a *Admin) copyLayer(ctx context.Context, m *module, src, dst string, merge bool) error {
-	return a.st.tx(ctx, func() error {
+	return a.st.Tx(ctx, func() error {
 		if m.prefix != "" {
 			q := "INSERT OR REPLACE INTO " + dst + ".global_variables SELECT * FROM " + src + ".global_variables WHERE variable_name LIKE '" + m.prefix + "-%'"
-			_, err := a.st.conn.ExecContext(ctx, q)
+			_, err := a.st.Conn.ExecContext(ctx, q)
 			return err
 		}
 		for _, t := range m.tables {
 			if !merge {
-				if _, err := a.st.conn.ExecContext(ctx, "DELETE FROM "+dst+"."+t); err != nil {
+				if _, err := a.st.Conn.ExecContext(ctx, "DELETE FROM "+dst+"."+t); err != nil {
 					return err
 				}
 			}
-			if _, err := a.st.conn.ExecContext(ctx, "INSERT OR REPLACE INTO "+dst+"."+t+" SELECT * FROM "+src+"."+t); err != nil {
+			if _, err := a.st.Conn.ExecContext(ctx, "INSERT OR REPLACE INTO "+dst+"."+t+" SELECT * FROM "+src+"."+t); err != nil {
 				return fmt.Errorf("%s.%s: %w", dst, t, err)
 			}
 		}
@@ -467,13 +471,13 @@ func (a *Admin) loadMySQLVars(ctx context.Context) error {
 // them in, which decides mysql-server_capabilities when mysql-have_ssl or
 // mysql-have_compress was set after it (see runtime.ParseMySQLVarsInOrder).
 func (a *Admin) varsFromMemory(ctx context.Context, prefix string) (map[string]string, []string, error) {
-	r, err := a.st.query(ctx, "SELECT variable_name, variable_value FROM main.global_variables WHERE variable_name LIKE ? ORDER BY rowid", prefix+"-%")
+	r, err := a.st.Query(ctx, "SELECT variable_name, variable_value FROM main.global_variables WHERE variable_name LIKE ? ORDER BY rowid", prefix+"-%")
 	if err != nil {
 		return nil, nil, err
 	}
 	raw := map[string]string{}
-	order := make([]string, 0, len(r.rows))
-	for _, row := range r.rows {
+	order := make([]string, 0, len(r.Rows))
+	for _, row := range r.Rows {
 		name := deref(row[0])
 		canon, ok := canonicalVar(name)
 		if !ok {
@@ -507,7 +511,7 @@ func varsChecksum(prefix string, vals map[string]string) uint64 {
 }
 
 func (a *Admin) loadUsers(ctx context.Context) error {
-	r, err := a.st.query(ctx, "SELECT * FROM main.mysql_users ORDER BY username, backend")
+	r, err := a.st.Query(ctx, "SELECT * FROM main.mysql_users ORDER BY username, backend")
 	if err != nil {
 		return err
 	}
@@ -529,30 +533,30 @@ func (a *Admin) loadUsers(ctx context.Context) error {
 	// A missing default schema is served as '', as ProxySQL serves it (the
 	// checksum does not tell them apart).
 	cols := strings.Replace(strings.Join(userCols, ", "), "default_schema", "COALESCE(default_schema, '') AS default_schema", 1)
-	served, err := a.st.query(ctx, "SELECT "+cols+" FROM main.mysql_users "+
+	served, err := a.st.Query(ctx, "SELECT "+cols+" FROM main.mysql_users "+
 		"WHERE active=1 AND default_hostgroup>=0 ORDER BY username, backend")
 	if err != nil {
 		return err
 	}
 	a.served["users"] = served
-	front, back := cluster.AccountsFromRows(served.rows)
+	front, back := cluster.AccountsFromRows(served.Rows)
 	a.bump(cluster.MySQLUsers, cluster.UsersChecksum(front, back))
 	return nil
 }
 
 // activeRows keeps the rows whose "active" column is 1: runtime holds only
 // active users and rules.
-func activeRows(r *result) *result {
+func activeRows(r *store.Result) *store.Result {
 	col := -1
-	for i, c := range r.cols {
+	for i, c := range r.Cols {
 		if c == "active" {
 			col = i
 		}
 	}
-	out := &result{cols: r.cols}
-	for _, row := range r.rows {
+	out := &store.Result{Cols: r.Cols}
+	for _, row := range r.Rows {
 		if col < 0 || row[col] != nil && *row[col] == "1" {
-			out.rows = append(out.rows, row)
+			out.Rows = append(out.Rows, row)
 		}
 	}
 	return out
@@ -568,11 +572,11 @@ func (a *Admin) knownHostgroups(ctx context.Context) (map[int]bool, error) {
 	for _, h := range a.cur.MySQLReplicationHostgroups {
 		hgs[h.WriterHostgroup], hgs[h.ReaderHostgroup] = true, true
 	}
-	r, err := a.st.query(ctx, "SELECT hostgroup_id FROM main.mysql_servers UNION SELECT writer_hostgroup FROM main.mysql_replication_hostgroups UNION SELECT reader_hostgroup FROM main.mysql_replication_hostgroups")
+	r, err := a.st.Query(ctx, "SELECT hostgroup_id FROM main.mysql_servers UNION SELECT writer_hostgroup FROM main.mysql_replication_hostgroups UNION SELECT reader_hostgroup FROM main.mysql_replication_hostgroups")
 	if err != nil {
 		return nil, err
 	}
-	for _, row := range r.rows {
+	for _, row := range r.Rows {
 		var n int
 		if _, err := fmt.Sscan(deref(row[0]), &n); err == nil {
 			hgs[n] = true
@@ -607,7 +611,7 @@ func (a *Admin) checkUserHostgroups(ctx context.Context, users []config.MySQLUse
 }
 
 func (a *Admin) loadRules(ctx context.Context) error {
-	r, err := a.st.query(ctx, "SELECT * FROM main.mysql_query_rules ORDER BY rule_id")
+	r, err := a.st.Query(ctx, "SELECT * FROM main.mysql_query_rules ORDER BY rule_id")
 	if err != nil {
 		return err
 	}
@@ -615,7 +619,7 @@ func (a *Admin) loadRules(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
-	fr, err := a.st.query(ctx, "SELECT "+strings.Join(fastRoutingCols, ", ")+" FROM main.mysql_query_rules_fast_routing ORDER BY username, schemaname, flagIN")
+	fr, err := a.st.Query(ctx, "SELECT "+strings.Join(fastRoutingCols, ", ")+" FROM main.mysql_query_rules_fast_routing ORDER BY username, schemaname, flagIN")
 	if err != nil {
 		return err
 	}
@@ -659,12 +663,12 @@ func (a *Admin) loadRules(ctx context.Context) error {
 	}
 	a.rtRows["mysql_query_rules"] = activeRows(r)
 	a.rtRows["mysql_query_rules_fast_routing"] = fr
-	sumA, err := a.st.query(ctx, "SELECT "+strings.Join(ruleColumns, ", ")+" FROM main.mysql_query_rules WHERE active=1 ORDER BY rule_id")
+	sumA, err := a.st.Query(ctx, "SELECT "+strings.Join(ruleColumns, ", ")+" FROM main.mysql_query_rules WHERE active=1 ORDER BY rule_id")
 	if err != nil {
 		return err
 	}
 	a.served["rules"], a.served["fast"] = sumA, fr
-	a.bump(cluster.MySQLQueryRules, cluster.RawChecksum(sumA.rows)+cluster.RawChecksum(fr.rows))
+	a.bump(cluster.MySQLQueryRules, cluster.RawChecksum(sumA.Rows)+cluster.RawChecksum(fr.Rows))
 	return nil
 }
 
@@ -683,9 +687,9 @@ var tableOrder = map[string]string{
 }
 
 func (a *Admin) loadServers(ctx context.Context) error {
-	rows := map[string]*result{}
+	rows := map[string]*store.Result{}
 	for _, t := range serverTables {
-		r, err := a.st.query(ctx, "SELECT * FROM main."+t+" ORDER BY "+tableOrder[t])
+		r, err := a.st.Query(ctx, "SELECT * FROM main."+t+" ORDER BY "+tableOrder[t])
 		if err != nil {
 			return err
 		}
@@ -697,7 +701,7 @@ func (a *Admin) loadServers(ctx context.Context) error {
 		{"mysql_aws_aurora_hostgroups", "Aurora hostgroups"},
 		{"mysql_hostgroup_attributes", "hostgroup attributes"},
 	} {
-		if len(rows[t.table].rows) > 0 {
+		if len(rows[t.table].Rows) > 0 {
 			return fmt.Errorf("%s: %s are not implemented by sqlgate; delete these rows", t.table, t.what)
 		}
 	}
@@ -732,14 +736,14 @@ func (a *Admin) loadServers(ctx context.Context) error {
 	}
 	// mysql_servers_v2: the configuration as loaded, SHUNNED shown as
 	// ONLINE, OFFLINE_HARD left out.
-	v2, err := a.st.query(ctx, `SELECT hostgroup_id, hostname, port, gtid_port, CASE WHEN status="SHUNNED" THEN "ONLINE" ELSE status END AS status, weight, compression, max_connections, max_replication_lag, use_ssl, max_latency_ms, comment FROM main.mysql_servers WHERE status != "OFFLINE_HARD" ORDER BY hostgroup_id, hostname, port`)
+	v2, err := a.st.Query(ctx, `SELECT hostgroup_id, hostname, port, gtid_port, CASE WHEN status="SHUNNED" THEN "ONLINE" ELSE status END AS status, weight, compression, max_connections, max_replication_lag, use_ssl, max_latency_ms, comment FROM main.mysql_servers WHERE status != "OFFLINE_HARD" ORDER BY hostgroup_id, hostname, port`)
 	if err != nil {
 		return err
 	}
 	a.served["v2"] = v2
-	raws := []uint64{cluster.RawChecksum(v2.rows)}
+	raws := []uint64{cluster.RawChecksum(v2.Rows)}
 	for _, t := range serverTables[1:] {
-		raws = append(raws, cluster.RawChecksum(rows[t].rows))
+		raws = append(raws, cluster.RawChecksum(rows[t].Rows))
 	}
 	a.bump(cluster.MySQLServersV2, cluster.Combine(raws...))
 	a.bump(cluster.MySQLServers, a.runtimeServersChecksum())
@@ -765,7 +769,7 @@ func sortedServers(in []config.MySQLServer) []config.MySQLServer {
 // runtimeServersChecksum hashes the runtime servers as ProxySQL's
 // connection-pool table shows them to peers.
 func (a *Admin) runtimeServersChecksum() uint64 {
-	return cluster.RawChecksum(a.runtimeServersRows().rows)
+	return cluster.RawChecksum(a.runtimeServersRows().Rows)
 }
 
 func strs(vals ...string) []*string {
@@ -777,7 +781,7 @@ func strs(vals ...string) []*string {
 }
 
 func (a *Admin) loadProxySQLServers(ctx context.Context) error {
-	r, err := a.st.query(ctx, "SELECT hostname, port, weight, comment FROM main.proxysql_servers ORDER BY hostname, port")
+	r, err := a.st.Query(ctx, "SELECT hostname, port, weight, comment FROM main.proxysql_servers ORDER BY hostname, port")
 	if err != nil {
 		return err
 	}
@@ -789,7 +793,7 @@ func (a *Admin) loadProxySQLServers(ctx context.Context) error {
 	next.ProxySQLServers = ps
 	a.cur = next
 	a.rtRows["proxysql_servers"] = r
-	a.bump(cluster.ProxySQLServers, cluster.RawChecksum(r.rows))
+	a.bump(cluster.ProxySQLServers, cluster.RawChecksum(r.Rows))
 	a.cluster.SetPeers(peersFrom(ps))
 	return nil
 }
@@ -799,11 +803,11 @@ func (a *Admin) loadProxySQLServers(ctx context.Context) error {
 func loadUnimplemented(what string, tables ...string) func(*Admin, context.Context) error {
 	return func(a *Admin, ctx context.Context) error {
 		for _, table := range tables {
-			r, err := a.st.query(ctx, "SELECT * FROM main."+table+" WHERE active=1")
+			r, err := a.st.Query(ctx, "SELECT * FROM main."+table+" WHERE active=1")
 			if err != nil {
 				return err
 			}
-			if len(r.rows) > 0 {
+			if len(r.Rows) > 0 {
 				return fmt.Errorf("%s: %s is not implemented by sqlgate; set active=0 or delete these rows", table, what)
 			}
 		}
@@ -815,15 +819,15 @@ func loadUnimplemented(what string, tables ...string) func(*Admin, context.Conte
 // TO MEMORY).
 func saveTables(tables ...string) func(*Admin, context.Context) error {
 	return func(a *Admin, ctx context.Context) error {
-		return a.st.tx(ctx, func() error {
+		return a.st.Tx(ctx, func() error {
 			for _, t := range tables {
 				if t == "mysql_users" {
 					// Runtime holds only active users: mark all inactive, then
 					// write the runtime ones back active (as ProxySQL does).
-					if _, err := a.st.conn.ExecContext(ctx, "UPDATE main.mysql_users SET active=0"); err != nil {
+					if _, err := a.st.Conn.ExecContext(ctx, "UPDATE main.mysql_users SET active=0"); err != nil {
 						return err
 					}
-				} else if _, err := a.st.conn.ExecContext(ctx, "DELETE FROM main."+t); err != nil {
+				} else if _, err := a.st.Conn.ExecContext(ctx, "DELETE FROM main."+t); err != nil {
 					return err
 				}
 				if err := a.insertRows(ctx, "main."+t, a.rtRows[t], "INSERT OR REPLACE"); err != nil {
@@ -841,12 +845,12 @@ func saveVars(prefix string) func(*Admin, context.Context) error {
 		if prefix == "admin" {
 			vals = a.vars.Load().Raw
 		}
-		return a.st.tx(ctx, func() error {
-			if _, err := a.st.conn.ExecContext(ctx, "DELETE FROM main.global_variables WHERE variable_name LIKE '"+prefix+"-%'"); err != nil {
+		return a.st.Tx(ctx, func() error {
+			if _, err := a.st.Conn.ExecContext(ctx, "DELETE FROM main.global_variables WHERE variable_name LIKE '"+prefix+"-%'"); err != nil {
 				return err
 			}
 			for k, v := range vals {
-				if _, err := a.st.conn.ExecContext(ctx, "INSERT OR REPLACE INTO main.global_variables VALUES (?, ?)", prefix+"-"+k, v); err != nil {
+				if _, err := a.st.Conn.ExecContext(ctx, "INSERT OR REPLACE INTO main.global_variables VALUES (?, ?)", prefix+"-"+k, v); err != nil {
 					return err
 				}
 			}
@@ -856,14 +860,14 @@ func saveVars(prefix string) func(*Admin, context.Context) error {
 }
 
 // insertRows inserts r's rows into table by column name.
-func (a *Admin) insertRows(ctx context.Context, table string, r *result, verb string) error {
-	if r == nil || len(r.rows) == 0 {
+func (a *Admin) insertRows(ctx context.Context, table string, r *store.Result, verb string) error {
+	if r == nil || len(r.Rows) == 0 {
 		return nil
 	}
-	q := verb + " INTO " + table + " (" + strings.Join(quoteIdents(r.cols), ", ") + ") VALUES (" +
-		strings.TrimSuffix(strings.Repeat("?, ", len(r.cols)), ", ") + ")"
-	args := make([]any, len(r.cols))
-	for _, row := range r.rows {
+	q := verb + " INTO " + table + " (" + strings.Join(quoteIdents(r.Cols), ", ") + ") VALUES (" +
+		strings.TrimSuffix(strings.Repeat("?, ", len(r.Cols)), ", ") + ")"
+	args := make([]any, len(r.Cols))
+	for _, row := range r.Rows {
 		for i, v := range row {
 			if v == nil {
 				args[i] = nil
@@ -871,7 +875,7 @@ func (a *Admin) insertRows(ctx context.Context, table string, r *result, verb st
 				args[i] = *v
 			}
 		}
-		if _, err := a.st.conn.ExecContext(ctx, q, args...); err != nil {
+		if _, err := a.st.Conn.ExecContext(ctx, q, args...); err != nil {
 			return fmt.Errorf("%s: %w", table, err)
 		}
 	}

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"net"
 	"slices"
+	"sqlgate/internal/admin/store"
 	"strconv"
 	"strings"
 	"time"
@@ -92,7 +93,7 @@ var proxySelects = []struct{ prefix, key string }{
 
 // proxySelect answers a PROXY_SELECT with exactly the rows the local
 // checksum was computed from, so the peer can verify them.
-func (a *Admin) proxySelect(upper string) (*result, error) {
+func (a *Admin) proxySelect(upper string) (*store.Result, error) {
 	for _, ps := range proxySelects {
 		if !strings.HasPrefix(upper, ps.prefix) {
 			continue
@@ -107,7 +108,7 @@ func (a *Admin) proxySelect(upper string) (*result, error) {
 			if r := a.rtRows[ps.key]; r != nil {
 				return r, nil
 			}
-			return &result{}, nil
+			return &store.Result{}, nil
 		}
 	}
 	return nil, adminErr("unknown PROXY_SELECT: sqlgate serves the cluster fetch queries of ProxySQL 2.7 only")
@@ -128,8 +129,8 @@ var fastRoutingCols = []string{"username", "schemaname", "flagIN", "destination_
 
 // runtimeServersRows are the runtime servers as peers see and checksum
 // them: OFFLINE_HARD left out, SHUNNED shown as ONLINE.
-func (a *Admin) runtimeServersRows() *result {
-	r := &result{cols: serverCols}
+func (a *Admin) runtimeServersRows() *store.Result {
+	r := &store.Result{Cols: serverCols}
 	for _, s := range sortedServers(a.cur.MySQLServers) {
 		st := s.Status
 		switch st {
@@ -138,7 +139,7 @@ func (a *Admin) runtimeServersRows() *result {
 		case "SHUNNED":
 			st = "ONLINE"
 		}
-		r.rows = append(r.rows, strs(fmt.Sprint(s.HostgroupID), s.Hostname, fmt.Sprint(s.Port), fmt.Sprint(s.GtidPort), st,
+		r.Rows = append(r.Rows, strs(fmt.Sprint(s.HostgroupID), s.Hostname, fmt.Sprint(s.Port), fmt.Sprint(s.GtidPort), st,
 			fmt.Sprint(s.Weight), fmt.Sprint(s.Compression), fmt.Sprint(s.MaxConnections), fmt.Sprint(s.MaxReplicationLag),
 			fmt.Sprint(s.UseSSL), fmt.Sprint(s.MaxLatencyMs), s.Comment))
 	}
@@ -168,7 +169,7 @@ func (a *Admin) ApplyPull(p *cluster.Pull) error {
 	if p.Module == cluster.MySQLServers {
 		return a.applyRuntimeServers(ctx, p)
 	}
-	if err := a.st.tx(ctx, func() error { return a.writePulled(ctx, p) }); err != nil {
+	if err := a.st.Tx(ctx, func() error { return a.writePulled(ctx, p) }); err != nil {
 		return err
 	}
 	a.adopt = map[string]cluster.Value{p.Module: {Checksum: p.Checksum, Epoch: p.Epoch}}
@@ -197,7 +198,7 @@ func (a *Admin) ApplyPull(p *cluster.Pull) error {
 // writePulled rewrites the memory tables of a pulled module.
 func (a *Admin) writePulled(ctx context.Context, p *cluster.Pull) error {
 	exec := func(q string, args ...any) error {
-		_, err := a.st.conn.ExecContext(ctx, q, args...)
+		_, err := a.st.Conn.ExecContext(ctx, q, args...)
 		return err
 	}
 	insert := func(table string, cols []string, extra map[string]string, rows [][]*string) error {
@@ -220,7 +221,7 @@ func (a *Admin) writePulled(ctx context.Context, p *cluster.Pull) error {
 				args = append(args, extra[k])
 			}
 			if err := exec(q, args...); err != nil {
-				return fmt.Errorf("main.%s: %s", table, sqliteMessage(err))
+				return fmt.Errorf("main.%s: %s", table, store.SQLiteMessage(err))
 			}
 		}
 		return nil
@@ -313,7 +314,7 @@ func (a *Admin) applyRuntimeServers(ctx context.Context, p *cluster.Pull) error 
 
 // applyRuntimeServersLocked makes the peer's runtime servers ours.
 func (a *Admin) applyRuntimeServersLocked(ctx context.Context, p *cluster.Pull) error {
-	servers, err := decodeServers(&result{cols: p.Runtime.Cols, rows: p.Runtime.Rows})
+	servers, err := decodeServers(&store.Result{Cols: p.Runtime.Cols, Rows: p.Runtime.Rows})
 	if err != nil {
 		return err
 	}
@@ -357,12 +358,6 @@ func moduleOf(name string) *module {
 	return nil
 }
 
-// epochsDDL keeps, next to the saved configuration, when each module's
-// configuration was created: the epoch that survives a restart, so a node
-// that boots from disk presents its real age to its peers (the cure for
-// ProxySQL's version-1 trap, see bootEpochs).
-const epochsDDL = "CREATE TABLE IF NOT EXISTS disk.sqlgate_config_epochs (name VARCHAR NOT NULL PRIMARY KEY, checksum VARCHAR NOT NULL, epoch INT NOT NULL)"
-
 // persistEpochs records the runtime checksum and epoch of a module saved to
 // disk. If memory differs from runtime the checksum will not match the
 // saved tables at boot, and the record is ignored then.
@@ -370,7 +365,7 @@ func (a *Admin) persistEpochs(ctx context.Context, m *module) {
 	cs := a.Checksums()
 	for _, name := range moduleChecksums(m) {
 		v := cs[name]
-		if _, err := a.st.conn.ExecContext(ctx, "INSERT OR REPLACE INTO disk.sqlgate_config_epochs VALUES (?, ?, ?)", name, v.Checksum, v.Epoch); err != nil {
+		if _, err := a.st.Conn.ExecContext(ctx, "INSERT OR REPLACE INTO disk.sqlgate_config_epochs VALUES (?, ?, ?)", name, v.Checksum, v.Epoch); err != nil {
 			a.log.Warn("cannot record the configuration's epoch on disk", "module", name, "err", err)
 		}
 	}
@@ -402,8 +397,8 @@ func (a *Admin) bootEpochs(ctx context.Context, o Options, fromCnf bool) {
 		return
 	}
 	saved := map[string]cluster.Value{}
-	if r, err := a.st.query(ctx, "SELECT name, checksum, epoch FROM disk.sqlgate_config_epochs"); err == nil {
-		for _, row := range r.rows {
+	if r, err := a.st.Query(ctx, "SELECT name, checksum, epoch FROM disk.sqlgate_config_epochs"); err == nil {
+		for _, row := range r.Rows {
 			e, _ := strconv.ParseInt(deref(row[2]), 10, 64)
 			saved[deref(row[0])] = cluster.Value{Checksum: deref(row[1]), Epoch: e}
 		}

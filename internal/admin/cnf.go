@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"sort"
+	"sqlgate/internal/admin/store"
 	"strings"
 
 	"sqlgate/internal/config"
@@ -19,8 +20,8 @@ func (a *Admin) cnfToMemory(ctx context.Context, cfg *config.Config, m *module) 
 	ins := func(table string, cols []string, vals ...any) error {
 		q := "INSERT OR REPLACE INTO main." + table + " (" + strings.Join(cols, ", ") + ") VALUES (" +
 			strings.TrimSuffix(strings.Repeat("?, ", len(cols)), ", ") + ")"
-		if _, err := a.st.conn.ExecContext(ctx, q, vals...); err != nil {
-			return fmt.Errorf("%s: %s: %s", cfg.Path, table, sqliteMessage(err))
+		if _, err := a.st.Conn.ExecContext(ctx, q, vals...); err != nil {
+			return fmt.Errorf("%s: %s: %s", cfg.Path, table, store.SQLiteMessage(err))
 		}
 		n++
 		return nil
@@ -164,7 +165,7 @@ const configHeader = `##########################################################
 // columns in order, quoted (strings) or not (numbers).
 type cnfSection struct {
 	name, table string
-	cols        []string
+	columns     []string
 	quoted      []bool
 }
 
@@ -172,7 +173,7 @@ func section(name, table string, cols ...string) cnfSection {
 	s := cnfSection{name: name, table: table}
 	for _, c := range cols {
 		q := strings.HasPrefix(c, "'")
-		s.cols = append(s.cols, strings.Trim(c, "'"))
+		s.columns = append(s.columns, strings.Trim(c, "'"))
 		s.quoted = append(s.quoted, q)
 	}
 	return s
@@ -221,12 +222,12 @@ var (
 func (a *Admin) configFile(ctx context.Context, withRestapi bool) (string, error) {
 	var b strings.Builder
 	b.WriteString(configHeader)
-	r, err := a.st.query(ctx, "SELECT variable_name, variable_value FROM main.global_variables ORDER BY variable_name")
+	r, err := a.st.Query(ctx, "SELECT variable_name, variable_value FROM main.global_variables ORDER BY variable_name")
 	if err != nil {
 		return "", err
 	}
 	prefix := ""
-	for _, row := range r.rows {
+	for _, row := range r.Rows {
 		name := deref(row[0])
 		p, short, _ := strings.Cut(name, "-")
 		switch {
@@ -256,7 +257,7 @@ func (a *Admin) configFile(ctx context.Context, withRestapi bool) (string, error
 		}
 	}
 	var n int
-	if err := a.st.conn.QueryRowContext(ctx, "SELECT COUNT(*) FROM main.mysql_query_rules_fast_routing").Scan(&n); err != nil {
+	if err := a.st.Conn.QueryRowContext(ctx, "SELECT COUNT(*) FROM main.mysql_query_rules_fast_routing").Scan(&n); err != nil {
 		return "", err
 	}
 	if n > 0 {
@@ -270,17 +271,17 @@ func (a *Admin) configFile(ctx context.Context, withRestapi bool) (string, error
 // writeCnfSection writes one list section: fields without a value are
 // left out, double quotes in values escaped.
 func (a *Admin) writeCnfSection(ctx context.Context, b *strings.Builder, sec cnfSection) error {
-	r, err := a.st.query(ctx, "SELECT "+strings.Join(quoteIdents(sec.cols), ", ")+" FROM main."+sec.table)
+	r, err := a.st.Query(ctx, "SELECT "+strings.Join(quoteIdents(sec.columns), ", ")+" FROM main."+sec.table)
 	if err != nil {
 		return err
 	}
 	b.WriteString(sec.name + ":\n(\n")
-	for i, row := range r.rows {
+	for i, row := range r.Rows {
 		if i > 0 {
 			b.WriteString(",\n")
 		}
 		b.WriteString("\t{\n")
-		for j, c := range sec.cols {
+		for j, c := range sec.columns {
 			v := deref(row[j])
 			if v == "" {
 				continue

@@ -4,9 +4,12 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"modernc.org/sqlite"
+	sqlite3 "modernc.org/sqlite/lib"
 	"os"
 	"regexp"
 	"slices"
+	"sqlgate/internal/admin/store"
 	"strconv"
 	"strings"
 	"time"
@@ -64,7 +67,7 @@ func adminErr(format string, args ...any) *wire.Error {
 func (s *session) query(text string) {
 	q := normalize(text)
 	var (
-		res  *result
+		res  *store.Result
 		n    uint64
 		info string
 		err  error
@@ -79,7 +82,7 @@ func (s *session) query(text string) {
 	default:
 		res, n, info, err = s.adminStatement(q)
 	}
-	s.c.Conn.SetWriteDeadline(time.Now().Add(resultWriteTimeout))
+	s.c.Conn.SetWriteDeadline(time.Now().Add(store.ResultWriteTimeout))
 	defer s.c.Conn.SetWriteDeadline(time.Time{})
 	switch {
 	case err != nil:
@@ -98,14 +101,14 @@ func (s *session) query(text string) {
 }
 
 // adminStatement runs an admin session's statement under the admin mutex.
-func (s *session) adminStatement(q string) (*result, uint64, string, error) {
+func (s *session) adminStatement(q string) (*store.Result, uint64, string, error) {
 	if res, ok := s.probe(q); ok {
 		return res, 0, "", nil
 	}
 	a := s.a
 	a.mu.Lock()
 	defer a.mu.Unlock()
-	if a.st == nil || a.st.closed() {
+	if a.st == nil || a.st.Closed() {
 		return nil, 0, "", adminErr("the admin store is closed")
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
@@ -113,8 +116,8 @@ func (s *session) adminStatement(q string) (*result, uint64, string, error) {
 	return s.dispatch(ctx, q)
 }
 
-func single(col, val string) *result {
-	return &result{cols: []string{col}, rows: [][]*string{strs(val)}}
+func single(col, val string) *store.Result {
+	return &store.Result{Cols: []string{col}, Rows: [][]*string{strs(val)}}
 }
 
 // txControl matches the transaction statements the admin answers OK and
@@ -124,7 +127,7 @@ var txControl = regexp.MustCompile(`(?i)^(BEGIN|COMMIT|ROLLBACK|END|START TRANSA
 // probe answers the statements clients send on connecting, and the
 // transaction statements, without SQLite (column names included: the
 // mysql CLI prints them), for admin and stats sessions alike.
-func (s *session) probe(q string) (*result, bool) {
+func (s *session) probe(q string) (*store.Result, bool) {
 	a := s.a
 	upper := strings.ToUpper(q)
 	switch {
@@ -146,7 +149,7 @@ func (s *session) probe(q string) (*result, bool) {
 	case strings.HasPrefix(upper, "SELECT CONNECTION_ID()"):
 		return single("CONNECTION_ID()", "0"), true
 	case upper == "SELECT DATABASE(), USER() LIMIT 1":
-		return &result{cols: []string{"DATABASE()", "USER()"}, rows: [][]*string{strs(s.database(), s.user)}}, true
+		return &store.Result{Cols: []string{"DATABASE()", "USER()"}, Rows: [][]*string{strs(s.database(), s.user)}}, true
 	case strings.HasPrefix(upper, "SELECT @@VERSION"):
 		// As in ProxySQL, this also answers SELECT @@version_comment.
 		return single("@@version", a.version), true
@@ -159,7 +162,7 @@ func (s *session) probe(q string) (*result, bool) {
 	case upper == "SELECT DATABASE() AS NAME":
 		return single("name", s.database()), true
 	case upper == "SHOW WARNINGS":
-		return &result{cols: []string{"Level", "Code", "Message"}}, true
+		return &store.Result{Cols: []string{"Level", "Code", "Message"}}, true
 	case txControl.MatchString(q) ||
 		strings.HasPrefix(upper, "SET NAMES") || strings.HasPrefix(upper, "SET AUTOCOMMIT") ||
 		strings.HasPrefix(upper, "SET CHARACTER SET") || strings.HasPrefix(upper, "SET SESSION ") ||
@@ -175,9 +178,9 @@ var statsVarRE = regexp.MustCompile(`(?i)^SELECT\s+@@([0-9A-Za-z_-]+)`)
 // statsStatement runs a stats session's statement: the stats tables it
 // names are refreshed under the admin mutex (sqlgate's own statements),
 // then the statement runs on the session's own read-only connection
-// without the mutex, in one of maxStatsStatements slots. release frees the
+// without the mutex, in one of store.MaxStatsStatements slots. release frees the
 // slot; the caller calls it once the result is sent.
-func (s *session) statsStatement(q string) (res *result, n uint64, info string, release func(), err error) {
+func (s *session) statsStatement(q string) (res *store.Result, n uint64, info string, release func(), err error) {
 	release = func() {}
 	if res, ok := s.probe(q); ok {
 		return res, 0, "", release, nil
@@ -206,34 +209,34 @@ func (s *session) statsStatement(q string) (res *result, n uint64, info string, 
 		refresh = strings.ToUpper(rq)
 	}
 
-	slots := s.a.st.statsSlots
-	wait := time.NewTimer(statementTimeout)
+	slots := s.a.st.StatsSlots
+	wait := time.NewTimer(store.StatementTimeout)
 	defer wait.Stop()
 	select {
 	case slots <- struct{}{}:
 		release = func() { <-slots }
 	case <-wait.C:
-		return nil, 0, "", release, adminErr("%d stats statements are already running, the most the admin interface runs at once; retry", maxStatsStatements)
+		return nil, 0, "", release, adminErr("%d stats statements are already running, the most the admin interface runs at once; retry", store.MaxStatsStatements)
 	}
 	if err := s.refreshForStats(refresh); err != nil {
 		return nil, 0, "", release, err
 	}
 	if s.sc == nil {
-		ctx, cancel := context.WithTimeout(context.Background(), statementTimeout)
-		s.sc, err = s.a.st.openStatsConn(ctx)
+		ctx, cancel := context.WithTimeout(context.Background(), store.StatementTimeout)
+		s.sc, err = s.a.st.OpenStatsConn(ctx)
 		cancel()
 		if err != nil {
 			return nil, 0, "", release, adminErr("%v", err)
 		}
 	}
-	ctx, cancel := context.WithTimeout(context.Background(), statementTimeout)
+	ctx, cancel := context.WithTimeout(context.Background(), store.StatementTimeout)
 	defer cancel()
-	s.sc.denied = ""
-	r, err := queryLimited(ctx, s.sc.conn, rq, maxResultBytes)
+	s.sc.Denied = ""
+	r, err := store.QueryLimited(ctx, s.sc.Conn, rq, store.MaxResultBytes)
 	if err != nil {
-		return nil, 0, "", release, clientError(ctx, err, s.sc.denied, s.user)
+		return nil, 0, "", release, clientError(ctx, err, s.sc.Denied, s.user)
 	}
-	if len(r.cols) == 0 {
+	if len(r.Cols) == 0 {
 		return nil, 0, "", release, nil
 	}
 	return r, 0, "", release, nil
@@ -248,7 +251,7 @@ func (s *session) refreshForStats(upper string) error {
 	a := s.a
 	a.mu.Lock()
 	defer a.mu.Unlock()
-	if a.st == nil || a.st.closed() {
+	if a.st == nil || a.st.Closed() {
 		return adminErr("the admin store is closed")
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
@@ -262,42 +265,42 @@ func (s *session) refreshForStats(upper string) error {
 // is; run answers it.
 type command struct {
 	match func(s *session, q, upper string) []string
-	run   func(s *session, ctx context.Context, q, upper string, m []string) (*result, uint64, string, error)
+	run   func(s *session, ctx context.Context, q, upper string, m []string) (*store.Result, uint64, string, error)
 }
 
 // commands are tried in order, first match wins: single-user loads before
 // the general LOAD/SAVE form, exact statements before the SHOW rewrites,
 // and the catch-all for unknown PROXYSQL statements last.
 var commands = []command{
-	{matchFunc(func(s *session, q string) (string, bool) { return rewriteVariableQuery(q) }), func(s *session, ctx context.Context, _, _ string, m []string) (*result, uint64, string, error) {
+	{matchFunc(func(s *session, q string) (string, bool) { return rewriteVariableQuery(q) }), func(s *session, ctx context.Context, _, _ string, m []string) (*store.Result, uint64, string, error) {
 		return s.sqlite(ctx, m[0], "STATS_MYSQL_GLOBAL GLOBAL_VARIABLES")
 	}},
-	{prefix("PROXY_SELECT "), func(s *session, _ context.Context, _, upper string, _ []string) (*result, uint64, string, error) {
+	{prefix("PROXY_SELECT "), func(s *session, _ context.Context, _, upper string, _ []string) (*store.Result, uint64, string, error) {
 		// Cluster fetches: the stored resultsets, verbatim.
 		r, err := s.a.proxySelect(strings.Join(strings.Fields(upper), " "))
 		return r, 0, "", err
 	}},
-	{pattern(loadUserRE), func(s *session, ctx context.Context, _, _ string, _ []string) (*result, uint64, string, error) {
+	{pattern(loadUserRE), func(s *session, ctx context.Context, _, _ string, _ []string) (*store.Result, uint64, string, error) {
 		// A single-user load republishes all users: the result is the same
 		// for that user and never leaves runtime half-updated.
 		_, _, err := s.a.loadSave(ctx, "LOAD", "MYSQL USERS", "TO", "RUNTIME")
 		return nil, 0, "", err
 	}},
-	{pattern(loadSaveRE), func(s *session, ctx context.Context, _, _ string, m []string) (*result, uint64, string, error) {
+	{pattern(loadSaveRE), func(s *session, ctx context.Context, _, _ string, m []string) (*store.Result, uint64, string, error) {
 		n, info, err := s.a.loadSave(ctx, strings.ToUpper(m[1]), strings.ToUpper(m[2]), strings.ToUpper(m[3]), strings.ToUpper(m[4]))
 		return nil, n, info, err
 	}},
-	{prefix("SET "), func(s *session, ctx context.Context, q, _ string, _ []string) (*result, uint64, string, error) {
+	{prefix("SET "), func(s *session, ctx context.Context, q, _ string, _ []string) (*store.Result, uint64, string, error) {
 		return s.set(ctx, q[len("SET "):])
 	}},
-	{exact("SELECT CONFIG FILE"), func(s *session, ctx context.Context, _, _ string, _ []string) (*result, uint64, string, error) {
+	{exact("SELECT CONFIG FILE"), func(s *session, ctx context.Context, _, _ string, _ []string) (*store.Result, uint64, string, error) {
 		text, err := s.a.configFile(ctx, true)
 		if err != nil {
 			return nil, 0, "", err
 		}
 		return single("Data", text), 0, "", nil
 	}},
-	{exact("PROXYSQL FLUSH LOGS"), func(s *session, _ context.Context, _, _ string, _ []string) (*result, uint64, string, error) {
+	{exact("PROXYSQL FLUSH LOGS"), func(s *session, _ context.Context, _, _ string, _ []string) (*store.Result, uint64, string, error) {
 		// The process log goes to stderr (nothing to reopen); the query
 		// events log starts a new file, as in ProxySQL.
 		if c := s.a.control; c != nil {
@@ -307,13 +310,13 @@ var commands = []command{
 		}
 		return nil, 0, "", nil
 	}},
-	{exact("PROXYSQL FLUSH QUERY CACHE"), func(s *session, _ context.Context, _, _ string, _ []string) (*result, uint64, string, error) {
+	{exact("PROXYSQL FLUSH QUERY CACHE"), func(s *session, _ context.Context, _, _ string, _ []string) (*store.Result, uint64, string, error) {
 		if c := s.a.control; c != nil {
 			s.a.log.Info("PROXYSQL FLUSH QUERY CACHE", "entries", c.FlushQueryCache())
 		}
 		return nil, 0, "", nil
 	}},
-	{exact("PROXYSQL PAUSE", "PROXYSQL RESUME"), func(s *session, _ context.Context, _, upper string, _ []string) (*result, uint64, string, error) {
+	{exact("PROXYSQL PAUSE", "PROXYSQL RESUME"), func(s *session, _ context.Context, _, upper string, _ []string) (*store.Result, uint64, string, error) {
 		a := s.a
 		a.log.Info("received " + upper + " command")
 		if a.control == nil {
@@ -329,12 +332,12 @@ var commands = []command{
 		}
 		return nil, 0, "", nil
 	}},
-	{exact("PROXYSQL SHUTDOWN", "PROXYSQL KILL", "PROXYSQL SHUTDOWN SLOW"), func(s *session, _ context.Context, q, _ string, _ []string) (*result, uint64, string, error) {
+	{exact("PROXYSQL SHUTDOWN", "PROXYSQL KILL", "PROXYSQL SHUTDOWN SLOW"), func(s *session, _ context.Context, q, _ string, _ []string) (*store.Result, uint64, string, error) {
 		s.a.log.Info("shutdown requested on the admin interface", "command", q, "user", s.user)
 		s.a.shutOnce.Do(func() { close(s.a.shutdown) })
 		return nil, 0, "", nil
 	}},
-	{exact("PROXYSQL READONLY", "PROXYSQL READWRITE"), func(s *session, _ context.Context, _, upper string, _ []string) (*result, uint64, string, error) {
+	{exact("PROXYSQL READONLY", "PROXYSQL READWRITE"), func(s *session, _ context.Context, _, upper string, _ []string) (*store.Result, uint64, string, error) {
 		val := "true"
 		if upper == "PROXYSQL READWRITE" {
 			val = "false"
@@ -346,13 +349,13 @@ var commands = []command{
 		s.a.vars.Store(&v)
 		return nil, 0, "", nil
 	}},
-	{exact("PROXYSQL CLUSTER_NODE_UUID"), func(s *session, _ context.Context, _, _ string, _ []string) (*result, uint64, string, error) {
+	{exact("PROXYSQL CLUSTER_NODE_UUID"), func(s *session, _ context.Context, _, _ string, _ []string) (*store.Result, uint64, string, error) {
 		return single("uuid", s.a.uuid), 0, "", nil
 	}},
-	{matchFunc(func(s *session, q string) (string, bool) { return showRewrite(q, s.a.version) }), func(s *session, ctx context.Context, _, _ string, m []string) (*result, uint64, string, error) {
+	{matchFunc(func(s *session, q string) (string, bool) { return showRewrite(q, s.a.version) }), func(s *session, ctx context.Context, _, _ string, m []string) (*store.Result, uint64, string, error) {
 		return s.sqlite(ctx, m[0], "")
 	}},
-	{pattern(nodeUUIDRE), func(s *session, _ context.Context, _, _ string, m []string) (*result, uint64, string, error) {
+	{pattern(nodeUUIDRE), func(s *session, _ context.Context, _, _ string, m []string) (*store.Result, uint64, string, error) {
 		if s.uuid != "" && s.uuid != m[1] {
 			return nil, 0, "", adminErr("CLUSTER_NODE_UUID changed within a session (%s -> %s)", s.uuid, m[1])
 		}
@@ -362,10 +365,10 @@ var commands = []command{
 		s.uuid = m[1]
 		return nil, 0, "", nil
 	}},
-	{pattern(checksumRE), func(s *session, ctx context.Context, _, _ string, m []string) (*result, uint64, string, error) {
+	{pattern(checksumRE), func(s *session, ctx context.Context, _, _ string, m []string) (*store.Result, uint64, string, error) {
 		return s.a.tableChecksum(ctx, strings.ToUpper(m[1]), strings.ToUpper(m[2]))
 	}},
-	{pattern(configFile), func(s *session, ctx context.Context, _, upper string, m []string) (*result, uint64, string, error) {
+	{pattern(configFile), func(s *session, ctx context.Context, _, upper string, m []string) (*store.Result, uint64, string, error) {
 		// As in ProxySQL, SELECT CONFIG INTO OUTFILE writes the REST API
 		// routes too and reports the bytes written; SAVE CONFIG TO FILE
 		// does neither.
@@ -383,23 +386,23 @@ var commands = []command{
 		}
 		return nil, n, "File " + m[1] + " is saved.", nil
 	}},
-	{pattern(truncDigest), func(s *session, _ context.Context, _, _ string, _ []string) (*result, uint64, string, error) {
+	{pattern(truncDigest), func(s *session, _ context.Context, _, _ string, _ []string) (*store.Result, uint64, string, error) {
 		s.a.resetDigests()
 		return nil, 0, "", nil
 	}},
-	{pattern(showFields), func(s *session, ctx context.Context, _, _ string, m []string) (*result, uint64, string, error) {
+	{pattern(showFields), func(s *session, ctx context.Context, _, _ string, m []string) (*store.Result, uint64, string, error) {
 		schema := m[1]
 		if schema == "" {
 			schema = "main"
 		}
 		// ProxySQL's answer: every column a varchar(255) without default.
-		r, _, _, err := s.sqlite(ctx, `SELECT name AS Field, 'varchar(255)' AS Type, CASE "notnull" WHEN 1 THEN 'NO' ELSE 'YES' END AS "Null", CASE pk WHEN 0 THEN '' ELSE 'PRI' END AS "Key", '' AS "Default", '' AS Extra FROM `+schema+".pragma_table_info("+quote(m[2])+")", "")
-		if err == nil && len(r.rows) == 0 {
+		r, _, _, err := s.sqlite(ctx, `SELECT name AS Field, 'varchar(255)' AS Type, CASE "notnull" WHEN 1 THEN 'NO' ELSE 'YES' END AS "Null", CASE pk WHEN 0 THEN '' ELSE 'PRI' END AS "Key", '' AS "Default", '' AS Extra FROM `+schema+".pragma_table_info("+store.Quote(m[2])+")", "")
+		if err == nil && len(r.Rows) == 0 {
 			err = adminErr("Table does not exist")
 		}
 		return r, 0, "", err
 	}},
-	{prefix("PROXYSQL "), func(_ *session, _ context.Context, q, _ string, _ []string) (*result, uint64, string, error) {
+	{prefix("PROXYSQL "), func(_ *session, _ context.Context, q, _ string, _ []string) (*store.Result, uint64, string, error) {
 		return nil, 0, "", adminErr("%s is not implemented by sqlgate", q)
 	}},
 }
@@ -442,7 +445,7 @@ func matchFunc(f func(*session, string) (string, bool)) func(*session, string, s
 
 // dispatch answers an admin statement: the first of commands that matches,
 // or SQLite.
-func (s *session) dispatch(ctx context.Context, q string) (*result, uint64, string, error) {
+func (s *session) dispatch(ctx context.Context, q string) (*store.Result, uint64, string, error) {
 	upper := strings.ToUpper(q)
 	for _, c := range commands {
 		if m := c.match(s, q, upper); m != nil {
@@ -454,7 +457,7 @@ func (s *session) dispatch(ctx context.Context, q string) (*result, uint64, stri
 
 // sqlite runs q against the store after refreshing the runtime_* and
 // stats_* tables it mentions.
-func (s *session) sqlite(ctx context.Context, q, upper string) (*result, uint64, string, error) {
+func (s *session) sqlite(ctx context.Context, q, upper string) (*store.Result, uint64, string, error) {
 	a := s.a
 	if upper == "" {
 		upper = strings.ToUpper(q)
@@ -462,7 +465,7 @@ func (s *session) sqlite(ctx context.Context, q, upper string) (*result, uint64,
 	if err := a.refresh(ctx, upper, false); err != nil {
 		return nil, 0, "", err
 	}
-	conn := a.st.conn
+	conn := a.st.Conn
 	if a.vars.Load().ReadOnly {
 		if _, err := conn.ExecContext(ctx, "PRAGMA query_only=ON"); err == nil {
 			defer conn.ExecContext(context.Background(), "PRAGMA query_only=OFF")
@@ -470,15 +473,15 @@ func (s *session) sqlite(ctx context.Context, q, upper string) (*result, uint64,
 	}
 	// The client's statement, bounded in time and size (sandbox.go): it
 	// runs under the admin mutex.
-	sctx, cancel := context.WithTimeout(ctx, statementTimeout)
+	sctx, cancel := context.WithTimeout(ctx, store.StatementTimeout)
 	defer cancel()
-	a.st.clientSQL, a.st.denied = true, ""
-	r, err := queryLimited(sctx, conn, q, maxResultBytes)
-	a.st.clientSQL = false
+	a.st.ClientSQL, a.st.Denied = true, ""
+	r, err := store.QueryLimited(sctx, conn, q, store.MaxResultBytes)
+	a.st.ClientSQL = false
 	if err != nil {
-		return nil, 0, "", clientError(sctx, err, a.st.denied, "")
+		return nil, 0, "", clientError(sctx, err, a.st.Denied, "")
 	}
-	if len(r.cols) > 0 {
+	if len(r.Cols) > 0 {
 		return r, 0, "", nil
 	}
 	// DML or DDL: report the rows changed by DML (changes() is not reset
@@ -567,7 +570,7 @@ func showRewrite(q, version string) (string, bool) {
 	}
 	switch {
 	case strings.HasPrefix(upper, "SHOW GLOBAL VARIABLES LIKE 'VERSION'"):
-		return "SELECT 'version' Variable_name, " + quote(version) + " Value FROM global_variables WHERE Variable_name='admin-version'", true
+		return "SELECT 'version' Variable_name, " + store.Quote(version) + " Value FROM global_variables WHERE Variable_name='admin-version'", true
 	case showScopedVarsLikeRE.MatchString(q):
 		// Not in ProxySQL (its SQLite fails on it), but MySQL tools send it.
 		return replaceFirst(showScopedVarsLikeRE, q, "SELECT variable_name AS Variable_name, variable_value AS Value FROM global_variables WHERE variable_name LIKE"), true
@@ -579,7 +582,7 @@ func showRewrite(q, version string) (string, bool) {
 			}
 			return r
 		}, q[len("SHOW TABLES LIKE "):])
-		return "SELECT name AS tables FROM sqlite_master WHERE type='table' AND name LIKE " + quote(pat), true
+		return "SELECT name AS tables FROM sqlite_master WHERE type='table' AND name LIKE " + store.Quote(pat), true
 	}
 	if m := showTablesIn.FindStringSubmatch(q); m != nil {
 		return "SELECT name AS tables FROM " + m[1] + ".sqlite_master WHERE type='table' AND name NOT IN ('sqlite_sequence') ORDER BY name", true
@@ -598,7 +601,7 @@ func showRewrite(q, version string) (string, bool) {
 // set runs SET admin-x=value / SET mysql-x=value as ProxySQL does:
 // an UPDATE of main.global_variables with the value as an SQL expression,
 // so 'text' is text and false, 0 and 1+1 are numbers.
-func (s *session) set(ctx context.Context, assignment string) (*result, uint64, string, error) {
+func (s *session) set(ctx context.Context, assignment string) (*store.Result, uint64, string, error) {
 	name, value, _ := strings.Cut(assignment, "=")
 	name = strings.TrimSpace(name)
 	if name == "mysql-init_connect" {
@@ -637,8 +640,8 @@ func (a *Admin) loadSave(ctx context.Context, verb, modName, dir, layer string) 
 		if action != "LOAD FROM MEMORY" && action != "LOAD TO RUNTIME" {
 			return 0, "", adminErr("%s COREDUMP %s %s is not a ProxySQL command; see LOAD COREDUMP TO RUNTIME", verb, dir, layer)
 		}
-		return 0, "", a.st.tx(ctx, func() error {
-			return a.st.exec(ctx, "DELETE FROM main.runtime_coredump_filters",
+		return 0, "", a.st.Tx(ctx, func() error {
+			return a.st.Exec(ctx, "DELETE FROM main.runtime_coredump_filters",
 				"INSERT INTO main.runtime_coredump_filters SELECT * FROM main.coredump_filters")
 		})
 	}
@@ -656,7 +659,7 @@ func (a *Admin) loadSave(ctx context.Context, verb, modName, dir, layer string) 
 			return 0
 		}
 		var n uint64
-		a.st.conn.QueryRowContext(ctx, "SELECT COUNT(*) FROM "+schema+".global_variables WHERE variable_name LIKE '"+m.prefix+"-%'").Scan(&n)
+		a.st.Conn.QueryRowContext(ctx, "SELECT COUNT(*) FROM "+schema+".global_variables WHERE variable_name LIKE '"+m.prefix+"-%'").Scan(&n)
 		return n
 	}
 	switch action {
@@ -691,7 +694,7 @@ func (a *Admin) loadSave(ctx context.Context, verb, modName, dir, layer string) 
 			return 0, "", adminErr("Unable to open or parse config file %s: %v", a.cnfPath, err)
 		}
 		var n int
-		err = a.st.tx(ctx, func() error {
+		err = a.st.Tx(ctx, func() error {
 			var err error
 			n, err = a.cnfToMemory(ctx, cfg, m)
 			return err
@@ -710,8 +713,8 @@ func (a *Admin) loadSave(ctx context.Context, verb, modName, dir, layer string) 
 // row (backend=1, frontend=0) per user, replacing the rows they collide
 // with.
 func (a *Admin) saveUsersToMemory(ctx context.Context) error {
-	return a.st.tx(ctx, func() error {
-		if _, err := a.st.conn.ExecContext(ctx, "UPDATE main.mysql_users SET active=0"); err != nil {
+	return a.st.Tx(ctx, func() error {
+		if _, err := a.st.Conn.ExecContext(ctx, "UPDATE main.mysql_users SET active=0"); err != nil {
 			return err
 		}
 		return a.insertRows(ctx, "main.mysql_users", splitUserRows(a.rtRows["mysql_users"]), "REPLACE")
@@ -737,7 +740,7 @@ var checksumTables = map[string]struct{ query, name string }{
 // tableChecksum answers CHECKSUM [DISK|MEMORY|MEM] MYSQL <what>: a
 // diagnostic hash of the table printed as 0x%X%X without padding.
 // DISK exists for the five tables ProxySQL keeps on disk checksums for.
-func (a *Admin) tableChecksum(ctx context.Context, layer, what string) (*result, uint64, string, error) {
+func (a *Admin) tableChecksum(ctx context.Context, layer, what string) (*store.Result, uint64, string, error) {
 	schema := "main"
 	if layer == "DISK" {
 		switch what {
@@ -748,12 +751,12 @@ func (a *Admin) tableChecksum(ctx context.Context, layer, what string) (*result,
 		}
 	}
 	t := checksumTables[what]
-	r, err := a.st.query(ctx, fmt.Sprintf(t.query, schema))
+	r, err := a.st.Query(ctx, fmt.Sprintf(t.query, schema))
 	if err != nil {
 		return nil, 0, "", err
 	}
-	h := cluster.RawChecksum(r.rows)
-	return &result{cols: []string{"table", "checksum"}, rows: [][]*string{strs(t.name, fmt.Sprintf("0x%X%X", uint32(h), uint32(h>>32)))}}, 0, "", nil
+	h := cluster.RawChecksum(r.Rows)
+	return &store.Result{Cols: []string{"table", "checksum"}, Rows: [][]*string{strs(t.name, fmt.Sprintf("0x%X%X", uint32(h), uint32(h>>32)))}}, 0, "", nil
 }
 
 func cloneMap(m map[string]string) map[string]string {
@@ -771,4 +774,25 @@ func writeFileAtomic(path string, data []byte) error {
 		return err
 	}
 	return os.Rename(tmp, path)
+}
+
+// clientError turns the error of a client's statement into the message the
+// client gets: the time and size bounds and the authorizer's refusals say
+// which bound was hit and what to do; other errors are SQLite's words.
+func clientError(ctx context.Context, err error, denied, who string) error {
+	var se *sqlite.Error
+	switch {
+	case errors.Is(err, store.ErrResultTooLarge):
+		return adminErr("the result exceeds %d MiB, the bound on an admin result; select fewer rows or columns (WHERE, LIMIT)", store.MaxResultBytes>>20)
+	case errors.Is(ctx.Err(), context.DeadlineExceeded):
+		return adminErr("statement stopped after %s, the time limit of a statement on the admin interface; narrow the query", store.StatementTimeout)
+	case errors.As(err, &se) && se.Code() == sqlite3.SQLITE_TOOBIG:
+		return adminErr("%s: a value or statement on the admin interface is limited to %d MiB", store.SQLiteMessage(err), map[bool]int{true: store.StatsValueLimit >> 20, false: store.AdminValueLimit >> 20}[who != ""])
+	case errors.As(err, &se) && (se.Code()&0xff == sqlite3.SQLITE_AUTH || strings.Contains(err.Error(), "not authorized")) && denied != "":
+		if who != "" {
+			return adminErr("Command not allowed: user %q (admin-stats_credentials) can only read the stats, monitor and stats_history schemas; this statement needs %s", who, denied)
+		}
+		return adminErr("%s is not allowed on the admin interface: each statement commits on its own, because the admin connection is shared by every session and the cluster (BEGIN, COMMIT and ROLLBACK are accepted and ignored, as in ProxySQL)", denied)
+	}
+	return adminErr("%s", store.SQLiteMessage(err))
 }

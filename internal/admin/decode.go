@@ -2,6 +2,7 @@ package admin
 
 import (
 	"fmt"
+	"sqlgate/internal/admin/store"
 	"strconv"
 	"strings"
 
@@ -21,13 +22,13 @@ type rowDecoder struct {
 	err   error
 }
 
-func newDecoders(table string, r *result, key func(*rowDecoder) string) []*rowDecoder {
+func newDecoders(table string, r *store.Result, key func(*rowDecoder) string) []*rowDecoder {
 	idx := map[string]int{}
-	for i, c := range r.cols {
+	for i, c := range r.Cols {
 		idx[strings.ToLower(c)] = i
 	}
-	out := make([]*rowDecoder, len(r.rows))
-	for i, row := range r.rows {
+	out := make([]*rowDecoder, len(r.Rows))
+	for i, row := range r.Rows {
 		out[i] = &rowDecoder{table: table, n: i + 1, idx: idx, row: row, key: key}
 	}
 	return out
@@ -115,7 +116,7 @@ func serverKey(d *rowDecoder) string {
 	return fmt.Sprintf("hostgroup_id=%s, hostname=%s, port=%s", d.text("hostgroup_id"), d.text("hostname"), d.text("port"))
 }
 
-func decodeServers(r *result) ([]config.MySQLServer, error) {
+func decodeServers(r *store.Result) ([]config.MySQLServer, error) {
 	var out []config.MySQLServer
 	for _, d := range newDecoders("mysql_servers", r, serverKey) {
 		s := config.MySQLServer{
@@ -151,7 +152,7 @@ func decodeServers(r *result) ([]config.MySQLServer, error) {
 	return out, nil
 }
 
-func decodeReplicationHostgroups(r *result) ([]config.ReplicationHostgroup, error) {
+func decodeReplicationHostgroups(r *store.Result) ([]config.ReplicationHostgroup, error) {
 	var out []config.ReplicationHostgroup
 	key := func(d *rowDecoder) string { return "writer_hostgroup=" + d.text("writer_hostgroup") }
 	for _, d := range newDecoders("mysql_replication_hostgroups", r, key) {
@@ -177,7 +178,7 @@ func decodeReplicationHostgroups(r *result) ([]config.ReplicationHostgroup, erro
 	return out, nil
 }
 
-func decodeUsers(r *result) ([]config.MySQLUser, error) {
+func decodeUsers(r *store.Result) ([]config.MySQLUser, error) {
 	var out []config.MySQLUser
 	key := func(d *rowDecoder) string {
 		return fmt.Sprintf("username=%s, frontend=%s, backend=%s", d.text("username"), d.text("frontend"), d.text("backend"))
@@ -221,7 +222,7 @@ var ruleColumns = []string{"rule_id", "username", "schemaname", "flagIN", "clien
 	"delay", "next_query_flagIN", "mirror_flagOUT", "mirror_hostgroup", "error_msg", "OK_msg", "sticky_conn",
 	"multiplex", "gtid_from_hostgroup", "log", "apply", "attributes", "comment"}
 
-func decodeRules(r *result) ([]config.MySQLQueryRule, error) {
+func decodeRules(r *store.Result) ([]config.MySQLQueryRule, error) {
 	var out []config.MySQLQueryRule
 	key := func(d *rowDecoder) string { return "rule_id=" + d.text("rule_id") }
 	for _, d := range newDecoders("mysql_query_rules", r, key) {
@@ -275,7 +276,7 @@ func decodeRules(r *result) ([]config.MySQLQueryRule, error) {
 	return out, nil
 }
 
-func decodeProxySQLServers(r *result) ([]config.ProxySQLServer, error) {
+func decodeProxySQLServers(r *store.Result) ([]config.ProxySQLServer, error) {
 	var out []config.ProxySQLServer
 	key := func(d *rowDecoder) string { return d.text("hostname") + ":" + d.text("port") }
 	for _, d := range newDecoders("proxysql_servers", r, key) {
@@ -296,7 +297,7 @@ func decodeProxySQLServers(r *result) ([]config.ProxySQLServer, error) {
 	return out, nil
 }
 
-func decodeFastRouting(r *result) ([]config.FastRoute, error) {
+func decodeFastRouting(r *store.Result) ([]config.FastRoute, error) {
 	var out []config.FastRoute
 	key := func(d *rowDecoder) string {
 		return fmt.Sprintf("username=%s, schemaname=%s, flagIN=%s", d.text("username"), d.text("schemaname"), d.text("flagIN"))

@@ -6,6 +6,7 @@ import (
 	"os"
 	"path/filepath"
 	"regexp"
+	"sqlgate/internal/admin/store"
 	"strings"
 	"testing"
 )
@@ -144,10 +145,10 @@ func FuzzAdminStatement(f *testing.F) {
 			check("showRewrite", rq)
 		}
 
-		lit := quote(text)
+		lit := store.Quote(text)
 		if s, c := sqlScan(lit); s != 0 || !c || lit[0] != '\'' || lit[len(lit)-1] != '\'' ||
 			strings.ReplaceAll(lit[1:len(lit)-1], "''", "'") != text || strings.Contains(strings.ReplaceAll(lit[1:len(lit)-1], "''", ""), "'") {
-			t.Fatalf("quote(%q) = %q", text, lit)
+			t.Fatalf("store.Quote(%q) = %q", text, lit)
 		}
 	})
 }

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"os"
 	"runtime"
+	"sqlgate/internal/admin/store"
 	"strconv"
 	"strings"
 	"syscall"
@@ -63,11 +64,11 @@ func (h *historyState) due(name string, interval int, now int64) bool {
 	return false
 }
 
-// startHistory starts the sampler once per store; it stops when the store
-// is closed.
+// startHistory starts the sampler once; it stops when the store is
+// closed.
 func (a *Admin) startHistory() {
 	st := a.st
-	st.historyOnce.Do(func() {
+	a.historyOnce.Do(func() {
 		go func() {
 			t := time.NewTicker(time.Second)
 			defer t.Stop()
@@ -76,7 +77,7 @@ func (a *Admin) startHistory() {
 					return
 				}
 				select {
-				case <-st.done:
+				case <-st.Done():
 					return
 				case <-t.C:
 				}
@@ -87,11 +88,11 @@ func (a *Admin) startHistory() {
 
 // sampleHistory takes the samples that are due. It reports false once the
 // store is closed.
-func (a *Admin) sampleHistory(st *store, now time.Time) bool {
+func (a *Admin) sampleHistory(st *store.Store, now time.Time) bool {
 	a.mu.Lock()
 	defer a.mu.Unlock()
 	select {
-	case <-st.done:
+	case <-st.Done():
 		return false
 	default:
 	}
@@ -106,7 +107,7 @@ func (a *Admin) sampleHistory(st *store, now time.Time) bool {
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
 	us, ts := now.UnixMicro(), now.Unix()
-	h := &st.history
+	h := &a.history
 	var err error
 	if h.due("mysql_connections", interval("stats_mysql_connections"), us) {
 		err = a.sampleConnections(ctx, ts)
@@ -127,7 +128,7 @@ func (a *Admin) sampleHistory(st *store, now time.Time) bool {
 		err = a.sampleMemory(ctx, ts)
 	}
 	if err != nil {
-		a.log.Warn("stats_history: cannot write a sample", "file", st.historyPath, "err", err)
+		a.log.Warn("stats_history: cannot write a sample", "file", st.HistoryPath, "err", err)
 	}
 	return true
 }
@@ -141,26 +142,26 @@ func (a *Admin) insertSample(ctx context.Context, table string, ts int64, vals [
 		args = append(args, v)
 	}
 	q := "INSERT INTO stats_history." + table + " VALUES (?" + strings.Repeat(", ?", len(vals)) + ")"
-	if _, err := a.st.conn.ExecContext(ctx, q, args...); err != nil {
+	if _, err := a.st.Conn.ExecContext(ctx, q, args...); err != nil {
 		return fmt.Errorf("%s: %w", table, err)
 	}
 	hour := (ts / 3600) * 3600
 	roll := "INSERT INTO stats_history." + table + "_hour SELECT timestamp/3600*3600 , " + aggs + " FROM stats_history." + table
 	var last *int64
-	if err := a.st.conn.QueryRowContext(ctx, "SELECT MAX(timestamp) FROM stats_history."+table+"_hour").Scan(&last); err != nil {
+	if err := a.st.Conn.QueryRowContext(ctx, "SELECT MAX(timestamp) FROM stats_history."+table+"_hour").Scan(&last); err != nil {
 		return fmt.Errorf("%s_hour: %w", table, err)
 	}
 	var err error
 	switch {
 	case last == nil:
-		_, err = a.st.conn.ExecContext(ctx, roll+fmt.Sprintf(" WHERE timestamp < %d GROUP BY timestamp/3600", hour))
+		_, err = a.st.Conn.ExecContext(ctx, roll+fmt.Sprintf(" WHERE timestamp < %d GROUP BY timestamp/3600", hour))
 	case ts >= *last+3600:
-		_, err = a.st.conn.ExecContext(ctx, roll+fmt.Sprintf(" WHERE timestamp >= %d AND timestamp < %d GROUP BY timestamp/3600", *last+3600, hour))
+		_, err = a.st.Conn.ExecContext(ctx, roll+fmt.Sprintf(" WHERE timestamp >= %d AND timestamp < %d GROUP BY timestamp/3600", *last+3600, hour))
 	}
 	if err != nil {
 		return fmt.Errorf("%s_hour: %w", table, err)
 	}
-	return a.st.exec(ctx,
+	return a.st.Exec(ctx,
 		fmt.Sprintf("DELETE FROM stats_history.%s WHERE timestamp < %d", table, ts-3600*24*7),
 		fmt.Sprintf("DELETE FROM stats_history.%s_hour WHERE timestamp < %d", table, ts-3600*24*365))
 }
@@ -237,13 +238,13 @@ func (a *Admin) flushDigestsToDisk(ctx context.Context, now int64) (int, error) 
 		return 0, nil
 	}
 	rows := digestRows(a.stats.Registry().Digests(true))
-	if err := a.st.exec(ctx, "DELETE FROM stats.stats_mysql_query_digest", "DELETE FROM stats.stats_mysql_query_digest_reset"); err != nil {
+	if err := a.st.Exec(ctx, "DELETE FROM stats.stats_mysql_query_digest", "DELETE FROM stats.stats_mysql_query_digest_reset"); err != nil {
 		return 0, err
 	}
 	for i := range rows {
 		rows[i] = append([]any{now}, rows[i]...)
 	}
-	err := a.st.tx(ctx, func() error {
+	err := a.st.Tx(ctx, func() error {
 		const batch = 32
 		one := "(" + strings.TrimSuffix(strings.Repeat("?, ", 15), ", ") + ")"
 		for rs := rows; len(rs) > 0; {
@@ -253,7 +254,7 @@ func (a *Admin) flushDigestsToDisk(ctx context.Context, now int64) (int, error) 
 				args = append(args, r...)
 			}
 			q := "INSERT INTO stats_history.history_mysql_query_digest VALUES " + strings.TrimSuffix(strings.Repeat(one+", ", n), ", ")
-			if _, err := a.st.conn.ExecContext(ctx, q, args...); err != nil {
+			if _, err := a.st.Conn.ExecContext(ctx, q, args...); err != nil {
 				return err
 			}
 			rs = rs[n:]

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"runtime"
 	"sort"
+	"sqlgate/internal/admin/store"
 	"strconv"
 	"strings"
 	"time"
@@ -91,8 +92,8 @@ func (a *Admin) refresh(ctx context.Context, upper string, statsOnly bool) error
 
 // replaceTable rewrites table with rows in one transaction.
 func (a *Admin) replaceTable(ctx context.Context, table string, cols []string, rows [][]any) error {
-	return a.st.tx(ctx, func() error {
-		if _, err := a.st.conn.ExecContext(ctx, "DELETE FROM "+table); err != nil {
+	return a.st.Tx(ctx, func() error {
+		if _, err := a.st.Conn.ExecContext(ctx, "DELETE FROM "+table); err != nil {
 			return err
 		}
 		if len(rows) == 0 {
@@ -110,7 +111,7 @@ func (a *Admin) replaceTable(ctx context.Context, table string, cols []string, r
 			for _, r := range rows[:n] {
 				args = append(args, r...)
 			}
-			if _, err := a.st.conn.ExecContext(ctx, q, args...); err != nil {
+			if _, err := a.st.Conn.ExecContext(ctx, q, args...); err != nil {
 				return err
 			}
 			rows = rows[n:]
@@ -135,9 +136,9 @@ func (a *Admin) refreshTransitions(ctx context.Context) error {
 
 func (a *Admin) refreshRuntimeTables(tables ...string) func(context.Context) error {
 	return func(ctx context.Context) error {
-		return a.st.tx(ctx, func() error {
+		return a.st.Tx(ctx, func() error {
 			for _, t := range tables {
-				if _, err := a.st.conn.ExecContext(ctx, "DELETE FROM main.runtime_"+t); err != nil {
+				if _, err := a.st.Conn.ExecContext(ctx, "DELETE FROM main.runtime_"+t); err != nil {
 					return err
 				}
 				if err := a.insertRows(ctx, "main.runtime_"+t, a.rtRows[t], "INSERT OR REPLACE"); err != nil {
@@ -154,8 +155,8 @@ func (a *Admin) refreshRuntimeTables(tables ...string) func(context.Context) err
 // then one per backend account (backend=1, frontend=0), so a user that is
 // both has two rows; strings the maps hold are never NULL (”).
 func (a *Admin) refreshRuntimeUsers(ctx context.Context) error {
-	return a.st.tx(ctx, func() error {
-		if _, err := a.st.conn.ExecContext(ctx, "DELETE FROM main.runtime_mysql_users"); err != nil {
+	return a.st.Tx(ctx, func() error {
+		if _, err := a.st.Conn.ExecContext(ctx, "DELETE FROM main.runtime_mysql_users"); err != nil {
 			return err
 		}
 		return a.insertRows(ctx, "main.runtime_mysql_users", splitUserRows(a.rtRows["mysql_users"]), "INSERT OR REPLACE")
@@ -164,17 +165,17 @@ func (a *Admin) refreshRuntimeUsers(ctx context.Context) error {
 
 // splitUserRows turns mysql_users rows into ProxySQL's runtime rows: the
 // frontend accounts, then the backend accounts.
-func splitUserRows(r *result) *result {
+func splitUserRows(r *store.Result) *store.Result {
 	if r == nil {
 		return nil
 	}
 	col := map[string]int{}
-	for i, c := range r.cols {
+	for i, c := range r.Cols {
 		col[c] = i
 	}
-	out := &result{cols: r.cols}
+	out := &store.Result{Cols: r.Cols}
 	for _, side := range []string{"frontend", "backend"} {
-		for _, row := range r.rows {
+		for _, row := range r.Rows {
 			if deref(row[col[side]]) != "1" {
 				continue
 			}
@@ -188,7 +189,7 @@ func splitUserRows(r *result) *result {
 			one, zero := "1", "0"
 			n[col["frontend"]], n[col["backend"]] = &zero, &zero
 			n[col[side]] = &one
-			out.rows = append(out.rows, n)
+			out.Rows = append(out.Rows, n)
 		}
 	}
 	return out
@@ -379,7 +380,7 @@ func (a *Admin) resetDigests() {
 		a.stats.Registry().Digests(true)
 	}
 	ctx := context.Background()
-	a.st.exec(ctx, "DELETE FROM stats.stats_mysql_query_digest", "DELETE FROM stats.stats_mysql_query_digest_reset")
+	a.st.Exec(ctx, "DELETE FROM stats.stats_mysql_query_digest", "DELETE FROM stats.stats_mysql_query_digest_reset")
 }
 
 func (a *Admin) refreshProcesslist(ctx context.Context) error {

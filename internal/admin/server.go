@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"io"
 	"net"
+	"sqlgate/internal/admin/store"
 	"sync/atomic"
 	"syscall"
 	"time"
@@ -128,8 +129,8 @@ type session struct {
 	caps   uint32
 	remote string
 	local  bool
-	uuid   string     // set by PROXYSQL CLUSTER_NODE_UUID
-	sc     *statsConn // a stats session's own SQLite connection, opened on first use
+	uuid   string           // set by PROXYSQL CLUSTER_NODE_UUID
+	sc     *store.StatsConn // a stats session's own SQLite connection, opened on first use
 }
 
 func (a *Admin) serveConn(nc net.Conn) {
@@ -157,7 +158,7 @@ func (a *Admin) serveConn(nc net.Conn) {
 	}
 	s.loop()
 	if s.sc != nil {
-		s.sc.close()
+		s.sc.Close()
 	}
 }
 
@@ -284,6 +285,6 @@ func (s *session) writeErr(e *wire.Error) {
 
 // writeResult sends a text result set; every column is a string, as in
 // ProxySQL's admin.
-func (s *session) writeResult(r *result) {
-	s.c.WriteTextResult(nil, r.cols, r.rows, wire.StatusAutocommit, false)
+func (s *session) writeResult(r *store.Result) {
+	s.c.WriteTextResult(nil, r.Cols, r.Rows, wire.StatusAutocommit, false)
 }

@@ -2,6 +2,7 @@ package admin
 
 import (
 	"fmt"
+	"sqlgate/internal/admin/store"
 
 	"sqlgate/internal/config"
 )
@@ -12,7 +13,7 @@ func sslParamsKey(d *rowDecoder) string {
 
 // decodeServersSSLParams reads mysql_servers_ssl_params. The files are
 // read, and checked, when the runtime is built.
-func decodeServersSSLParams(r *result) ([]config.ServerSSLParams, error) {
+func decodeServersSSLParams(r *store.Result) ([]config.ServerSSLParams, error) {
 	var out []config.ServerSSLParams
 	for _, d := range newDecoders("mysql_servers_ssl_params", r, sslParamsKey) {
 		p := config.ServerSSLParams{

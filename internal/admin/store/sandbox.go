@@ -1,4 +1,4 @@
-package admin
+package store
 
 import (
 	"context"
@@ -18,39 +18,39 @@ import (
 // apply to the SQL a client sends (not to sqlgate's own statements: LOAD,
 // SAVE, the stats refreshes), on admin and stats sessions alike.
 const (
-	// statementTimeout stops a client's statement in SQLite (context
+	// StatementTimeout stops a client's statement in SQLite (context
 	// cancellation interrupts the VM). The admin tables are small and in
 	// memory: a real query takes milliseconds, and 10 s is far beyond any
 	// of them while short enough that an admin statement, which holds the
 	// admin mutex, delays LOAD and cluster pulls by seconds, not minutes.
-	statementTimeout = 10 * time.Second
-	// maxResultBytes bounds a result set as sent on the wire. 64 MiB is the
+	StatementTimeout = 10 * time.Second
+	// MaxResultBytes bounds a result set as sent on the wire. 64 MiB is the
 	// largest statement the admin interface reads; a full
 	// stats_mysql_query_digest at its default bound of 200000 digests is
 	// about 50 MB.
-	maxResultBytes = 64 << 20
-	// adminValueLimit and statsValueLimit are SQLite's SQLITE_LIMIT_LENGTH
+	MaxResultBytes = 64 << 20
+	// AdminValueLimit and StatsValueLimit are SQLite's SQLITE_LIMIT_LENGTH
 	// on the admin connection and on stats connections: no string, blob or
 	// statement text may be longer, whether computed or read from a table,
 	// so randomblob(4e8) fails before it allocates. 64 MiB is the largest
 	// statement the admin reads. Stats values are counters and names; only
 	// a client's query text in stats_mysql_processlist can be longer than
 	// 2 MiB, and reading that row then fails with this limit named.
-	adminValueLimit = 64 << 20
-	statsValueLimit = 2 << 20
+	AdminValueLimit = 64 << 20
+	StatsValueLimit = 2 << 20
 	// statsColumnLimit is SQLITE_LIMIT_COLUMN on stats connections (the
-	// widest stats table has 16 columns): with statsValueLimit it bounds
-	// the row SQLite holds, before maxResultBytes can be checked, to 64 MiB.
+	// widest stats table has 16 columns): with StatsValueLimit it bounds
+	// the row SQLite holds, before MaxResultBytes can be checked, to 64 MiB.
 	statsColumnLimit = 32
-	// maxStatsStatements bounds the stats statements running at once (a
-	// further one waits up to statementTimeout for a slot): however many
+	// MaxStatsStatements bounds the stats statements running at once (a
+	// further one waits up to StatementTimeout for a slot): however many
 	// stats sessions there are, together they hold at most 2 results (64
 	// MiB each) and 2 CPUs. Stats queries take milliseconds.
-	maxStatsStatements = 2
-	// resultWriteTimeout bounds the sending of one result: a client that
+	MaxStatsStatements = 2
+	// ResultWriteTimeout bounds the sending of one result: a client that
 	// stops reading loses its session instead of holding the result (and,
 	// for stats, a slot) forever.
-	resultWriteTimeout = 30 * time.Second
+	ResultWriteTimeout = 30 * time.Second
 )
 
 // statsSchemas are the schemas a stats session reads: its own empty main
@@ -64,7 +64,7 @@ var statsSchemas = map[string]bool{"": true, "main": true, "stats": true, "monit
 var statsPragmas = map[string]bool{"database_list": true, "table_info": true, "table_xinfo": true, "index_list": true,
 	"index_info": true, "index_xinfo": true, "foreign_key_list": true, "collation_list": true}
 
-// statsConn is one stats session's own SQLite connection.
+// StatsConn is one stats session's own SQLite connection.
 //
 // It is read-only by construction rather than by inspecting the statement
 // text: it is a separate connection whose main database is private and
@@ -84,17 +84,17 @@ var statsPragmas = map[string]bool{"database_list": true, "table_info": true, "t
 // stats query never makes the admin connection wait to refresh a table,
 // and the admin's refreshes never block it; stats_history is in WAL mode
 // for the same reason. A statement's time and result size are bounded
-// (statementTimeout, maxResultBytes, statsValueLimit, statsColumnLimit,
-// maxStatsStatements), and closing the
+// (StatementTimeout, MaxResultBytes, StatsValueLimit, statsColumnLimit,
+// MaxStatsStatements), and closing the
 // session closes the connection, with anything it held.
-type statsConn struct {
+type StatsConn struct {
 	db     *sql.DB
-	conn   *sql.Conn
-	denied string // what the authorizer refused last, for the error
+	Conn   *sql.Conn
+	Denied string // what the authorizer refused last, for the error
 }
 
-// openStatsConn opens a stats session's connection (see statsConn).
-func (st *store) openStatsConn(ctx context.Context) (*statsConn, error) {
+// OpenStatsConn opens a stats session's connection (see StatsConn).
+func (st *Store) OpenStatsConn(ctx context.Context) (*StatsConn, error) {
 	db, err := sql.Open("sqlite", ":memory:")
 	if err != nil {
 		return nil, err
@@ -103,32 +103,32 @@ func (st *store) openStatsConn(ctx context.Context) (*statsConn, error) {
 	db.SetMaxIdleConns(1)
 	db.SetConnMaxLifetime(0)
 	db.SetConnMaxIdleTime(0)
-	sc := &statsConn{db: db}
-	if sc.conn, err = db.Conn(ctx); err != nil {
+	sc := &StatsConn{db: db}
+	if sc.Conn, err = db.Conn(ctx); err != nil {
 		db.Close()
 		return nil, err
 	}
-	hist, err := filepath.Abs(st.historyPath)
+	hist, err := filepath.Abs(st.HistoryPath)
 	if err != nil {
-		sc.close()
+		sc.Close()
 		return nil, err
 	}
 	histURI := (&url.URL{Scheme: "file", Path: hist, RawQuery: "mode=ro"}).String()
-	for _, q := range []string{"ATTACH DATABASE " + quote(st.statsURI) + " AS stats", "ATTACH DATABASE " + quote(st.monURI) + " AS monitor",
-		"ATTACH DATABASE " + quote(histURI) + " AS stats_history", "PRAGMA read_uncommitted=ON", "PRAGMA query_only=ON"} {
-		if _, err := sc.conn.ExecContext(ctx, q); err != nil {
-			sc.close()
+	for _, q := range []string{"ATTACH DATABASE " + Quote(st.statsURI) + " AS stats", "ATTACH DATABASE " + Quote(st.monURI) + " AS monitor",
+		"ATTACH DATABASE " + Quote(histURI) + " AS stats_history", "PRAGMA read_uncommitted=ON", "PRAGMA query_only=ON"} {
+		if _, err := sc.Conn.ExecContext(ctx, q); err != nil {
+			sc.Close()
 			return nil, fmt.Errorf("stats connection: %s: %w", q, err)
 		}
 	}
 	for _, l := range []struct{ id, val int }{
-		{sqlite3.SQLITE_LIMIT_ATTACHED, 3}, {sqlite3.SQLITE_LIMIT_LENGTH, statsValueLimit}, {sqlite3.SQLITE_LIMIT_COLUMN, statsColumnLimit}} {
-		if _, err := sqlite.Limit(sc.conn, l.id, l.val); err != nil {
-			sc.close()
+		{sqlite3.SQLITE_LIMIT_ATTACHED, 3}, {sqlite3.SQLITE_LIMIT_LENGTH, StatsValueLimit}, {sqlite3.SQLITE_LIMIT_COLUMN, statsColumnLimit}} {
+		if _, err := sqlite.Limit(sc.Conn, l.id, l.val); err != nil {
+			sc.Close()
 			return nil, fmt.Errorf("stats connection: limit %d: %w", l.id, err)
 		}
 	}
-	err = sc.conn.Raw(func(dc any) error {
+	err = sc.Conn.Raw(func(dc any) error {
 		r, ok := dc.(sqlite.AuthorizerRegisterer)
 		if !ok {
 			return fmt.Errorf("the SQLite driver (%T) has no authorizer", dc)
@@ -136,14 +136,14 @@ func (st *store) openStatsConn(ctx context.Context) (*statsConn, error) {
 		return r.RegisterAuthorizer(sc.authorize)
 	})
 	if err != nil {
-		sc.close()
+		sc.Close()
 		return nil, fmt.Errorf("stats connection: %w", err)
 	}
 	return sc, nil
 }
 
 // authorize is the stats connection's SQLite authorizer: reads only.
-func (sc *statsConn) authorize(action sqlite.AuthorizerActionCode, arg1, arg2, db, _ string) sqlite.AuthorizerReturnCode {
+func (sc *StatsConn) authorize(action sqlite.AuthorizerActionCode, arg1, arg2, db, _ string) sqlite.AuthorizerReturnCode {
 	switch action {
 	case sqlite.AuthSelect, sqlite.AuthRecursive, sqlite.AuthFunction:
 		return sqlite.AuthorizerOK
@@ -151,14 +151,14 @@ func (sc *statsConn) authorize(action sqlite.AuthorizerActionCode, arg1, arg2, d
 		if statsSchemas[db] {
 			return sqlite.AuthorizerOK
 		}
-		sc.denied = "reading schema " + db
+		sc.Denied = "reading schema " + db
 		return sqlite.AuthorizerDeny
 	case sqlite.AuthPragma:
 		if statsPragmas[strings.ToLower(arg1)] {
 			return sqlite.AuthorizerOK
 		}
 	}
-	sc.denied = describeAction(action, arg1, arg2, db)
+	sc.Denied = describeAction(action, arg1, arg2, db)
 	return sqlite.AuthorizerDeny
 }
 
@@ -181,7 +181,7 @@ func describeAction(action sqlite.AuthorizerActionCode, arg1, arg2, db string) s
 		if arg1 == "" {
 			return "VACUUM"
 		}
-		return "ATTACH or VACUUM INTO of " + quote(arg1)
+		return "ATTACH or VACUUM INTO of " + Quote(arg1)
 	case sqlite.AuthDetach:
 		return "DETACH of " + arg1
 	case sqlite.AuthTransaction, sqlite.AuthSavepoint:
@@ -190,9 +190,9 @@ func describeAction(action sqlite.AuthorizerActionCode, arg1, arg2, db string) s
 	return fmt.Sprintf("a statement that changes the database (SQLite action %d on %s)", int(action), obj)
 }
 
-func (sc *statsConn) close() {
-	if sc.conn != nil {
-		sc.conn.Close()
+func (sc *StatsConn) Close() {
+	if sc.Conn != nil {
+		sc.Conn.Close()
 	}
 	sc.db.Close()
 }
@@ -204,16 +204,16 @@ func (sc *statsConn) close() {
 // (BEGIN, COMMIT, ROLLBACK, SAVEPOINT and RELEASE themselves are answered
 // OK and ignored, as ProxySQL does; this catches the forms that dispatch
 // does not recognise, such as a comment before BEGIN.)
-func (st *store) adminAuthorizer(action sqlite.AuthorizerActionCode, arg1, arg2, _, _ string) sqlite.AuthorizerReturnCode {
-	if st.clientSQL && (action == sqlite.AuthTransaction || action == sqlite.AuthSavepoint) {
-		st.denied = "a transaction (" + strings.TrimSpace(arg1+" "+arg2) + ")"
+func (st *Store) adminAuthorizer(action sqlite.AuthorizerActionCode, arg1, arg2, _, _ string) sqlite.AuthorizerReturnCode {
+	if st.ClientSQL && (action == sqlite.AuthTransaction || action == sqlite.AuthSavepoint) {
+		st.Denied = "a transaction (" + strings.TrimSpace(arg1+" "+arg2) + ")"
 		return sqlite.AuthorizerDeny
 	}
 	return sqlite.AuthorizerOK
 }
 
-// errResultTooLarge is returned by queryConn beyond its byte bound.
-var errResultTooLarge = errors.New("result too large")
+// ErrResultTooLarge is returned by QueryConn beyond its byte bound.
+var ErrResultTooLarge = errors.New("result too large")
 
 // lenEncSize is the size of a length-encoded integer on the wire.
 func lenEncSize(n int) int {
@@ -226,25 +226,4 @@ func lenEncSize(n int) int {
 		return 4
 	}
 	return 9
-}
-
-// clientError turns the error of a client's statement into the message the
-// client gets: the time and size bounds and the authorizer's refusals say
-// which bound was hit and what to do; other errors are SQLite's words.
-func clientError(ctx context.Context, err error, denied, who string) error {
-	var se *sqlite.Error
-	switch {
-	case errors.Is(err, errResultTooLarge):
-		return adminErr("the result exceeds %d MiB, the bound on an admin result; select fewer rows or columns (WHERE, LIMIT)", maxResultBytes>>20)
-	case errors.Is(ctx.Err(), context.DeadlineExceeded):
-		return adminErr("statement stopped after %s, the time limit of a statement on the admin interface; narrow the query", statementTimeout)
-	case errors.As(err, &se) && se.Code() == sqlite3.SQLITE_TOOBIG:
-		return adminErr("%s: a value or statement on the admin interface is limited to %d MiB", sqliteMessage(err), map[bool]int{true: statsValueLimit >> 20, false: adminValueLimit >> 20}[who != ""])
-	case errors.As(err, &se) && (se.Code()&0xff == sqlite3.SQLITE_AUTH || strings.Contains(err.Error(), "not authorized")) && denied != "":
-		if who != "" {
-			return adminErr("Command not allowed: user %q (admin-stats_credentials) can only read the stats, monitor and stats_history schemas; this statement needs %s", who, denied)
-		}
-		return adminErr("%s is not allowed on the admin interface: each statement commits on its own, because the admin connection is shared by every session and the cluster (BEGIN, COMMIT and ROLLBACK are accepted and ignored, as in ProxySQL)", denied)
-	}
-	return adminErr("%s", sqliteMessage(err))
 }

@@ -1,4 +1,4 @@
-package admin
+package store
 
 // The table definitions below are ProxySQL 2.7.2's admin schema, byte for
 // byte as the real binary stores them in sqlite_master and in the order it

@@ -1,4 +1,11 @@
-package admin
+// Package store is the admin interface's SQLite database, laid out as
+// ProxySQL lays it out: the main schema (the MEMORY layer and the
+// runtime_* mirrors) in memory, with disk (DATADIR/proxysql.db), stats,
+// monitor and stats_history (DATADIR/proxysql_stats.db) attached, every
+// table byte for byte ProxySQL 2.7.2's. It also opens the read-only,
+// bounded connections stats sessions query through. What the tables mean
+// (LOAD, SAVE, refreshes) is the admin package's.
+package store
 
 import (
 	"context"
@@ -11,7 +18,6 @@ import (
 	"path/filepath"
 	"regexp"
 	"strings"
-	"sync"
 
 	"sqlgate/internal/runtime"
 
@@ -26,29 +32,27 @@ import (
 // All access goes through one connection, serialised by Admin.mu, like
 // ProxySQL's global admin mutex. Each stats session has a connection of its
 // own that sees only the stats, monitor and stats_history schemas, and only
-// reads them (statsConn, sandbox.go), so it cannot see passwords in
+// reads them (StatsConn, sandbox.go), so it cannot see passwords in
 // mysql_users, and runs without the admin mutex.
-type store struct {
+type Store struct {
 	db          *sql.DB
-	conn        *sql.Conn
-	path        string        // disk database file
-	historyPath string        // stats_history database file (proxysql_stats.db)
+	Conn        *sql.Conn     // the admin connection; callers hold Admin.mu
+	Path        string        // disk database file
+	HistoryPath string        // stats_history database file (proxysql_stats.db)
 	statsURI    string        // the stats schema, shared in memory
 	monURI      string        // the monitor schema, shared in memory
 	done        chan struct{} // closed by close
-	historyOnce sync.Once
-	history     historyState // the stats_history sampler's timers (history.go)
 	// statsSlots bounds the stats statements running at once.
-	statsSlots chan struct{}
+	StatsSlots chan struct{}
 	// clientSQL is set, under Admin.mu, while a client's statement runs on
 	// conn; denied is what adminAuthorizer refused then.
-	clientSQL bool
-	denied    string
+	ClientSQL bool
+	Denied    string
 }
 
-// openStore opens the databases and creates every table. A disk file that
+// Open opens the databases and creates every table. A disk file that
 // is not a usable SQLite database is an error naming it.
-func openStore(ctx context.Context, diskPath string) (*store, error) {
+func Open(ctx context.Context, diskPath string) (*Store, error) {
 	var rnd [6]byte
 	rand.Read(rnd[:])
 	tag := hex.EncodeToString(rnd[:])
@@ -69,27 +73,27 @@ func openStore(ctx context.Context, diskPath string) (*store, error) {
 		db.Close()
 		return nil, err
 	}
-	s := &store{db: db, conn: conn, path: diskPath, historyPath: filepath.Join(filepath.Dir(diskPath), "proxysql_stats.db"),
-		statsURI: statsURI, monURI: monURI, done: make(chan struct{}), statsSlots: make(chan struct{}, maxStatsStatements)}
-	fail := func(err error) (*store, error) {
-		s.close()
+	s := &Store{db: db, Conn: conn, Path: diskPath, HistoryPath: filepath.Join(filepath.Dir(diskPath), "proxysql_stats.db"),
+		statsURI: statsURI, monURI: monURI, done: make(chan struct{}), StatsSlots: make(chan struct{}, MaxStatsStatements)}
+	fail := func(err error) (*Store, error) {
+		s.Close()
 		return nil, err
 	}
 	// ProxySQL's order, which SHOW DATABASES shows: disk, stats, monitor,
 	// stats_history.
-	if _, err := conn.ExecContext(ctx, "ATTACH DATABASE "+quote(diskPath)+" AS disk"); err != nil {
-		return fail(fmt.Errorf("%s: cannot open the configuration database (%s); move it away, or start with --initial to rebuild it from the configuration file", diskPath, sqliteMessage(err)))
+	if _, err := conn.ExecContext(ctx, "ATTACH DATABASE "+Quote(diskPath)+" AS disk"); err != nil {
+		return fail(fmt.Errorf("%s: cannot open the configuration database (%s); move it away, or start with --initial to rebuild it from the configuration file", diskPath, SQLiteMessage(err)))
 	}
 	for _, q := range []string{
-		"ATTACH DATABASE " + quote(statsURI) + " AS stats",
-		"ATTACH DATABASE " + quote(monURI) + " AS monitor",
+		"ATTACH DATABASE " + Quote(statsURI) + " AS stats",
+		"ATTACH DATABASE " + Quote(monURI) + " AS monitor",
 	} {
 		if _, err := conn.ExecContext(ctx, q); err != nil {
 			return fail(fmt.Errorf("admin store: %s: %w", q, err))
 		}
 	}
-	if _, err := conn.ExecContext(ctx, "ATTACH DATABASE "+quote(s.historyPath)+" AS stats_history"); err != nil {
-		return fail(fmt.Errorf("%s: cannot open the statistics history database (%s); move it away", s.historyPath, sqliteMessage(err)))
+	if _, err := conn.ExecContext(ctx, "ATTACH DATABASE "+Quote(s.HistoryPath)+" AS stats_history"); err != nil {
+		return fail(fmt.Errorf("%s: cannot open the statistics history database (%s); move it away", s.HistoryPath, SQLiteMessage(err)))
 	}
 	// A file that is not a database only fails on first read.
 	var ok string
@@ -116,7 +120,7 @@ func openStore(ctx context.Context, diskPath string) (*store, error) {
 			return fail(fmt.Errorf("%s: %w", diskPath, err))
 		}
 	}
-	if _, err := conn.ExecContext(ctx, epochsDDL); err != nil {
+	if _, err := conn.ExecContext(ctx, EpochsDDL); err != nil {
 		return fail(fmt.Errorf("%s: %w", diskPath, err))
 	}
 	for _, t := range mainTables {
@@ -143,7 +147,7 @@ func openStore(ctx context.Context, diskPath string) (*store, error) {
 	}
 	for _, t := range historyTables {
 		if err := s.createTable(ctx, "stats_history", t); err != nil {
-			return fail(fmt.Errorf("%s: %w", s.historyPath, err))
+			return fail(fmt.Errorf("%s: %w", s.HistoryPath, err))
 		}
 	}
 	for _, ix := range monitorIndexes {
@@ -153,11 +157,11 @@ func openStore(ctx context.Context, diskPath string) (*store, error) {
 	}
 	for _, ix := range historyIndexes {
 		if err := s.createIndex(ctx, "stats_history", ix); err != nil {
-			return fail(fmt.Errorf("%s: %w", s.historyPath, err))
+			return fail(fmt.Errorf("%s: %w", s.HistoryPath, err))
 		}
 	}
 
-	if _, err := sqlite.Limit(conn, sqlite3.SQLITE_LIMIT_LENGTH, adminValueLimit); err != nil {
+	if _, err := sqlite.Limit(conn, sqlite3.SQLITE_LIMIT_LENGTH, AdminValueLimit); err != nil {
 		return fail(fmt.Errorf("admin store: %w", err))
 	}
 	if err := conn.Raw(func(dc any) error {
@@ -178,9 +182,9 @@ var (
 )
 
 // createIndex creates one of ProxySQL's indexes in schema.
-func (s *store) createIndex(ctx context.Context, schema, ddl string) error {
+func (s *Store) createIndex(ctx context.Context, schema, ddl string) error {
 	ddl = createIndexRE.ReplaceAllString(ddl, "CREATE INDEX IF NOT EXISTS "+schema+".$1")
-	if _, err := s.conn.ExecContext(ctx, ddl); err != nil {
+	if _, err := s.Conn.ExecContext(ctx, ddl); err != nil {
 		return fmt.Errorf("admin store: %s: %w", ddl, err)
 	}
 	return nil
@@ -189,7 +193,7 @@ func (s *store) createIndex(ctx context.Context, schema, ddl string) error {
 // fillCollations fills main.mysql_collations as ProxySQL does: every
 // collation of the client library (for an id listed twice, the last one),
 // the lowest id of each charset marked as its default with 'Yes'.
-func (s *store) fillCollations(ctx context.Context) error {
+func (s *Store) fillCollations(ctx context.Context) error {
 	byID := map[int]runtime.Collation{}
 	first := map[string]int{}
 	for _, c := range runtime.Collations {
@@ -200,8 +204,8 @@ func (s *store) fillCollations(ctx context.Context) error {
 			first[c.Charset] = id
 		}
 	}
-	return s.tx(ctx, func() error {
-		if _, err := s.conn.ExecContext(ctx, "DELETE FROM main.mysql_collations"); err != nil {
+	return s.Tx(ctx, func() error {
+		if _, err := s.Conn.ExecContext(ctx, "DELETE FROM main.mysql_collations"); err != nil {
 			return err
 		}
 		for id, c := range byID {
@@ -209,7 +213,7 @@ func (s *store) fillCollations(ctx context.Context) error {
 			if first[c.Charset] == id {
 				def = "Yes"
 			}
-			if _, err := s.conn.ExecContext(ctx, "INSERT INTO main.mysql_collations VALUES (?, ?, ?, ?)", id, c.Name, c.Charset, def); err != nil {
+			if _, err := s.Conn.ExecContext(ctx, "INSERT INTO main.mysql_collations VALUES (?, ?, ?, ?)", id, c.Name, c.Charset, def); err != nil {
 				return err
 			}
 		}
@@ -217,28 +221,31 @@ func (s *store) fillCollations(ctx context.Context) error {
 	})
 }
 
-func (s *store) createTable(ctx context.Context, schema string, t table) error {
+func (s *Store) createTable(ctx context.Context, schema string, t table) error {
 	ddl := createTableRE.ReplaceAllString(t.ddl, "CREATE TABLE IF NOT EXISTS "+schema+"."+t.name)
-	if _, err := s.conn.ExecContext(ctx, ddl); err != nil {
+	if _, err := s.Conn.ExecContext(ctx, ddl); err != nil {
 		return fmt.Errorf("admin store: create %s.%s: %w", schema, t.name, err)
 	}
 	return nil
 }
 
-func (s *store) close() {
+func (s *Store) Close() {
 	select {
 	case <-s.done:
 	default:
 		close(s.done)
 	}
-	if s.conn != nil {
-		s.conn.Close()
+	if s.Conn != nil {
+		s.Conn.Close()
 	}
 	s.db.Close()
 }
 
-// closed reports whether close has run.
-func (s *store) closed() bool {
+// Done is closed when Close runs.
+func (s *Store) Done() <-chan struct{} { return s.done }
+
+// Closed reports whether Close has run.
+func (s *Store) Closed() bool {
 	select {
 	case <-s.done:
 		return true
@@ -248,49 +255,49 @@ func (s *store) closed() bool {
 }
 
 // exec runs statements in order on the admin connection.
-func (s *store) exec(ctx context.Context, stmts ...string) error {
+func (s *Store) Exec(ctx context.Context, stmts ...string) error {
 	for _, q := range stmts {
-		if _, err := s.conn.ExecContext(ctx, q); err != nil {
-			return fmt.Errorf("%s: %w", firstLine(q), err)
+		if _, err := s.Conn.ExecContext(ctx, q); err != nil {
+			return fmt.Errorf("%s: %w", FirstLine(q), err)
 		}
 	}
 	return nil
 }
 
 // tx runs fn inside a transaction on the admin connection: all or nothing.
-func (s *store) tx(ctx context.Context, fn func() error) error {
-	if _, err := s.conn.ExecContext(ctx, "BEGIN IMMEDIATE"); err != nil {
+func (s *Store) Tx(ctx context.Context, fn func() error) error {
+	if _, err := s.Conn.ExecContext(ctx, "BEGIN IMMEDIATE"); err != nil {
 		return err
 	}
 	if err := fn(); err != nil {
-		s.conn.ExecContext(ctx, "ROLLBACK")
+		s.Conn.ExecContext(ctx, "ROLLBACK")
 		return err
 	}
-	if _, err := s.conn.ExecContext(ctx, "COMMIT"); err != nil {
-		s.conn.ExecContext(ctx, "ROLLBACK")
+	if _, err := s.Conn.ExecContext(ctx, "COMMIT"); err != nil {
+		s.Conn.ExecContext(ctx, "ROLLBACK")
 		return err
 	}
 	return nil
 }
 
-// result is a fully read query result; admin tables are small.
-type result struct {
-	cols []string
-	rows [][]*string
+// Result is a fully read query result; admin tables are small.
+type Result struct {
+	Cols []string
+	Rows [][]*string
 }
 
 // query runs q and reads every row as text (nil for NULL).
-func (s *store) query(ctx context.Context, q string, args ...any) (*result, error) {
-	return queryConn(ctx, s.conn, q, args...)
+func (s *Store) Query(ctx context.Context, q string, args ...any) (*Result, error) {
+	return QueryConn(ctx, s.Conn, q, args...)
 }
 
-func queryConn(ctx context.Context, c *sql.Conn, q string, args ...any) (*result, error) {
-	return queryLimited(ctx, c, q, 0, args...)
+func QueryConn(ctx context.Context, c *sql.Conn, q string, args ...any) (*Result, error) {
+	return QueryLimited(ctx, c, q, 0, args...)
 }
 
-// queryLimited is queryConn failing with errResultTooLarge once the rows
+// QueryLimited is QueryConn failing with ErrResultTooLarge once the rows
 // read would take more than limit bytes on the wire (0: no limit).
-func queryLimited(ctx context.Context, c *sql.Conn, q string, limit int, args ...any) (*result, error) {
+func QueryLimited(ctx context.Context, c *sql.Conn, q string, limit int, args ...any) (*Result, error) {
 	rows, err := c.QueryContext(ctx, q, args...)
 	if err != nil {
 		return nil, err
@@ -300,7 +307,7 @@ func queryLimited(ctx context.Context, c *sql.Conn, q string, limit int, args ..
 	if err != nil {
 		return nil, err
 	}
-	r := &result{cols: cols}
+	r := &Result{Cols: cols}
 	vals := make([]sql.NullString, len(cols))
 	ptrs := make([]any, len(cols))
 	for i := range vals {
@@ -322,16 +329,16 @@ func queryLimited(ctx context.Context, c *sql.Conn, q string, limit int, args ..
 			}
 		}
 		if limit > 0 && size > limit {
-			return nil, errResultTooLarge
+			return nil, ErrResultTooLarge
 		}
-		r.rows = append(r.rows, row)
+		r.Rows = append(r.Rows, row)
 	}
 	return r, rows.Err()
 }
 
-func quote(s string) string { return "'" + strings.ReplaceAll(s, "'", "''") + "'" }
+func Quote(s string) string { return "'" + strings.ReplaceAll(s, "'", "''") + "'" }
 
-func firstLine(q string) string {
+func FirstLine(q string) string {
 	if i := strings.IndexByte(q, '\n'); i >= 0 {
 		q = q[:i]
 	}
@@ -341,9 +348,9 @@ func firstLine(q string) string {
 	return q
 }
 
-// sqliteMessage strips the driver's decorations ("SQL logic error: ",
+// SQLiteMessage strips the driver's decorations ("SQL logic error: ",
 // " (1)") from an SQLite error, leaving SQLite's own words.
-func sqliteMessage(err error) string {
+func SQLiteMessage(err error) string {
 	m := err.Error()
 	for _, p := range []string{"SQL logic error: ", "constraint failed: "} {
 		m = strings.TrimPrefix(m, p)
@@ -356,8 +363,14 @@ func sqliteMessage(err error) string {
 	return m
 }
 
-// fileExists reports whether path names an existing file.
-func fileExists(path string) bool {
+// FileExists reports whether path names an existing file.
+func FileExists(path string) bool {
 	_, err := os.Stat(path)
 	return err == nil
 }
+
+// EpochsDDL keeps, next to the saved configuration, when each module's
+// configuration was created: the epoch that survives a restart, so a node
+// that boots from disk presents its real age to its peers (the cure for
+// ProxySQL's version-1 trap, see the admin's bootEpochs).
+const EpochsDDL = "CREATE TABLE IF NOT EXISTS disk.sqlgate_config_epochs (name VARCHAR NOT NULL PRIMARY KEY, checksum VARCHAR NOT NULL, epoch INT NOT NULL)"
