@@ -488,7 +488,7 @@ func (s *Session) backendFor(rt *runtime.Snapshot, hg int, newConn bool) (*backe
 	if newConn {
 		w.Score = refuseAll
 	}
-	bc, err := s.srv.Pool.Acquire(context.Background(), hg, &w)
+	bc, err := s.srv.pool.Acquire(context.Background(), hg, &w)
 	if err != nil {
 		var we *wire.Error
 		if errors.As(err, &we) {
@@ -497,7 +497,7 @@ func (s *Session) backendFor(rt *runtime.Snapshot, hg int, newConn bool) (*backe
 		return nil, false, wire.Errorf(wire.ErProxyMaxConnectFailure, "HY000", "Max connect failure while reaching hostgroup %d: %v", hg, err)
 	}
 	if err := s.syncState(bc); err != nil {
-		s.srv.Pool.Release(bc, !bc.Broken)
+		s.srv.pool.Release(bc, !bc.Broken)
 		return nil, false, err
 	}
 	s.backend[hg] = bc
@@ -510,7 +510,7 @@ func (s *Session) detach(hg int, bc *backend.Conn) {
 	if s.backend[hg] == bc {
 		delete(s.backend, hg)
 	}
-	s.srv.Pool.Release(bc, !bc.Broken)
+	s.srv.pool.Release(bc, !bc.Broken)
 }
 
 // releaseAll detaches every backend connection (at session end, reset or
@@ -519,7 +519,7 @@ func (s *Session) detach(hg int, bc *backend.Conn) {
 func (s *Session) releaseAll(_ bool) {
 	for hg, bc := range s.backend {
 		delete(s.backend, hg)
-		s.srv.Pool.Release(bc, true)
+		s.srv.pool.Release(bc, true)
 	}
 	s.trxHG, s.lockedHG = -1, -1
 }

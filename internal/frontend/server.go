@@ -29,6 +29,8 @@ import (
 type Server struct {
 	Store *runtime.Store
 	Pool  *backend.Pool
+	// pool is what sessions use of Pool; a unit test puts a fake here.
+	pool connPool
 	Log   *slog.Logger
 	TLS   *tls.Config // nil disables TLS even when mysql-have_ssl is true
 	Stats *stats.Registry
@@ -69,7 +71,7 @@ type Server struct {
 // NewServer returns a server using the snapshots in store and the pool.
 func NewServer(store *runtime.Store, pool *backend.Pool, tlsConf *tls.Config, log *slog.Logger) *Server {
 	s := &Server{
-		Store: store, Pool: pool, TLS: tlsConf, Log: log, started: time.Now(),
+		Store: store, Pool: pool, pool: pool, TLS: tlsConf, Log: log, started: time.Now(),
 		userConns: map[string]int{}, sessions: map[uint32]*Session{}, Stats: stats.New(200000),
 		stmts: stmtRegistry{byKey: map[string]*stmtEntry{}}, stop: make(chan struct{}), Events: eventlog.New(log),
 		Cache:  qcache.New(256 << 20),
@@ -78,6 +80,14 @@ func NewServer(store *runtime.Store, pool *backend.Pool, tlsConf *tls.Config, lo
 	go s.watchdog(s.stop)
 	s.Cache.Start()
 	return s
+}
+
+// connPool is what a session needs from the backend connection pool.
+// *backend.Pool implements it.
+type connPool interface {
+	Acquire(ctx context.Context, hg int, w *backend.Want) (*backend.Conn, error)
+	Release(c *backend.Conn, reuse bool)
+	Options() *backend.Options
 }
 
 // MaxHandshakes bounds the client connections that are connected but not

@@ -437,7 +437,7 @@ func (s *Session) closeOnBackends(e *stmtEntry) {
 			return // the session still uses it under another id
 		}
 	}
-	most := s.srv.Pool.Options().MaxStmtsPerConn
+	most := s.srv.pool.Options().MaxStmtsPerConn
 	for _, bc := range s.backend {
 		if len(bc.Stmts) > most {
 			if err := bc.CloseStmt(e.id); err != nil {

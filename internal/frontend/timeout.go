@@ -37,7 +37,7 @@ func (s *Session) watch(bc *backend.Conn, d time.Duration) (stop func()) {
 // (a timeout, a client's KILL). It logs in as the session's user, which may
 // always kill its own threads (no PROCESS or SUPER needed).
 func (s *Session) killQuery(bc *backend.Conn, why string) {
-	o := s.srv.Pool.Options()
+	o := s.srv.pool.Options()
 	ctx, cancel := context.WithTimeout(context.Background(), o.ConnectTimeout+time.Second)
 	defer cancel()
 	err := bc.Server.Kill(ctx, bc.ThreadID, backend.DialOptions{User: s.user.Name, Cred: s.cred, Timeout: o.ConnectTimeout}, true)

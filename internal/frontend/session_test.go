@@ -1,0 +1,257 @@
+package frontend
+
+import (
+	"context"
+	"errors"
+	"net"
+	"strings"
+	"testing"
+	"time"
+
+	"sqlgate/internal/backend"
+	"sqlgate/internal/config"
+	"sqlgate/internal/router"
+	"sqlgate/internal/runtime"
+	"sqlgate/internal/wire"
+)
+
+// These tests run the session's decisions without a database: routing,
+// state replay, transaction tracking and the drain's clean points. The
+// end-to-end behaviour is covered against MariaDB in the integration tests.
+
+func intp(v int) *int       { return &v }
+func strp(v string) *string { return &v }
+
+// testSnapshot compiles a configuration with user app (default hostgroup
+// 10, transaction_persistent) and the given query rules.
+func testSnapshot(t *testing.T, rules ...config.MySQLQueryRule) *runtime.Snapshot {
+	t.Helper()
+	cfg := &config.Config{
+		MySQLServers: []config.MySQLServer{
+			{HostgroupID: 10, Hostname: "db1", Port: 3306, Status: "ONLINE", Weight: 1, MaxConnections: 10},
+			{HostgroupID: 20, Hostname: "db2", Port: 3306, Status: "ONLINE", Weight: 1, MaxConnections: 10},
+			{HostgroupID: 30, Hostname: "db3", Port: 3306, Status: "ONLINE", Weight: 1, MaxConnections: 10},
+		},
+		MySQLUsers: []config.MySQLUser{{Username: "app", Password: "app", Active: true, DefaultHostgroup: 10,
+			TransactionPersistent: true, Backend: true, Frontend: true, MaxConnections: 100}},
+		MySQLQueryRules: rules,
+	}
+	snap, _, err := runtime.Build(cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return snap
+}
+
+func testSession(rt *runtime.Snapshot) *Session {
+	return &Session{user: rt.Users["app"], backend: map[int]*backend.Conn{}, stmts: map[uint32]*clientStmt{},
+		trxHG: -1, nextFlagIN: -1, lockedHG: -1, lastInsertHG: -1, state: sessionState{schema: "app", autocommit: true}}
+}
+
+func routeOf(s *Session, rt *runtime.Snapshot, q string) int {
+	digest, comment := router.Digest(q)
+	info := stmtInfo{cmd: router.Classify(digest), hash: router.DigestHash(digest)}
+	info.flags = router.StatementFlags(digest, rt.Vars.KeepMultiplexingVariables)
+	hg, _ := s.route(rt, q, digest, comment, &info)
+	return hg
+}
+
+func TestRoute(t *testing.T) {
+	rt := testSnapshot(t,
+		config.MySQLQueryRule{RuleID: 1, Active: true, MatchDigest: strp(`^SELECT .* FOR UPDATE`), DestinationHostgroup: intp(10), Apply: true},
+		config.MySQLQueryRule{RuleID: 2, Active: true, MatchDigest: strp(`^SELECT`), DestinationHostgroup: intp(20), Apply: true},
+		config.MySQLQueryRule{RuleID: 3, Active: true, MatchDigest: strp(`^DELETE`), NextQueryFlagIN: intp(5), Apply: true},
+		config.MySQLQueryRule{RuleID: 4, Active: true, FlagIN: 5, MatchDigest: strp(`.`), DestinationHostgroup: intp(30), Apply: true},
+	)
+	for _, tc := range []struct {
+		name  string
+		setup func(*Session)
+		q     string
+		want  int
+	}{
+		{"no rule matches: the user's default hostgroup", nil, "INSERT INTO t VALUES (1)", 10},
+		{"a read goes to the readers", nil, "SELECT * FROM t", 20},
+		{"FOR UPDATE goes to the writer", nil, "SELECT * FROM t WHERE id=1 FOR UPDATE", 10},
+		{"an annotation overrides the rules", nil, "SELECT /* hostgroup=30 */ 1", 30},
+		{"a transaction keeps its hostgroup", func(s *Session) { s.trxHG = 10 }, "SELECT * FROM t", 10},
+		{"locks keep their hostgroup, over a transaction", func(s *Session) { s.trxHG, s.lockedHG = 20, 10 }, "SELECT 1", 10},
+		{"next_query_flagIN applies to the next statement", func(s *Session) { s.nextFlagIN = 5 }, "SELECT 1", 30},
+	} {
+		s := testSession(rt)
+		if tc.setup != nil {
+			tc.setup(s)
+		}
+		if got := routeOf(s, rt, tc.q); got != tc.want {
+			t.Errorf("%s: %q routed to %d, want %d", tc.name, tc.q, got, tc.want)
+		}
+	}
+
+	// next_query_flagIN set by one statement applies to the next only.
+	s := testSession(rt)
+	if hg := routeOf(s, rt, "DELETE FROM t"); hg != 10 {
+		t.Errorf("DELETE routed to %d, want 10", hg)
+	}
+	if hg := routeOf(s, rt, "SELECT 1"); hg != 30 {
+		t.Errorf("the statement after the DELETE routed to %d, want 30 (flagIN 5)", hg)
+	}
+	if hg := routeOf(s, rt, "SELECT 1"); hg != 20 {
+		t.Errorf("the second statement after the DELETE routed to %d, want 20", hg)
+	}
+}
+
+// fakeBackend is a backend connection whose server answers every command
+// with OK and records what it was sent.
+func fakeBackend(t *testing.T) (*backend.Conn, func() []string) {
+	t.Helper()
+	cli, srv := net.Pipe()
+	got := make(chan string, 64)
+	go func() {
+		c := wire.NewConn(srv)
+		for {
+			p, err := c.ReadPacket(1 << 20)
+			if err != nil {
+				close(got)
+				return
+			}
+			switch p[0] {
+			case wire.ComQuery:
+				got <- "QUERY " + string(p[1:])
+			case wire.ComInitDB:
+				got <- "INIT_DB " + string(p[1:])
+			case wire.ComResetConnection:
+				got <- "RESET"
+			case wire.ComSetOption:
+				got <- "SET_OPTION"
+			default:
+				got <- "COMMAND " + string(rune('0'+p[0]))
+			}
+			c.Seq = 1
+			c.WritePacket(wire.AppendOK(nil, wire.OKHeader, wire.OK{Status: wire.StatusAutocommit}))
+			c.Flush()
+		}
+	}()
+	t.Cleanup(func() { cli.Close(); srv.Close() })
+	cli.SetDeadline(time.Now().Add(5 * time.Second))
+	bc := &backend.Conn{Conn: wire.NewConn(cli), Server: &backend.Server{}, Vars: map[string]string{},
+		Schema: "app", Autocommit: true, Charset: "id:33"}
+	return bc, func() []string {
+		cli.Close()
+		var out []string
+		for s := range got {
+			out = append(out, s)
+		}
+		return out
+	}
+}
+
+// TestSyncState checks which statements replay the client's session state
+// on a backend connection, and that a connection already in that state
+// gets none.
+func TestSyncState(t *testing.T) {
+	for _, tc := range []struct {
+		name  string
+		state func(*sessionState)
+		conn  func(*backend.Conn)
+		want  []string
+		// prefix: want is how it starts (a reset connection then gets
+		// the whole state replayed: schema, charset).
+		prefix bool
+	}{
+		{"same state: nothing sent", nil, nil, nil, false},
+		{"another schema", func(st *sessionState) { st.schema = "shop" }, nil, []string{"INIT_DB shop"}, false},
+		{"autocommit off", func(st *sessionState) { st.autocommit = false }, nil, []string{"QUERY SET autocommit=0"}, false},
+		{"a tracked variable", func(st *sessionState) { st.vars = map[string]string{"sql_mode": "'ANSI'"} }, nil, []string{"QUERY SET sql_mode='ANSI'"}, false},
+		{"a variable the connection has and the session not: reset first, then the state", nil,
+			func(bc *backend.Conn) { bc.Vars["sql_mode"] = "'ANSI'" }, []string{"RESET", "INIT_DB app"}, true},
+	} {
+		rt := testSnapshot(t)
+		s := testSession(rt)
+		s.state.charset = "id:33"
+		if tc.state != nil {
+			tc.state(&s.state)
+		}
+		bc, sent := fakeBackend(t)
+		if tc.conn != nil {
+			tc.conn(bc)
+		}
+		if err := s.syncState(bc); err != nil {
+			t.Fatalf("%s: %v", tc.name, err)
+		}
+		got := sent()
+		if tc.prefix && len(got) > len(tc.want) {
+			got = got[:len(tc.want)]
+		}
+		if strings.Join(got, "|") != strings.Join(tc.want, "|") {
+			t.Errorf("%s: sent %q, want %q", tc.name, got, tc.want)
+		}
+	}
+}
+
+// TestCleanEnd pins where a draining server may hang up: after the reply
+// to a statement that ends what a client does, never in the middle of a
+// prepared statement's PREPARE/EXECUTE or a connection's set-up.
+func TestCleanEnd(t *testing.T) {
+	for _, tc := range []struct {
+		p    []byte
+		want bool
+	}{
+		{append([]byte{wire.ComQuery}, "INSERT INTO t VALUES (1)"...), true},
+		{append([]byte{wire.ComQuery}, "  select 1"...), true},
+		{append([]byte{wire.ComQuery}, "COMMIT"...), true},
+		{append([]byte{wire.ComQuery}, "SET NAMES utf8mb4"...), false},
+		{append([]byte{wire.ComQuery}, "set autocommit=0"...), false},
+		{append([]byte{wire.ComQuery}, "USE shop"...), false},
+		{append([]byte{wire.ComQuery}, "BEGIN"...), false},
+		{append([]byte{wire.ComQuery}, "start transaction"...), false},
+		{append([]byte{wire.ComQuery}, "LOCK TABLES t WRITE"...), false},
+		{[]byte{wire.ComStmtPrepare, 'S'}, false},
+		{[]byte{wire.ComStmtExecute, 1, 0, 0, 0}, true},
+		{[]byte{wire.ComStmtClose, 1, 0, 0, 0}, false},
+		{[]byte{wire.ComPing}, true},
+		{[]byte{wire.ComInitDB, 'x'}, false},
+	} {
+		if got := cleanEnd(tc.p); got != tc.want {
+			t.Errorf("cleanEnd(%q) = %v, want %v", tc.p, got, tc.want)
+		}
+	}
+}
+
+// fakePool hands out nothing and records what sessions give back.
+type fakePool struct{ released []*backend.Conn }
+
+func (p *fakePool) Acquire(context.Context, int, *backend.Want) (*backend.Conn, error) {
+	return nil, errors.New("fakePool: no connections")
+}
+func (p *fakePool) Release(c *backend.Conn, _ bool) { p.released = append(p.released, c) }
+func (p *fakePool) Options() *backend.Options       { return &backend.Options{} }
+
+// TestTransactionTracking follows a session through a transaction on
+// hostgroup 10: while the backend reports one open, the session keeps the
+// connection and routes there; once it ends, the connection goes back to
+// the pool (multiplexing) and routing is free again.
+func TestTransactionTracking(t *testing.T) {
+	rt := testSnapshot(t, config.MySQLQueryRule{RuleID: 1, Active: true, MatchDigest: strp(`^SELECT`), DestinationHostgroup: intp(20), Apply: true})
+	pool := &fakePool{}
+	s := testSession(rt)
+	s.srv = &Server{pool: pool}
+	bc := &backend.Conn{Server: &backend.Server{}, Vars: map[string]string{}}
+	s.backend[10] = bc
+
+	bc.InTrans = true
+	s.afterStatement(rt, 10, bc, resultInfo{}, &stmtInfo{})
+	if s.trxHG != 10 || s.backend[10] != bc || len(pool.released) != 0 {
+		t.Fatalf("in a transaction: trxHG %d, connection kept %v, released %d; want 10, kept, none", s.trxHG, s.backend[10] == bc, len(pool.released))
+	}
+	if hg := routeOf(s, rt, "SELECT * FROM t"); hg != 10 {
+		t.Errorf("a read inside the transaction routed to %d, want 10", hg)
+	}
+
+	bc.InTrans = false
+	s.afterStatement(rt, 10, bc, resultInfo{}, &stmtInfo{})
+	if s.trxHG != -1 || s.backend[10] != nil || len(pool.released) != 1 {
+		t.Fatalf("after COMMIT: trxHG %d, connection kept %v, released %d; want -1, returned to the pool", s.trxHG, s.backend[10] != nil, len(pool.released))
+	}
+	if hg := routeOf(s, rt, "SELECT * FROM t"); hg != 20 {
+		t.Errorf("a read after the transaction routed to %d, want 20", hg)
+	}
+}
