@@ -115,17 +115,15 @@ func (a *Admin) proxySelect(upper string) (*store.Result, error) {
 }
 
 // serverCols are mysql_servers' columns as the cluster serves them.
-var serverCols = []string{"hostgroup_id", "hostname", "port", "gtid_port", "status", "weight", "compression", "max_connections",
-	"max_replication_lag", "use_ssl", "max_latency_ms", "comment"}
+var serverCols = store.ColumnNames("mysql_servers")
 
 // userCols are the mysql_users columns peers fetch and the users checksum
-// is computed from.
-var userCols = []string{"username", "password", "use_ssl", "default_hostgroup", "default_schema", "schema_locked",
-	"transaction_persistent", "fast_forward", "backend", "frontend", "max_connections", "attributes", "comment"}
+// is computed from. ProxySQL leaves active out.
+var userCols = store.ColumnNames("mysql_users", "active")
 
 // fastRoutingCols are mysql_query_rules_fast_routing's columns, in the
 // order of its checksum query.
-var fastRoutingCols = []string{"username", "schemaname", "flagIN", "destination_hostgroup", "comment"}
+var fastRoutingCols = store.ColumnNames("mysql_query_rules_fast_routing")
 
 // runtimeServersRows are the runtime servers as peers see and checksum
 // them: OFFLINE_HARD left out, SHUNNED shown as ONLINE.

@@ -3,6 +3,7 @@ package admin
 import (
 	"context"
 	"fmt"
+	"slices"
 	"sort"
 	"sqlgate/internal/admin/store"
 	"strings"
@@ -169,49 +170,35 @@ type cnfSection struct {
 	quoted      []bool
 }
 
-func section(name, table string, cols ...string) cnfSection {
+// section declares a config file section: the table's columns in
+// definition order, VARCHAR ones quoted except those in unquoted.
+func section(name, table string, unquoted ...string) cnfSection {
 	s := cnfSection{name: name, table: table}
-	for _, c := range cols {
-		q := strings.HasPrefix(c, "'")
-		s.columns = append(s.columns, strings.Trim(c, "'"))
-		s.quoted = append(s.quoted, q)
+	for _, c := range store.Columns(table) {
+		s.columns = append(s.columns, c.Name)
+		s.quoted = append(s.quoted, c.Type == "VARCHAR" && !slices.Contains(unquoted, c.Name))
 	}
 	return s
 }
 
 // The sections in the order and with the fields ProxySQL writes them
-// (ProxySQL_Config::Write_*_to_configfile); 'name' marks a quoted field.
+// (ProxySQL_Config::Write_*_to_configfile): every column of the table,
+// strings quoted.
 var (
-	cnfUsers = section("mysql_users", "mysql_users", "'username", "'password", "active", "use_ssl", "default_hostgroup",
-		"'default_schema", "schema_locked", "transaction_persistent", "fast_forward", "backend", "frontend", "max_connections",
-		"'attributes", "'comment")
-	cnfRules = section("mysql_query_rules", "mysql_query_rules", "rule_id", "active", "'username", "'schemaname", "flagIN",
-		"'client_addr", "'proxy_addr", "proxy_port", "'digest", "'match_digest", "'match_pattern", "negate_match_pattern",
-		"'re_modifiers", "flagOUT", "'replace_pattern", "destination_hostgroup", "cache_ttl", "cache_empty_result",
-		"cache_timeout", "reconnect", "timeout", "retries", "delay", "next_query_flagIN", "mirror_flagOUT", "mirror_hostgroup",
-		"'error_msg", "'OK_msg", "sticky_conn", "multiplex", "gtid_from_hostgroup", "log", "apply", "'attributes", "'comment")
+	cnfUsers   = section("mysql_users", "mysql_users")
+	cnfRules   = section("mysql_query_rules", "mysql_query_rules")
 	cnfServers = []cnfSection{
-		section("mysql_servers", "mysql_servers", "hostgroup_id", "'hostname", "port", "gtid_port", "'status", "weight",
-			"compression", "max_connections", "max_replication_lag", "use_ssl", "max_latency_ms", "'comment"),
-		section("mysql_replication_hostgroups", "mysql_replication_hostgroups", "writer_hostgroup", "reader_hostgroup",
-			"'check_type", "'comment"),
-		section("mysql_group_replication_hostgroups", "mysql_group_replication_hostgroups", "writer_hostgroup",
-			"backup_writer_hostgroup", "reader_hostgroup", "offline_hostgroup", "active", "max_writers", "writer_is_also_reader",
-			"max_transactions_behind", "'comment"),
-		section("mysql_galera_hostgroups", "mysql_galera_hostgroups", "writer_hostgroup", "backup_writer_hostgroup",
-			"reader_hostgroup", "offline_hostgroup", "active", "max_writers", "writer_is_also_reader", "max_transactions_behind",
-			"'comment"),
-		section("mysql_aws_aurora_hostgroups", "mysql_aws_aurora_hostgroups", "writer_hostgroup", "reader_hostgroup", "active",
-			"aurora_port", "'domain_name", "max_lag_ms", "check_interval_ms", "check_timeout_ms", "writer_is_also_reader",
-			"new_reader_weight", "add_lag_ms", "min_lag_ms", "lag_num_checks", "'comment"),
+		section("mysql_servers", "mysql_servers"),
+		section("mysql_replication_hostgroups", "mysql_replication_hostgroups"),
+		section("mysql_group_replication_hostgroups", "mysql_group_replication_hostgroups"),
+		section("mysql_galera_hostgroups", "mysql_galera_hostgroups"),
+		section("mysql_aws_aurora_hostgroups", "mysql_aws_aurora_hostgroups"),
 	}
-	cnfScheduler = section("scheduler", "scheduler", "id", "active", "interval_ms", "'filename", "'arg1", "'arg2", "'arg3",
-		"'arg4", "'arg5", "'comment")
+	cnfScheduler = section("scheduler", "scheduler")
 	// ProxySQL writes the method unquoted.
-	cnfRestapi          = section("restapi", "restapi_routes", "id", "active", "timeout_ms", "method", "'uri", "'script", "'comment")
-	cnfProxySQLServers  = section("proxysql_servers", "proxysql_servers", "'hostname", "port", "weight", "'comment")
-	cnfFastRoutingRules = section("mysql_query_rules_fast_routing", "mysql_query_rules_fast_routing", "'username",
-		"'schemaname", "flagIN", "destination_hostgroup", "'comment")
+	cnfRestapi          = section("restapi", "restapi_routes", "method")
+	cnfProxySQLServers  = section("proxysql_servers", "proxysql_servers")
+	cnfFastRoutingRules = section("mysql_query_rules_fast_routing", "mysql_query_rules_fast_routing")
 )
 
 // configFile renders the memory layer as ProxySQL renders it for SELECT

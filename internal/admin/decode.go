@@ -216,11 +216,7 @@ func decodeUsers(r *store.Result) ([]config.MySQLUser, error) {
 
 // ruleColumns are mysql_query_rules' columns in the order the cluster
 // checksum and fetch use (active excluded).
-var ruleColumns = []string{"rule_id", "username", "schemaname", "flagIN", "client_addr", "proxy_addr", "proxy_port",
-	"digest", "match_digest", "match_pattern", "negate_match_pattern", "re_modifiers", "flagOUT", "replace_pattern",
-	"destination_hostgroup", "cache_ttl", "cache_empty_result", "cache_timeout", "reconnect", "timeout", "retries",
-	"delay", "next_query_flagIN", "mirror_flagOUT", "mirror_hostgroup", "error_msg", "OK_msg", "sticky_conn",
-	"multiplex", "gtid_from_hostgroup", "log", "apply", "attributes", "comment"}
+var ruleColumns = store.ColumnNames("mysql_query_rules", "active")
 
 func decodeRules(r *store.Result) ([]config.MySQLQueryRule, error) {
 	var out []config.MySQLQueryRule

@@ -1,6 +1,9 @@
 package store
 
-import "strings"
+import (
+	"slices"
+	"strings"
+)
 
 // The table definitions below are ProxySQL 2.7.2's admin schema, byte for
 // byte as the real binary stores them in sqlite_master and in the order it
@@ -157,4 +160,65 @@ var historyIndexes = []string{
 	"CREATE INDEX idx_history_mysql_query_digest_first_seen ON history_mysql_query_digest (first_seen)",
 	"CREATE INDEX idx_history_mysql_query_digest_dump_time ON history_mysql_query_digest (dump_time)",
 	"CREATE INDEX idx_history_mysql_status_variable_id_timestamp ON history_mysql_status_variables(variable_id,timestamp)",
+}
+
+// Column is one column of a table as its definition declares it.
+type Column struct {
+	Name string
+	Type string // the declared type's first word: INT, VARCHAR, INTEGER, BIGINT...
+}
+
+// Columns returns a configuration table's columns in definition order,
+// leaving out the names in except. It is how the admin derives the column
+// lists the cluster checksums, peer fetches and the config file export
+// use, so they follow the definition.
+func Columns(table string, except ...string) []Column {
+	ddl, ok := tableDDL[table]
+	if !ok {
+		panic("store: no definition for table " + table)
+	}
+	body := ddl[strings.IndexByte(ddl, '(')+1 : strings.LastIndexByte(ddl, ')')]
+	var out []Column
+	depth, start := 0, 0
+	for i := 0; i <= len(body); i++ {
+		if i < len(body) {
+			switch body[i] {
+			case '(':
+				depth++
+				continue
+			case ')':
+				depth--
+				continue
+			case ',':
+				if depth > 0 {
+					continue
+				}
+			default:
+				continue
+			}
+		}
+		f := strings.Fields(body[start:i])
+		start = i + 1
+		if len(f) < 2 {
+			continue
+		}
+		switch strings.ToUpper(f[0]) {
+		case "PRIMARY", "UNIQUE", "CHECK", "FOREIGN", "CONSTRAINT":
+			continue
+		}
+		name := strings.Trim(f[0], "`")
+		if !slices.Contains(except, name) {
+			out = append(out, Column{Name: name, Type: strings.ToUpper(f[1])})
+		}
+	}
+	return out
+}
+
+// ColumnNames is Columns' names.
+func ColumnNames(table string, except ...string) []string {
+	var names []string
+	for _, c := range Columns(table, except...) {
+		names = append(names, c.Name)
+	}
+	return names
 }
