@@ -30,7 +30,7 @@ type Server struct {
 	Store *runtime.Store
 	Pool  *backend.Pool
 	// pool is what sessions use of Pool; a unit test puts a fake here.
-	pool connPool
+	pool  connPool
 	Log   *slog.Logger
 	TLS   *tls.Config // nil disables TLS even when mysql-have_ssl is true
 	Stats *stats.Registry
