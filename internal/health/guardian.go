@@ -56,6 +56,11 @@ func StartReporter(path, exe string, check Check, log *slog.Logger) (*Reporter, 
 	if err := CheckPath(path); err != nil {
 		return nil, err
 	}
+	// Fail now, with the reason, if the file cannot be written: a
+	// guardian that cannot write it would only log that every second.
+	if err := WriteFile(path, false); err != nil {
+		return nil, fmt.Errorf("-health-file %q: %w", path, err)
+	}
 	r := &Reporter{path: path, exe: exe, check: check, log: log, stop: make(chan struct{}), done: make(chan struct{}), lastWhy: "starting"}
 	if err := r.startGuardian(); err != nil {
 		return nil, err

@@ -64,6 +64,16 @@ func TestCheckPath(t *testing.T) {
 	}
 }
 
+// TestReporterUnwritableFile: a file that cannot be written fails the
+// start with the reason, instead of a guardian that logs forever.
+func TestReporterUnwritableFile(t *testing.T) {
+	exe, _ := os.Executable()
+	_, err := StartReporter("/proc/sqlgate-health-test", exe, func() (bool, string) { return true, "" }, slog.New(slog.NewTextHandler(io.Discard, nil)))
+	if err == nil || !strings.Contains(err.Error(), "/proc/sqlgate-health-test") {
+		t.Fatalf("StartReporter on /proc: %v, want an error naming the file", err)
+	}
+}
+
 // waitFile waits until the status file says want.
 func waitFile(t *testing.T, p string, want bool, within time.Duration) time.Duration {
 	t.Helper()
