@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"os"
+	"sqlgate/internal/lab/load"
 	"testing"
 	"time"
 )
@@ -37,11 +38,11 @@ func TestFailoverUnderLoad(t *testing.T) {
 
 	o := l.ClientLoad()
 	o.Duration = 3 * time.Minute // a bound; Stop ends it sooner
-	load, err := StartLoad(ctx, o)
+	ld, err := load.Start(ctx, o)
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer load.Stop()
+	defer ld.Stop()
 	time.Sleep(500 * time.Millisecond)
 
 	other := func(n string) string {
@@ -67,7 +68,7 @@ func TestFailoverUnderLoad(t *testing.T) {
 		if _, err := l.WaitVIPHolder(survivor, 5*time.Second); err != nil {
 			t.Fatalf("%s of %s: the VIP did not move to %s: %v", name, holder, survivor, err)
 		}
-		if err := load.WaitWritesAfter(at, 10*time.Second); err != nil {
+		if err := ld.WaitWritesAfter(at, 10*time.Second); err != nil {
 			t.Fatalf("%s: %v", name, err)
 		}
 		if during != nil {
@@ -80,7 +81,7 @@ func TestFailoverUnderLoad(t *testing.T) {
 		if h, err := l.VIPHolders(); err != nil || len(h) != 1 || h[0] != survivor {
 			t.Errorf("%s: VIP holders after %s returned: %v (%v), want [%s]", name, holder, h, err, survivor)
 		}
-		r := load.Report()
+		r := ld.Report()
 		gap := r.GapAround(at)
 		// Statements that failed from the fault on: those in flight on
 		// the holder when it died, and any sent while it was gone.
@@ -144,7 +145,7 @@ func TestFailoverUnderLoad(t *testing.T) {
 		_, gap := fault(fmt.Sprintf("kill cycle %d", i+1), l.KillProxy, l.StartProxy, nil, time.Second, false)
 		worst = max(worst, gap)
 	}
-	r := load.Stop()
+	r := ld.Stop()
 	missing, err := r.Missing(ctx, root)
 	if err != nil {
 		t.Fatal(err)

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"os"
 	"os/exec"
+	"sqlgate/internal/lab/netns"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -15,7 +16,7 @@ import (
 // Usable reports why the full lab (network namespaces, keepalived, the
 // VIP) cannot run on this machine, or nil when it can.
 func Usable() error {
-	if err := netnsUsable(); err != nil {
+	if err := netns.Usable(); err != nil {
 		return err
 	}
 	if _, err := exec.LookPath("keepalived"); err != nil {

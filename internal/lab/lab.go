@@ -19,7 +19,7 @@
 //	PREFIXa      10.77.0.11    sqlgate core a, keepalived priority 150
 //	PREFIXb      10.77.0.12    sqlgate core b, keepalived priority 100
 //	PREFIXsat    10.77.0.13    sqlgate satellite
-//	PREFIXclient 10.77.0.100   the load client (DialerIn)
+//	PREFIXclient 10.77.0.100   the load client (netns.DialerIn)
 //	VIP 10.77.0.50/24 on eth0 of whichever core keepalived elects
 //
 // Every process is started detached (its own session) so that it outlives
@@ -42,10 +42,13 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"log"
 	"net"
 	"os"
 	"os/exec"
 	"path/filepath"
+	"sqlgate/internal/lab/load"
+	"sqlgate/internal/lab/netns"
 	"strconv"
 	"strings"
 	"sync"
@@ -206,10 +209,10 @@ func (l *Lab) ProxyAddr(node string) (string, error) {
 	return net.JoinHostPort(p.IP, strconv.Itoa(p.MySQL)), nil
 }
 
-// ClientLoad returns LoadOptions for a load from the client namespace
+// ClientLoad returns load.Options for a load from the client namespace
 // through ClientAddr as the app user; set Workers and Duration as needed.
-func (l *Lab) ClientLoad() LoadOptions {
-	return LoadOptions{NetNS: l.Namespace("client"), Addr: l.ClientAddr(), User: testbed.AppUser, Password: testbed.AppPassword}
+func (l *Lab) ClientLoad() load.Options {
+	return load.Options{NetNS: l.Namespace("client"), Addr: l.ClientAddr(), User: testbed.AppUser, Password: testbed.AppPassword}
 }
 
 func (l *Lab) nodeDir(node string) string { return filepath.Join(l.Dir, node) }
@@ -272,7 +275,7 @@ func Up(ctx context.Context, o Options) (l *Lab, err error) {
 	l.st = state{Mode: modeNetNS, Prefix: o.Prefix, SqlgateBin: bin, AdvertMS: o.Advert.Milliseconds(), Started: time.Now().UTC()}
 	if o.Loopback {
 		l.st.Mode, l.st.Why = modeLoopback, "asked for loopback"
-	} else if why := netnsUsable(); why != nil {
+	} else if why := netns.Usable(); why != nil {
 		l.st.Mode, l.st.Why = modeLoopback, why.Error()
 	}
 	if l.NetNS() {
@@ -283,7 +286,7 @@ func Up(ctx context.Context, o Options) (l *Lab, err error) {
 		}
 		// Fail before creating anything if a name is taken.
 		for _, h := range l.hosts() {
-			if ns := l.Namespace(h.name); nsExists(ns) {
+			if ns := l.Namespace(h.name); netns.Exists(ns) {
 				return nil, fmt.Errorf("lab: network namespace %s exists and is not this lab's (%s does not list it): if it is a leftover remove it with `ip netns del %s`, or choose another -prefix", ns, filepath.Join(dir, stateFile), ns)
 			}
 		}
@@ -412,7 +415,7 @@ func (l *Lab) buildNetwork(ctx context.Context) error {
 	br := l.Namespace("br")
 	for _, h := range l.hosts() {
 		ns := l.Namespace(h.name)
-		if err := ipCmd(ctx, "netns", "add", ns); err != nil {
+		if err := netns.IP(ctx, "netns", "add", ns); err != nil {
 			return fmt.Errorf("lab: creating network namespace %s: %w", ns, err)
 		}
 		l.st.Namespaces = append(l.st.Namespaces, ns)
@@ -421,23 +424,23 @@ func (l *Lab) buildNetwork(ctx context.Context) error {
 		}
 		// IPv4 only: no IPv6 autoconfiguration, router solicitations or
 		// DAD noise on the bridge.
-		if err := nsExec(ctx, ns, "sysctl", "-qw", "net.ipv6.conf.all.disable_ipv6=1", "net.ipv6.conf.default.disable_ipv6=1"); err != nil {
+		if err := netns.Exec(ctx, ns, "sysctl", "-qw", "net.ipv6.conf.all.disable_ipv6=1", "net.ipv6.conf.default.disable_ipv6=1"); err != nil {
 			return err
 		}
-		if err := ipCmd(ctx, "-n", ns, "link", "set", "lo", "up"); err != nil {
+		if err := netns.IP(ctx, "-n", ns, "link", "set", "lo", "up"); err != nil {
 			return err
 		}
 		if h.ip == "" {
-			if err := ipCmd(ctx, "-n", ns, "link", "add", "br0", "type", "bridge"); err != nil {
+			if err := netns.IP(ctx, "-n", ns, "link", "add", "br0", "type", "bridge"); err != nil {
 				return err
 			}
-			if err := ipCmd(ctx, "-n", ns, "link", "set", "br0", "up"); err != nil {
+			if err := netns.IP(ctx, "-n", ns, "link", "set", "br0", "up"); err != nil {
 				return err
 			}
 			continue
 		}
 		port := "v-" + h.name
-		if err := ipCmd(ctx, "link", "add", "eth0", "netns", ns, "type", "veth", "peer", "name", port, "netns", br); err != nil {
+		if err := netns.IP(ctx, "link", "add", "eth0", "netns", ns, "type", "veth", "peer", "name", port, "netns", br); err != nil {
 			return err
 		}
 		for _, args := range [][]string{
@@ -445,7 +448,7 @@ func (l *Lab) buildNetwork(ctx context.Context) error {
 			{"-n", ns, "addr", "add", h.ip + "/" + strconv.Itoa(vipPrefixLen), "dev", "eth0"},
 			{"-n", ns, "link", "set", "eth0", "up"},
 		} {
-			if err := ipCmd(ctx, args...); err != nil {
+			if err := netns.IP(ctx, args...); err != nil {
 				return err
 			}
 		}
@@ -469,7 +472,7 @@ func (l *Lab) startDB(ctx context.Context) error {
 		return fmt.Errorf("lab: MariaDB: %w", err)
 	}
 	l.bed = bed
-	if err := bed.Exec(ctx, bed.Primary, createLoadTable); err != nil {
+	if err := bed.Exec(ctx, bed.Primary, load.CreateTable); err != nil {
 		return fmt.Errorf("lab: creating the load table: %w", err)
 	}
 	if err := bed.WaitSync(ctx); err != nil {
@@ -575,8 +578,8 @@ func (l *Lab) DB(host, addr, user, password string) (*sql.DB, error) {
 	c := mysql.NewConfig()
 	c.User, c.Passwd, c.Net, c.Addr = user, password, "tcp", addr
 	c.Timeout, c.ReadTimeout, c.WriteTimeout = 2*time.Second, 10*time.Second, 10*time.Second
-	c.DialFunc = DialerIn(l.Namespace(host))
-	c.Logger = quietLogger
+	c.DialFunc = netns.DialerIn(l.Namespace(host))
+	c.Logger = log.New(io.Discard, "", 0) // the driver's own lines would interleave with the report
 	conn, err := mysql.NewConnector(c)
 	if err != nil {
 		return nil, err
@@ -658,15 +661,15 @@ func (l *Lab) Down() error {
 	defer cancel()
 	for i := len(l.st.Namespaces) - 1; i >= 0; i-- {
 		ns := l.st.Namespaces[i]
-		if !nsExists(ns) {
+		if !netns.Exists(ns) {
 			continue
 		}
-		if ino, err := nsInode(ns); err == nil {
+		if ino, err := netns.Inode(ns); err == nil {
 			for _, pid := range processesIn(ino) {
 				errs = append(errs, fmt.Errorf("lab: pid %d (%s) still runs in namespace %s and was not started by the lab: end it yourself", pid, strings.Join(cmdline(pid), " "), ns))
 			}
 		}
-		if err := ipCmd(ctx, "netns", "del", ns); err != nil {
+		if err := netns.IP(ctx, "netns", "del", ns); err != nil {
 			errs = append(errs, err)
 		}
 	}
@@ -686,7 +689,7 @@ func (l *Lab) problems() []string {
 		out = append(out, "its up did not finish")
 	}
 	for _, ns := range l.st.Namespaces {
-		if !nsExists(ns) {
+		if !netns.Exists(ns) {
 			out = append(out, "namespace "+ns+" is gone")
 		}
 	}

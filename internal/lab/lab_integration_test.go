@@ -7,6 +7,8 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"sqlgate/internal/lab/load"
+	"sqlgate/internal/lab/netns"
 	"strings"
 	"sync"
 	"testing"
@@ -111,12 +113,12 @@ func TestLabUpDown(t *testing.T) {
 	// VIP holder.
 	o := l.ClientLoad()
 	o.Duration = time.Second
-	load, err := StartLoad(ctx, o)
+	ld, err := load.Start(ctx, o)
 	if err != nil {
 		t.Fatal(err)
 	}
 	time.Sleep(time.Second)
-	r := load.Stop()
+	r := ld.Stop()
 	if r.Writes == 0 || r.Reads == 0 || r.Failed() > 0 {
 		t.Errorf("steady load: %d writes, %d reads, %d failed %v, want writes and reads and no failure", r.Writes, r.Reads, r.Failed(), r.TopErrors(3))
 	}
@@ -137,10 +139,10 @@ func TestLabUpDown(t *testing.T) {
 	// VIP goes to a; b returns as BACKUP), then a stopped gracefully (the
 	// VIP goes back to b; a returns as BACKUP).
 	o.Duration = 30 * time.Second
-	if load, err = StartLoad(ctx, o); err != nil {
+	if ld, err = load.Start(ctx, o); err != nil {
 		t.Fatal(err)
 	}
-	defer load.Stop()
+	defer ld.Stop()
 	time.Sleep(300 * time.Millisecond)
 	if err := l.CutLink(CoreB); err != nil {
 		t.Fatal(err)
@@ -149,7 +151,7 @@ func TestLabUpDown(t *testing.T) {
 	if _, err := l.WaitVIPHolder(CoreA, 5*time.Second); err != nil {
 		t.Fatal(err)
 	}
-	if err := load.WaitWritesAfter(cut, 10*time.Second); err != nil {
+	if err := ld.WaitWritesAfter(cut, 10*time.Second); err != nil {
 		t.Fatal(err)
 	}
 	if err := l.RestoreLink(CoreB); err != nil {
@@ -164,14 +166,14 @@ func TestLabUpDown(t *testing.T) {
 	if _, err := l.WaitVIPHolder(CoreB, 5*time.Second); err != nil {
 		t.Fatal(err)
 	}
-	if err := load.WaitWritesAfter(stop, 10*time.Second); err != nil {
+	if err := ld.WaitWritesAfter(stop, 10*time.Second); err != nil {
 		t.Fatal(err)
 	}
 	if err := l.StartProxy(CoreA); err != nil {
 		t.Fatal(err)
 	}
 	waitState(t, l, CoreA, "BACKUP")
-	r = load.Stop()
+	r = ld.Stop()
 	t.Logf("link of b cut: clients cut off %v, %d failed; a stopped gracefully: cut off %v, %d failed",
 		r.GapAround(cut).Round(time.Millisecond), r.FailedBetween(cut.Add(-time.Second), stop), r.GapAround(stopped).Round(time.Millisecond), r.FailedBetween(stop, time.Now()))
 	if m, err := r.Missing(ctx, root); err != nil || m != 0 {
@@ -205,7 +207,7 @@ func TestLabUpDown(t *testing.T) {
 		}
 	}
 	for _, ns := range namespaces {
-		if nsExists(ns) {
+		if netns.Exists(ns) {
 			t.Errorf("namespace %s exists after Down", ns)
 		}
 	}

@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"sqlgate/internal/lab/load"
 	"strings"
 	"time"
 
@@ -24,7 +25,7 @@ type FailoverReport struct {
 	// ServedAgain is the time from the kill until every worker had a
 	// write sent after the kill acknowledged.
 	ServedAgain time.Duration
-	Load        LoadReport
+	Load        load.Report
 	// Missing counts acknowledged writes not on the primary (must be 0).
 	Missing int
 	// Restarted is how long the killed node took to serve again;
@@ -57,14 +58,14 @@ func (l *Lab) Failover(ctx context.Context, w io.Writer) (*FailoverReport, error
 	}
 	o := l.ClientLoad()
 	o.Duration = time.Minute
-	load, err := StartLoad(ctx, o)
+	ld, err := load.Start(ctx, o)
 	if err != nil {
 		return nil, err
 	}
-	defer load.Stop()
-	fmt.Fprintf(w, "load: %d workers writing numbered rows through %s from %s\n", load.Options().Workers, o.Addr, o.NetNS)
+	defer ld.Stop()
+	fmt.Fprintf(w, "load: %d workers writing numbered rows through %s from %s\n", ld.Options().Workers, o.Addr, o.NetNS)
 	time.Sleep(2 * time.Second)
-	if r := load.Report(); r.Writes == 0 {
+	if r := ld.Report(); r.Writes == 0 {
 		return nil, fmt.Errorf("lab: the load wrote nothing in 2s before the fault (connect errors: %d, last: %s; failures: %v)", r.ConnectRetries, r.LastConnectError, r.TopErrors(3))
 	}
 	r := &FailoverReport{From: from, To: to}
@@ -79,12 +80,12 @@ func (l *Lab) Failover(ctx context.Context, w io.Writer) (*FailoverReport, error
 		return nil, fmt.Errorf("lab: the VIP did not move to %s: %w", to, err)
 	}
 	r.VIPMoved = time.Since(kill)
-	if err := load.WaitWritesAfter(kill, 15*time.Second); err != nil {
+	if err := ld.WaitWritesAfter(kill, 15*time.Second); err != nil {
 		return nil, err
 	}
 	r.ServedAgain = time.Since(kill)
 	time.Sleep(time.Second)
-	r.Load = load.Stop()
+	r.Load = ld.Stop()
 	r.Downtime = r.Load.GapAround(dead)
 	if r.Missing, err = l.missing(ctx, r.Load); err != nil {
 		return nil, err
@@ -142,7 +143,7 @@ func holders(h []string) string {
 
 // missing counts r's acknowledged writes absent from the primary, read
 // directly over its unix socket.
-func (l *Lab) missing(ctx context.Context, r LoadReport) (int, error) {
+func (l *Lab) missing(ctx context.Context, r load.Report) (int, error) {
 	db, err := l.bed.RootDB(l.bed.Primary)
 	if err != nil {
 		return 0, err
@@ -164,7 +165,7 @@ type PromoteReport struct {
 	// write sent after it: necessarily on the new primary.
 	FirstWrite time.Duration
 	Downtime   time.Duration // the longest gap of a worker around the kill
-	Load       LoadReport
+	Load       load.Report
 	Missing    int
 	// Rejoin says how the old primary came back ("rejoined" or
 	// "rebuilt"), in RejoinTook.
@@ -188,14 +189,14 @@ func (l *Lab) Promote(ctx context.Context, w io.Writer) (*PromoteReport, error) 
 	}
 	o := l.ClientLoad()
 	o.Duration = time.Minute
-	load, err := StartLoad(ctx, o)
+	ld, err := load.Start(ctx, o)
 	if err != nil {
 		return nil, err
 	}
-	defer load.Stop()
-	fmt.Fprintf(w, "load: %d workers writing numbered rows through %s\n", load.Options().Workers, o.Addr)
+	defer ld.Stop()
+	fmt.Fprintf(w, "load: %d workers writing numbered rows through %s\n", ld.Options().Workers, o.Addr)
 	time.Sleep(1500 * time.Millisecond)
-	if r := load.Report(); r.Writes == 0 {
+	if r := ld.Report(); r.Writes == 0 {
 		return nil, fmt.Errorf("lab: the load wrote nothing in 1.5s before the fault (connect errors: %d, last: %s; failures: %v)", r.ConnectRetries, r.LastConnectError, r.TopErrors(3))
 	}
 	r := &PromoteReport{Old: old.Name, Writers: map[string][]string{}}
@@ -213,11 +214,11 @@ func (l *Lab) Promote(ctx context.Context, w io.Writer) (*PromoteReport, error) 
 	r.Promoted = time.Since(kill)
 	r.New = np.Name
 	fmt.Fprintf(w, "promoted %s (%s), the most advanced replica; the other replica follows it\n", np.Name, np.Addr())
-	if err := load.WaitWritesAfter(kill, 20*time.Second); err != nil {
+	if err := ld.WaitWritesAfter(kill, 20*time.Second); err != nil {
 		return nil, err
 	}
 	time.Sleep(500 * time.Millisecond)
-	r.Load = load.Stop()
+	r.Load = ld.Stop()
 	r.Downtime = r.Load.GapAround(dead)
 	if d, ok := r.Load.FirstWriteAfter(kill); ok {
 		r.FirstWrite = d

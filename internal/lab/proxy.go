@@ -6,22 +6,12 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"sqlgate/internal/lab/netns"
 	"strconv"
 	"strings"
 	"syscall"
 	"time"
 )
-
-// createLoadTable is the load client's table: one row per acknowledged
-// write, keyed by the run and the write's number.
-const createLoadTable = `CREATE DATABASE IF NOT EXISTS lab;
-CREATE TABLE IF NOT EXISTS lab.load (
-	run BIGINT NOT NULL,
-	id BIGINT NOT NULL,
-	worker INT NOT NULL,
-	at DATETIME(6) NOT NULL DEFAULT NOW(6),
-	PRIMARY KEY (run, id)
-) ENGINE=InnoDB`
 
 func (l *Lab) cnfPath(node string) string { return filepath.Join(l.nodeDir(node), "proxysql.cnf") }
 
@@ -230,7 +220,7 @@ func (l *Lab) setLink(node, state string) error {
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 	defer cancel()
-	return ipCmd(ctx, "-n", l.Namespace("br"), "link", "set", "v-"+node, state)
+	return netns.IP(ctx, "-n", l.Namespace("br"), "link", "set", "v-"+node, state)
 }
 
 // VIPHolders returns the cores whose eth0 carries the VIP, in node order:

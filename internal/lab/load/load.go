@@ -1,4 +1,8 @@
-package lab
+// Package load is the lab's load client: workers that write numbered rows
+// and read them back through a proxy, reconnecting as an application
+// does, and a report of what was acknowledged, what failed and how long
+// clients were cut off around a fault.
+package load
 
 import (
 	"context"
@@ -9,6 +13,7 @@ import (
 	"io"
 	"log"
 	"sort"
+	"sqlgate/internal/lab/netns"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -19,10 +24,10 @@ import (
 	"sqlgate/internal/testbed"
 )
 
-// LoadOptions describe a load: Workers connections that each write
+// Options describe a load: Workers connections that each write
 // numbered rows with autocommit, and read one back every ReadEvery writes,
 // until Duration has passed, MaxStatements were sent or Stop is called.
-type LoadOptions struct {
+type Options struct {
 	Workers       int           // default 4
 	Duration      time.Duration // default 30s; at most 10 minutes
 	MaxStatements int           // per worker; default 1,000,000
@@ -41,7 +46,7 @@ type LoadOptions struct {
 	IOTimeout time.Duration
 }
 
-func (o *LoadOptions) defaults() error {
+func (o *Options) defaults() error {
 	if o.Workers <= 0 {
 		o.Workers = 4
 	}
@@ -49,7 +54,7 @@ func (o *LoadOptions) defaults() error {
 		o.Duration = 30 * time.Second
 	}
 	if o.Duration > 10*time.Minute {
-		return fmt.Errorf("lab: load Duration %v: at most 10m", o.Duration)
+		return fmt.Errorf("load: Options.Duration %v: at most 10m", o.Duration)
 	}
 	if o.MaxStatements <= 0 {
 		o.MaxStatements = 1_000_000
@@ -67,7 +72,7 @@ func (o *LoadOptions) defaults() error {
 		o.IOTimeout = 500 * time.Millisecond
 	}
 	if o.Addr == "" {
-		return errors.New("lab: LoadOptions.Addr: give the address to load, e.g. the VIP's 10.77.0.50:6033")
+		return errors.New("load: Options.Addr: give the address to load, e.g. the VIP's 10.77.0.50:6033")
 	}
 	return nil
 }
@@ -76,7 +81,7 @@ var quietLogger = log.New(io.Discard, "", 0)
 
 // Load is a running load; Stop ends it and reports.
 type Load struct {
-	o       LoadOptions
+	o       Options
 	run     int64
 	start   time.Time
 	conn    driver.Connector
@@ -118,20 +123,20 @@ type Failure struct {
 // counted).
 const maxFailures = 10000
 
-// StartLoad connects once to check that o.Addr serves and the table
+// Start connects once to check that o.Addr serves and the table
 // exists (creating lab.load if needed), then starts the workers. Each
 // worker has its own connection. A connection attempt that fails is
 // retried after 10 ms: no statement was sent, so it is not a failure. A
 // statement that fails after it was sent counts as failed (its outcome is
 // unknown: it may have committed) and the worker reconnects.
-func StartLoad(ctx context.Context, o LoadOptions) (*Load, error) {
+func Start(ctx context.Context, o Options) (*Load, error) {
 	if err := o.defaults(); err != nil {
 		return nil, err
 	}
 	c := mysql.NewConfig()
 	c.User, c.Passwd, c.Net, c.Addr = o.User, o.Password, "tcp", o.Addr
 	c.Timeout, c.ReadTimeout, c.WriteTimeout = o.DialTimeout, o.IOTimeout, o.IOTimeout
-	c.DialFunc = DialerIn(o.NetNS)
+	c.DialFunc = netns.DialerIn(o.NetNS)
 	// The driver would log every connection a fault breaks; the report
 	// counts them instead.
 	c.Logger = quietLogger
@@ -171,7 +176,7 @@ func (l *Load) prepare(ctx context.Context) error {
 			ex := dc.(driver.ExecerContext)
 			_, err = ex.ExecContext(ctx, "CREATE DATABASE IF NOT EXISTS lab", nil)
 			if err == nil {
-				_, err = ex.ExecContext(ctx, strings.SplitN(createLoadTable, ";", 2)[1], nil)
+				_, err = ex.ExecContext(ctx, strings.SplitN(CreateTable, ";", 2)[1], nil)
 			}
 			dc.Close()
 			if err == nil {
@@ -180,11 +185,11 @@ func (l *Load) prepare(ctx context.Context) error {
 		}
 		time.Sleep(50 * time.Millisecond)
 	}
-	return fmt.Errorf("lab: load: %s does not serve %s: %v", l.o.Addr, l.o.User, err)
+	return fmt.Errorf("load: %s does not serve %s: %v", l.o.Addr, l.o.User, err)
 }
 
 // Options returns the load's options with the defaults filled in.
-func (l *Load) Options() LoadOptions { return l.o }
+func (l *Load) Options() Options { return l.o }
 
 func (l *Load) halt() { l.once.Do(func() { close(l.stop) }) }
 
@@ -353,7 +358,7 @@ func (l *Load) WaitWritesAfter(t time.Time, d time.Duration) error {
 			return nil
 		}
 		if time.Now().After(deadline) || l.stopped() {
-			return fmt.Errorf("lab: load: %d of %d workers have had no successful write since the fault after %v", waiting, len(l.workers), d)
+			return fmt.Errorf("load: %d of %d workers have had no successful write since the fault after %v", waiting, len(l.workers), d)
 		}
 		time.Sleep(10 * time.Millisecond)
 	}
@@ -361,14 +366,14 @@ func (l *Load) WaitWritesAfter(t time.Time, d time.Duration) error {
 
 // Stop ends the load, waits for the workers (each finishes its statement,
 // within IOTimeout) and reports.
-func (l *Load) Stop() LoadReport {
+func (l *Load) Stop() Report {
 	l.halt()
 	l.done.Wait()
 	return l.Report()
 }
 
-// LoadReport is what a load did.
-type LoadReport struct {
+// Report is what a load did.
+type Report struct {
 	Run          int64 // the lab.load rows of this load have this run
 	Started      time.Time
 	Elapsed      time.Duration
@@ -401,11 +406,11 @@ type WorkerReport struct {
 }
 
 // Failed is the number of failed statements.
-func (r LoadReport) Failed() int { return r.FailedWrites + r.FailedReads }
+func (r Report) Failed() int { return r.FailedWrites + r.FailedReads }
 
 // Report returns the load's figures so far (the final ones after Stop).
-func (l *Load) Report() LoadReport {
-	r := LoadReport{Run: l.run, Started: l.start, Elapsed: time.Since(l.start), FailedErrors: map[string]int{}}
+func (l *Load) Report() Report {
+	r := Report{Run: l.run, Started: l.start, Elapsed: time.Since(l.start), FailedErrors: map[string]int{}}
 	for _, w := range l.workers {
 		w.mu.Lock()
 		wr := WorkerReport{Failed: w.failedW + w.failedR}
@@ -449,7 +454,7 @@ func (l *Load) Report() LoadReport {
 // FailedBetween counts the recorded failures of statements sent in
 // [from, to): the failures one fault caused, when several follow each
 // other in one load.
-func (r LoadReport) FailedBetween(from, to time.Time) int {
+func (r Report) FailedBetween(from, to time.Time) int {
 	n := 0
 	for _, f := range r.Failures {
 		if !f.Sent.Before(from) && f.Sent.Before(to) {
@@ -468,7 +473,7 @@ func (r LoadReport) FailedBetween(from, to time.Time) int {
 // t counts until the end of the load. Take t when the fault is in effect
 // (after the kill returned, the link is down): a statement that succeeds
 // after t yet before the fault bites would count as the recovery.
-func (r LoadReport) GapAround(t time.Time) time.Duration {
+func (r Report) GapAround(t time.Time) time.Duration {
 	off := t.Sub(r.Started)
 	var worst time.Duration
 	for _, evs := range r.events {
@@ -497,7 +502,7 @@ func (r LoadReport) GapAround(t time.Time) time.Duration {
 // FirstWriteAfter is the time from t to the first acknowledged write that
 // was sent after t (false if there is none): after a primary is killed at
 // t, such a write can only have landed on the new primary.
-func (r LoadReport) FirstWriteAfter(t time.Time) (time.Duration, bool) {
+func (r Report) FirstWriteAfter(t time.Time) (time.Duration, bool) {
 	off := t.Sub(r.Started)
 	best, found := time.Duration(0), false
 	for _, evs := range r.events {
@@ -513,10 +518,10 @@ func (r LoadReport) FirstWriteAfter(t time.Time) (time.Duration, bool) {
 
 // Missing counts the acknowledged writes that are not in lab.load on db
 // (the current primary: an acknowledged write must survive any failover).
-func (r LoadReport) Missing(ctx context.Context, db *sql.DB) (int, error) {
+func (r Report) Missing(ctx context.Context, db *sql.DB) (int, error) {
 	rows, err := db.QueryContext(ctx, "SELECT id FROM lab.load WHERE run = ?", r.Run)
 	if err != nil {
-		return 0, fmt.Errorf("lab: reading lab.load: %w", err)
+		return 0, fmt.Errorf("load: reading lab.load: %w", err)
 	}
 	defer rows.Close()
 	have := make(map[int64]bool, len(r.Acked))
@@ -541,7 +546,7 @@ func (r LoadReport) Missing(ctx context.Context, db *sql.DB) (int, error) {
 
 // TopErrors returns up to n failure texts, most frequent first, as
 // "COUNT x TEXT".
-func (r LoadReport) TopErrors(n int) []string {
+func (r Report) TopErrors(n int) []string {
 	type kv struct {
 		k string
 		v int
@@ -560,3 +565,14 @@ func (r LoadReport) TopErrors(n int) []string {
 	}
 	return out
 }
+
+// CreateTable is the load client's table: one row per acknowledged
+// write, keyed by the run and the write's number.
+const CreateTable = `CREATE DATABASE IF NOT EXISTS lab;
+CREATE TABLE IF NOT EXISTS lab.load (
+	run BIGINT NOT NULL,
+	id BIGINT NOT NULL,
+	worker INT NOT NULL,
+	at DATETIME(6) NOT NULL DEFAULT NOW(6),
+	PRIMARY KEY (run, id)
+) ENGINE=InnoDB`

@@ -1,4 +1,7 @@
-package lab
+// Package netns runs things in Linux network namespaces for the lab: it
+// checks that namespaces work, runs ip(8) and commands inside them, and
+// dials sockets from inside one (DialerIn) without a child process.
+package netns
 
 import (
 	"context"
@@ -17,15 +20,15 @@ import (
 // /proc/PID/ns/net).
 const netnsDir = "/var/run/netns"
 
-// nsExists reports whether `ip netns` knows a namespace called name.
-func nsExists(name string) bool {
+// Exists reports whether `ip netns` knows a namespace called name.
+func Exists(name string) bool {
 	_, err := os.Stat(filepath.Join(netnsDir, name))
 	return err == nil
 }
 
-// ipCmd runs `ip ARGS...` and returns its error with ip's own message,
+// IP runs `ip ARGS...` and returns its error with ip's own message,
 // which names what was wrong.
-func ipCmd(ctx context.Context, args ...string) error {
+func IP(ctx context.Context, args ...string) error {
 	out, err := exec.CommandContext(ctx, "ip", args...).CombinedOutput()
 	if err != nil {
 		return fmt.Errorf("ip %s: %v: %s", strings.Join(args, " "), err, strings.TrimSpace(string(out)))
@@ -33,15 +36,15 @@ func ipCmd(ctx context.Context, args ...string) error {
 	return nil
 }
 
-// nsExec runs a command inside namespace ns.
-func nsExec(ctx context.Context, ns string, args ...string) error {
-	return ipCmd(ctx, append([]string{"netns", "exec", ns}, args...)...)
+// Exec runs a command inside namespace ns.
+func Exec(ctx context.Context, ns string, args ...string) error {
+	return IP(ctx, append([]string{"netns", "exec", ns}, args...)...)
 }
 
-// netnsUsable reports why this process cannot build the lab in network
+// Usable reports why this process cannot build the lab in network
 // namespaces, or nil when it can: root, iproute2, and a kernel that lets
 // it create one (tried on a throw-away thread, so no name is created).
-func netnsUsable() error {
+func Usable() error {
 	if os.Geteuid() != 0 {
 		return errors.New("not running as root")
 	}
@@ -140,9 +143,9 @@ func dialLocked(ctx context.Context, ns, network, addr string) (c net.Conn, back
 	return c, true, err
 }
 
-// nsInode returns the inode of a named namespace, which identifies it in
+// Inode returns the inode of a named namespace, which identifies it in
 // /proc/PID/ns/net.
-func nsInode(ns string) (uint64, error) {
+func Inode(ns string) (uint64, error) {
 	var st syscall.Stat_t
 	if err := syscall.Stat(filepath.Join(netnsDir, ns), &st); err != nil {
 		return 0, err
