@@ -40,7 +40,7 @@ FUZZ_TARGETS := \
 	wire:FuzzReadPacket wire:FuzzClientHandshake wire:FuzzHandshakeResponseRoundTrip \
 	wire:FuzzGreeting wire:FuzzResultPackets wire:FuzzLenEnc \
 	backend:FuzzBackendHandshake config:FuzzConfigParse \
-	router:FuzzDigest router:FuzzDigestOptions router:FuzzParseSet \
+	digest:FuzzDigest digest:FuzzDigestOptions router:FuzzClassify router:FuzzParseSet \
 	admin:FuzzAdminStatement
 
 fuzz:

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"regexp"
+	"sqlgate/internal/digest"
 	"strconv"
 	"strings"
 	"time"
@@ -43,7 +44,7 @@ type stmtInfo struct {
 	isSet     bool
 	setParsed bool
 	userVar   bool   // the digest references a user variable (@x, not @@x)
-	hash      uint64 // DigestHash of the digest text, computed once
+	hash      uint64 // digest.Hash of the digest text, computed once
 
 	// Set by query rules and annotations; the zero value means "not set"
 	// so that a stmtInfo{} literal changes nothing.
@@ -96,18 +97,18 @@ var loadDataLocalRE = regexp.MustCompile(`(?i)^LOAD DATA (?:LOW_PRIORITY |CONCUR
 
 func (s *Session) comQuery(rt *runtime.Snapshot, p []byte) error {
 	q := string(p[1:])
-	digest, comment := router.Digest(q)
-	info := stmtInfo{cmd: router.Classify(digest), hash: router.DigestHash(digest)}
-	info.flags = router.StatementFlags(digest, rt.Vars.KeepMultiplexingVariables)
+	dtext, comment := digest.Of(q)
+	info := stmtInfo{cmd: router.Classify(dtext), hash: digest.Hash(dtext)}
+	info.flags = router.StatementFlags(dtext, rt.Vars.KeepMultiplexingVariables)
 	if info.flags&router.FlagUserVariable != 0 {
-		info.userVar = containsUserVariable(digest)
+		info.userVar = containsUserVariable(dtext)
 	}
 	if info.cmd == router.CmdSelect {
-		info.sideEffects = router.CallsUnsafeFunction(digest)
+		info.sideEffects = router.CallsUnsafeFunction(dtext)
 	}
 	switch info.cmd {
 	case router.CmdLoadData:
-		if loadDataLocalRE.MatchString(digest) {
+		if loadDataLocalRE.MatchString(dtext) {
 			if !rt.Vars.EnableLoadDataLocalInfile {
 				// ProxySQL's answer (errno 1047, HY000), before any backend
 				// is involved.
@@ -142,14 +143,14 @@ func (s *Session) comQuery(rt *runtime.Snapshot, p []byte) error {
 			return s.initDB(rt, db)
 		}
 	case router.CmdCommit, router.CmdRollback:
-		if isBareEnd(digest) && !s.inTrans() {
+		if isBareEnd(dtext) && !s.inTrans() {
 			return s.writeOKStatus(wire.OK{})
 		}
 	case router.CmdSet:
 		info.isSet = true
 		info.set, info.setParsed = router.ParseSet(q)
 	}
-	hg, res := s.route(rt, q, digest, comment, &info)
+	hg, res := s.route(rt, q, dtext, comment, &info)
 	start := time.Now()
 	if res.ErrorMsg != nil || res.OKMsg != nil {
 		var err error
@@ -168,7 +169,7 @@ func (s *Session) comQuery(rt *runtime.Snapshot, p []byte) error {
 		p = append([]byte{wire.ComQuery}, res.NewQuery...)
 	}
 	if res.MirrorHostgroup >= 0 || res.MirrorFlagOUT >= 0 {
-		s.mirror(rt, res, q, digest, &info)
+		s.mirror(rt, res, q, dtext, &info)
 	}
 	s.setActivity(q, hg, nil)
 	if d := res.Delay; d > 0 || rt.Vars.DefaultQueryDelay > 0 {
@@ -189,7 +190,7 @@ func (s *Session) comQuery(rt *runtime.Snapshot, p []byte) error {
 			// A hit involves no backend: hostgroup -1 in the stats, as in
 			// ProxySQL.
 			err := s.replay(data)
-			s.record(-1, &info, digest, start)
+			s.record(-1, &info, dtext, start)
 			if s.shouldLog(rt, res.Log) {
 				s.logEvent(eventlog.ComQuery, -1, q, info.hash, start, 0)
 			}
@@ -204,7 +205,7 @@ func (s *Session) comQuery(rt *runtime.Snapshot, p []byte) error {
 		}
 		s.capture = nil
 	}
-	s.record(hg, &info, digest, start)
+	s.record(hg, &info, dtext, start)
 	if s.shouldLog(rt, res.Log) {
 		s.logEvent(eventlog.ComQuery, hg, q, info.hash, start, 0)
 	}

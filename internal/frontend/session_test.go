@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"net"
+	"sqlgate/internal/digest"
 	"strings"
 	"testing"
 	"time"
@@ -49,10 +50,10 @@ func testSession(rt *runtime.Snapshot) *Session {
 }
 
 func routeOf(s *Session, rt *runtime.Snapshot, q string) int {
-	digest, comment := router.Digest(q)
-	info := stmtInfo{cmd: router.Classify(digest), hash: router.DigestHash(digest)}
-	info.flags = router.StatementFlags(digest, rt.Vars.KeepMultiplexingVariables)
-	hg, _ := s.route(rt, q, digest, comment, &info)
+	dtext, comment := digest.Of(q)
+	info := stmtInfo{cmd: router.Classify(dtext), hash: digest.Hash(dtext)}
+	info.flags = router.StatementFlags(dtext, rt.Vars.KeepMultiplexingVariables)
+	hg, _ := s.route(rt, q, dtext, comment, &info)
 	return hg
 }
 

@@ -3,6 +3,7 @@ package frontend
 import (
 	"container/list"
 	"encoding/binary"
+	"sqlgate/internal/digest"
 	"sync"
 	"time"
 
@@ -125,21 +126,21 @@ func (s *Session) comStmtPrepare(rt *runtime.Snapshot, p []byte) error {
 	key := s.user.Name + "\x00" + s.state.schema + "\x00" + q
 	e := s.srv.stmts.get(key)
 	if e == nil {
-		digest, comment := router.Digest(q)
-		info := stmtInfo{cmd: router.Classify(digest), hash: router.DigestHash(digest)}
+		dtext, comment := digest.Of(q)
+		info := stmtInfo{cmd: router.Classify(dtext), hash: digest.Hash(dtext)}
 		if info.cmd == router.CmdSelect {
-			info.sideEffects = router.CallsUnsafeFunction(digest)
+			info.sideEffects = router.CallsUnsafeFunction(dtext)
 		}
-		info.flags = router.StatementFlags(digest, rt.Vars.KeepMultiplexingVariables)
+		info.flags = router.StatementFlags(dtext, rt.Vars.KeepMultiplexingVariables)
 		if info.flags&router.FlagUserVariable != 0 {
-			info.userVar = containsUserVariable(digest)
+			info.userVar = containsUserVariable(dtext)
 		}
-		hg, _ := s.route(rt, q, digest, comment, &info)
+		hg, _ := s.route(rt, q, dtext, comment, &info)
 		bc, _, err := s.backendFor(rt, hg, false)
 		if err != nil {
 			return err
 		}
-		ne := &stmtEntry{key: key, query: q, info: info, digest: digest, comment: comment}
+		ne := &stmtEntry{key: key, query: q, info: info, digest: dtext, comment: comment}
 		bid, err := s.prepareOn(bc, ne, true)
 		if err != nil {
 			if bc.Broken {

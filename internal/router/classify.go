@@ -1,3 +1,6 @@
+// Package router decides where statements go: statement classification
+// and the flags that affect multiplexing (from the digest text, see
+// package digest), the SET parser, query rules and annotations.
 package router
 
 import "strings"

@@ -1,6 +1,10 @@
 package router
 
-import "testing"
+import (
+	"testing"
+
+	"sqlgate/internal/digest"
+)
 
 func TestCallsUnsafeFunction(t *testing.T) {
 	for _, c := range []struct {
@@ -23,9 +27,9 @@ func TestCallsUnsafeFunction(t *testing.T) {
 		{"SELECT `add_order`(1)", true},
 		{"SELECT ((1 + 2))", false},
 	} {
-		digest, _ := Digest(c.q)
-		if got := CallsUnsafeFunction(digest); got != c.unsafe {
-			t.Errorf("%q (digest %q): unsafe %v, want %v", c.q, digest, got, c.unsafe)
+		dtext, _ := digest.Of(c.q)
+		if got := CallsUnsafeFunction(dtext); got != c.unsafe {
+			t.Errorf("%q (dtext %q): unsafe %v, want %v", c.q, dtext, got, c.unsafe)
 		}
 	}
 }

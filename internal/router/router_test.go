@@ -2,41 +2,11 @@ package router
 
 import (
 	"fmt"
+	"sqlgate/internal/digest"
 	"strings"
 	"testing"
 	"time"
 )
-
-func TestDigest(t *testing.T) {
-	tests := []struct{ in, want, comment string }{
-		{"select /* c */ 1", "select ?", "c"},
-		{"SELECT * FROM t WHERE id IN (1,2,3,4,5)", "SELECT * FROM t WHERE id IN (?,?,?,...)", ""},
-		{"SELECT * FROM t WHERE id IN (1,2,3,4)", "SELECT * FROM t WHERE id IN (?,?,?,?)", ""},
-		{"INSERT INTO t (a,b) VALUES ('x',1),('y',2)", "INSERT INTO t (a,b) VALUES (?,?),(?,?)", ""},
-		{"SELECT c FROM sbtest1 WHERE id=42", "SELECT c FROM sbtest1 WHERE id=?", ""},
-		// ProxySQL keeps the blanks around "=" (and drops the "-" of a
-		// binary minus: a quirk of its tokenizer, kept for equal digests).
-		{"  SELECT  c\n\tFROM t   WHERE id = 'it''s' ;", "SELECT c FROM t WHERE id = ?", ""},
-		{`SELECT "a\"b", 0x1F, 1.5e-9, -3`, "SELECT ?,?,?,?", ""},
-		{"SELECT - '1'", "SELECT ?", ""},
-		{"SELECT 1, -4", "SELECT ?,?", ""},
-		{"SELECT a - 1 FROM t", "SELECT a ? FROM t", ""},
-		{"SELECT col1 FROM t1 # trailing\n WHERE x=1 -- c\n", "SELECT col1 FROM t1 WHERE x=?", ""},
-		{"SELECT /*!40001 SQL_NO_CACHE */ * FROM t", "SELECT SQL_NO_CACHE * FROM t", "40001 SQL_NO_CACHE"},
-		{"/* hostgroup=2 */ SELECT 1", "SELECT ?", "hostgroup=2"},
-		{"SELECT @@version", "SELECT @@version", ""},
-		// Runs of groups collapse only once the groups themselves were
-		// shortened to (?,?,?,...), as in ProxySQL.
-		{"INSERT INTO t VALUES (1),(2),(3),(4),(5),(6),(7),(8),(9),(10),(11),(12)",
-			"INSERT INTO t VALUES (?),(?),(?),(?),(?),(?),(?),(?),(?),(?),(?),(?)", ""},
-	}
-	for _, tt := range tests {
-		got, c := Digest(tt.in)
-		if got != tt.want || c != tt.comment {
-			t.Errorf("Digest(%q) = %q, %q; want %q, %q", tt.in, got, c, tt.want, tt.comment)
-		}
-	}
-}
 
 func TestClassifyAndFlags(t *testing.T) {
 	keep := []string{"tx_isolation", "transaction_isolation", "version"}
@@ -62,7 +32,7 @@ func TestClassifyAndFlags(t *testing.T) {
 		{"ROLLBACK", CmdRollback, 0},
 	}
 	for _, tt := range tests {
-		d, _ := Digest(tt.q)
+		d, _ := digest.Of(tt.q)
 		if c := Classify(d); c != tt.cmd {
 			t.Errorf("Classify(%q) = %v, want %v", tt.q, c, tt.cmd)
 		}
@@ -121,8 +91,8 @@ func TestRules(t *testing.T) {
 		t.Fatal(err)
 	}
 	eval := func(user, schema, q string) Result {
-		d, _ := Digest(q)
-		return rules.Evaluate(Input{Username: user, Schema: schema, Query: q, DigestText: d, Digest: DigestHash(d)})
+		d, _ := digest.Of(q)
+		return rules.Evaluate(Input{Username: user, Schema: schema, Query: q, DigestText: d, Digest: digest.Hash(d)})
 	}
 	if r := eval("app", "x", "select * from t for update"); r.DestinationHostgroup != 0 || fmt.Sprint(rules.Hits()) != "[{1 1} {2 0} {10 0} {11 0} {20 0} {30 0}]" {
 		t.Errorf("FOR UPDATE: %+v, hits %v", r, rules.Hits())
@@ -153,7 +123,7 @@ func TestRules(t *testing.T) {
 func BenchmarkDigestPointSelect(b *testing.B) {
 	b.ReportAllocs()
 	for b.Loop() {
-		Digest("SELECT c FROM sbtest1 WHERE id=5012")
+		digest.Of("SELECT c FROM sbtest1 WHERE id=5012")
 	}
 }
 
@@ -174,8 +144,8 @@ func TestFastRoutingAndWeightedFlagOUTs(t *testing.T) {
 		t.Fatal(err)
 	}
 	eval := func(user, schema, q string) int {
-		d, _ := Digest(q)
-		return rules.Evaluate(Input{Username: user, Schema: schema, Query: q, DigestText: d, Digest: DigestHash(d)}).DestinationHostgroup
+		d, _ := digest.Of(q)
+		return rules.Evaluate(Input{Username: user, Schema: schema, Query: q, DigestText: d, Digest: digest.Hash(d)}).DestinationHostgroup
 	}
 	for _, c := range []struct {
 		user, schema, q string

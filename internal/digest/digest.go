@@ -1,7 +1,9 @@
-// Package router decides where statements go: ProxySQL's query digest
-// (normalised text and hash), statement classification and the flags that
-// affect multiplexing, the SET parser, query rules and annotations.
-package router
+// Package digest computes ProxySQL's query digest: the normalised text
+// (literals replaced by ?, comments and blanks folded, value lists
+// shortened) and its hash, byte for byte as ProxySQL 2.7's tokenizer does,
+// so stats_mysql_query_digest, query rules on match_digest and the digest
+// column agree with ProxySQL's.
+package digest
 
 import (
 	"bytes"
@@ -42,7 +44,7 @@ var defaultDigestOptions = digestOptions{maxQueryLength: 65000, groupingLimit: 3
 // (?,?,?,?,?) shortened to (?,?,?,...) and more than ten such lists in a row
 // to the first ten followed by ",...". The ProxySQL test vectors in
 // testdata pin every rule.
-func Digest(query string) (text string, firstComment string) {
+func Of(query string) (text string, firstComment string) {
 	d := digesterPool.Get().(*digester)
 	out := d.run(query, &defaultDigestOptions, 0)
 	if len(out) > maxDigestLength {
@@ -66,9 +68,9 @@ func digestWith(query string, o *digestOptions, stages int) (string, string, boo
 	return text, comment, has
 }
 
-// DigestHash is ProxySQL's digest: SpookyHash V2, 64 bits, seed 0, of the
+// Hash is ProxySQL's digest: SpookyHash V2, 64 bits, seed 0, of the
 // digest text.
-func DigestHash(text string) uint64 { return spooky.Hash64([]byte(text)) }
+func Hash(text string) uint64 { return spooky.Hash64([]byte(text)) }
 
 // The digester reproduces ProxySQL's tokenizer, including its quirks,
 // because the digest text and hash are visible (stats_mysql_query_digest,
@@ -1151,54 +1153,6 @@ func trimBlanks(s string) string {
 		j--
 	}
 	return s[i:j]
-}
-
-// ---- lexer helpers shared with the SET parser and the classifier ----------
-
-func isIdent(c byte) bool {
-	return c == '_' || c == '$' || c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9' || c >= 0x80
-}
-
-func skipString(q string, i int) int {
-	quote := q[i]
-	i++
-	for i < len(q) {
-		switch q[i] {
-		case '\\':
-			i += 2
-			continue
-		case quote:
-			if i+1 < len(q) && q[i+1] == quote {
-				i += 2
-				continue
-			}
-			return i + 1
-		}
-		i++
-	}
-	return len(q)
-}
-
-func skipNumber(q string, i int) int {
-	if i+1 < len(q) && q[i] == '0' && (q[i+1] == 'x' || q[i+1] == 'X' || q[i+1] == 'b' || q[i+1] == 'B') {
-		i += 2
-		for i < len(q) && isHexDigit(q[i]) {
-			i++
-		}
-		return i
-	}
-	for i < len(q) {
-		c := q[i]
-		switch {
-		case c >= '0' && c <= '9' || c == '.':
-			i++
-		case (c == 'e' || c == 'E') && i+1 < len(q) && (q[i+1] >= '0' && q[i+1] <= '9' || (q[i+1] == '-' || q[i+1] == '+') && i+2 < len(q) && q[i+2] >= '0' && q[i+2] <= '9'):
-			i += 2
-		default:
-			return i
-		}
-	}
-	return i
 }
 
 func isHexDigit(c byte) bool {
