@@ -18,12 +18,12 @@ import (
 	"os"
 	"path/filepath"
 	"sort"
-	"sqlgate/internal/admin/store"
 	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
 
+	"sqlgate/internal/admin/store"
 	"sqlgate/internal/backend"
 	"sqlgate/internal/cluster"
 	"sqlgate/internal/config"

@@ -5,9 +5,9 @@ import (
 	"fmt"
 	"slices"
 	"sort"
-	"sqlgate/internal/admin/store"
 	"strings"
 
+	"sqlgate/internal/admin/store"
 	"sqlgate/internal/config"
 	"sqlgate/internal/runtime"
 )

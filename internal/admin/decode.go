@@ -2,10 +2,10 @@ package admin
 
 import (
 	"fmt"
-	"sqlgate/internal/admin/store"
 	"strconv"
 	"strings"
 
+	"sqlgate/internal/admin/store"
 	"sqlgate/internal/config"
 )
 

@@ -6,9 +6,10 @@ import (
 	"os"
 	"path/filepath"
 	"regexp"
-	"sqlgate/internal/admin/store"
 	"strings"
 	"testing"
+
+	"sqlgate/internal/admin/store"
 )
 
 // The admin statement classifier, (*session).dispatch, needs a whole Admin:

@@ -5,11 +5,12 @@ import (
 	"fmt"
 	"os"
 	"runtime"
-	"sqlgate/internal/admin/store"
 	"strconv"
 	"strings"
 	"syscall"
 	"time"
+
+	"sqlgate/internal/admin/store"
 )
 
 // The stats_history schema (DATADIR/proxysql_stats.db) is filled as

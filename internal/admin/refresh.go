@@ -5,11 +5,11 @@ import (
 	"fmt"
 	"runtime"
 	"sort"
-	"sqlgate/internal/admin/store"
 	"strconv"
 	"strings"
 	"time"
 
+	"sqlgate/internal/admin/store"
 	"sqlgate/internal/cluster"
 	"sqlgate/internal/stats"
 )

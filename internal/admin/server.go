@@ -5,11 +5,11 @@ import (
 	"fmt"
 	"io"
 	"net"
-	"sqlgate/internal/admin/store"
 	"sync/atomic"
 	"syscall"
 	"time"
 
+	"sqlgate/internal/admin/store"
 	"sqlgate/internal/wire"
 )
 

@@ -2,8 +2,8 @@ package admin
 
 import (
 	"fmt"
-	"sqlgate/internal/admin/store"
 
+	"sqlgate/internal/admin/store"
 	"sqlgate/internal/config"
 )
 

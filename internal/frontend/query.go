@@ -5,12 +5,12 @@ import (
 	"errors"
 	"fmt"
 	"regexp"
-	"sqlgate/internal/digest"
 	"strconv"
 	"strings"
 	"time"
 
 	"sqlgate/internal/backend"
+	"sqlgate/internal/digest"
 	"sqlgate/internal/eventlog"
 	"sqlgate/internal/qcache"
 	"sqlgate/internal/router"

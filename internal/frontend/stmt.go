@@ -3,11 +3,11 @@ package frontend
 import (
 	"container/list"
 	"encoding/binary"
-	"sqlgate/internal/digest"
 	"sync"
 	"time"
 
 	"sqlgate/internal/backend"
+	"sqlgate/internal/digest"
 	"sqlgate/internal/eventlog"
 	"sqlgate/internal/router"
 	"sqlgate/internal/runtime"

@@ -4,9 +4,10 @@ import (
 	"context"
 	"fmt"
 	"os"
-	"sqlgate/internal/lab/load"
 	"testing"
 	"time"
+
+	"sqlgate/internal/lab/load"
 )
 
 // TestFailoverUnderLoad is issue 12's acceptance run, in real namespaces

@@ -5,11 +5,11 @@ import (
 	"fmt"
 	"os"
 	"os/exec"
-	"sqlgate/internal/lab/netns"
 	"sync/atomic"
 	"testing"
 	"time"
 
+	"sqlgate/internal/lab/netns"
 	"sqlgate/internal/testbed"
 )
 

@@ -47,8 +47,6 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
-	"sqlgate/internal/lab/load"
-	"sqlgate/internal/lab/netns"
 	"strconv"
 	"strings"
 	"sync"
@@ -57,6 +55,9 @@ import (
 
 	"github.com/go-sql-driver/mysql"
 
+	"sqlgate/internal/lab/load"
+	"sqlgate/internal/lab/netns"
+	"sqlgate/internal/lab/proc"
 	"sqlgate/internal/testbed"
 )
 
@@ -527,7 +528,7 @@ func (l *Lab) waitSatellite(ctx context.Context) error {
 		time.Sleep(50 * time.Millisecond)
 	}
 	return fmt.Errorf("lab: the satellite has not taken the cores' configuration after 20s (%v); its log %s ends:\n%s",
-		err, filepath.Join(l.nodeDir(Satellite), "sqlgate.log"), tailFile(filepath.Join(l.nodeDir(Satellite), "sqlgate.log"), 15))
+		err, filepath.Join(l.nodeDir(Satellite), "sqlgate.log"), proc.TailFile(filepath.Join(l.nodeDir(Satellite), "sqlgate.log"), 15))
 }
 
 // sameChecksums returns nil when every module of node a's
@@ -640,7 +641,7 @@ func (l *Lab) Down() error {
 	perr := make([]error, len(Proxies))
 	for i, p := range Proxies {
 		wg.Add(1)
-		go func() { defer wg.Done(); perr[i] = l.proxyPID(p).stop("sqlgate "+p, syscall.SIGTERM, 15*time.Second) }()
+		go func() { defer wg.Done(); perr[i] = l.proxyPID(p).Stop("sqlgate "+p, syscall.SIGTERM, 15*time.Second) }()
 	}
 	wg.Wait()
 	errs = append(errs, perr...)
@@ -651,10 +652,10 @@ func (l *Lab) Down() error {
 	}
 	// What a lost PID file would hide: sqlgate's health guardians (which
 	// sqlgate starts itself), or a process of an interrupted up.
-	for _, pid := range strayProcesses(l.Dir) {
+	for _, pid := range proc.Stray(l.Dir) {
 		syscall.Kill(pid, syscall.SIGKILL)
-		if !waitGone(pid, 5*time.Second) {
-			errs = append(errs, fmt.Errorf("lab: pid %d (%s) did not exit after SIGKILL", pid, strings.Join(cmdline(pid), " ")))
+		if !proc.WaitGone(pid, 5*time.Second) {
+			errs = append(errs, fmt.Errorf("lab: pid %d (%s) did not exit after SIGKILL", pid, strings.Join(proc.Cmdline(pid), " ")))
 		}
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
@@ -665,8 +666,8 @@ func (l *Lab) Down() error {
 			continue
 		}
 		if ino, err := netns.Inode(ns); err == nil {
-			for _, pid := range processesIn(ino) {
-				errs = append(errs, fmt.Errorf("lab: pid %d (%s) still runs in namespace %s and was not started by the lab: end it yourself", pid, strings.Join(cmdline(pid), " "), ns))
+			for _, pid := range proc.InNamespace(ino) {
+				errs = append(errs, fmt.Errorf("lab: pid %d (%s) still runs in namespace %s and was not started by the lab: end it yourself", pid, strings.Join(proc.Cmdline(pid), " "), ns))
 			}
 		}
 		if err := netns.IP(ctx, "netns", "del", ns); err != nil {
@@ -694,10 +695,10 @@ func (l *Lab) problems() []string {
 		}
 	}
 	for _, p := range l.st.Proxies {
-		if l.proxyPID(p.Name).pid() == 0 {
+		if l.proxyPID(p.Name).PID() == 0 {
 			out = append(out, "sqlgate "+p.Name+" is not running")
 		}
-		if l.NetNS() && p.Core && l.keepalivedPID(p.Name).pid() == 0 {
+		if l.NetNS() && p.Core && l.keepalivedPID(p.Name).PID() == 0 {
 			out = append(out, "keepalived "+p.Name+" is not running")
 		}
 	}

@@ -7,12 +7,14 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
-	"sqlgate/internal/lab/load"
-	"sqlgate/internal/lab/netns"
 	"strings"
 	"sync"
 	"testing"
 	"time"
+
+	"sqlgate/internal/lab/load"
+	"sqlgate/internal/lab/netns"
+	"sqlgate/internal/lab/proc"
 )
 
 var (
@@ -189,7 +191,7 @@ func TestLabUpDown(t *testing.T) {
 		pids = append(pids, l.ProxyPID(p))
 	}
 	for _, p := range []string{CoreA, CoreB} {
-		pids = append(pids, l.keepalivedPID(p).pid(), l.vrrpPID(p).pid())
+		pids = append(pids, l.keepalivedPID(p).PID(), l.vrrpPID(p).PID())
 	}
 	for _, n := range l.Bed().Nodes {
 		pids = append(pids, n.PID())
@@ -202,8 +204,8 @@ func TestLabUpDown(t *testing.T) {
 		t.Fatal(err)
 	}
 	for _, pid := range pids {
-		if pid == 0 || alive(pid) {
-			t.Errorf("pid %d: not recorded or alive after Down (%s)", pid, strings.Join(cmdline(pid), " "))
+		if pid == 0 || proc.Alive(pid) {
+			t.Errorf("pid %d: not recorded or alive after Down (%s)", pid, strings.Join(proc.Cmdline(pid), " "))
 		}
 	}
 	for _, ns := range namespaces {
@@ -211,7 +213,7 @@ func TestLabUpDown(t *testing.T) {
 			t.Errorf("namespace %s exists after Down", ns)
 		}
 	}
-	if stray := strayProcesses(l.Dir); len(stray) > 0 {
+	if stray := proc.Stray(l.Dir); len(stray) > 0 {
 		t.Errorf("processes of the lab left after Down: %v", stray)
 	}
 	if _, err := os.Stat(l.Dir); !os.IsNotExist(err) {

@@ -6,10 +6,10 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"sqlgate/internal/lab/load"
 	"strings"
 	"time"
 
+	"sqlgate/internal/lab/load"
 	"sqlgate/internal/testbed"
 )
 

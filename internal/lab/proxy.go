@@ -6,29 +6,31 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
-	"sqlgate/internal/lab/netns"
 	"strconv"
 	"strings"
 	"syscall"
 	"time"
+
+	"sqlgate/internal/lab/netns"
+	"sqlgate/internal/lab/proc"
 )
 
 func (l *Lab) cnfPath(node string) string { return filepath.Join(l.nodeDir(node), "proxysql.cnf") }
 
 func (l *Lab) healthPath(node string) string { return filepath.Join(l.nodeDir(node), "health") }
 
-func (l *Lab) proxyPID(node string) pidFile {
-	return pidFile{file: filepath.Join(l.nodeDir(node), "sqlgate.pid"), mark: l.cnfPath(node)}
+func (l *Lab) proxyPID(node string) proc.PIDFile {
+	return proc.PIDFile{File: filepath.Join(l.nodeDir(node), "sqlgate.pid"), Mark: l.cnfPath(node)}
 }
 
 func (l *Lab) kaConf(node string) string { return filepath.Join(l.nodeDir(node), "keepalived.conf") }
 
-func (l *Lab) keepalivedPID(node string) pidFile {
-	return pidFile{file: filepath.Join(l.nodeDir(node), "keepalived.pid"), mark: l.kaConf(node)}
+func (l *Lab) keepalivedPID(node string) proc.PIDFile {
+	return proc.PIDFile{File: filepath.Join(l.nodeDir(node), "keepalived.pid"), Mark: l.kaConf(node)}
 }
 
-func (l *Lab) vrrpPID(node string) pidFile {
-	return pidFile{file: filepath.Join(l.nodeDir(node), "vrrp.pid"), mark: l.kaConf(node)}
+func (l *Lab) vrrpPID(node string) proc.PIDFile {
+	return proc.PIDFile{File: filepath.Join(l.nodeDir(node), "vrrp.pid"), Mark: l.kaConf(node)}
 }
 
 // writeCnf writes a node's proxysql.cnf: the cores carry the whole
@@ -106,7 +108,7 @@ func (l *Lab) proxyArgs(p proxyState) []string {
 }
 
 // ProxyPID is the PID of a proxy node's sqlgate, 0 when it is not running.
-func (l *Lab) ProxyPID(node string) int { return l.proxyPID(node).pid() }
+func (l *Lab) ProxyPID(node string) int { return l.proxyPID(node).PID() }
 
 // StartProxy starts a proxy node's sqlgate (with the command Up used) and
 // waits until its admin interface answers, an app login through it works,
@@ -116,11 +118,11 @@ func (l *Lab) StartProxy(node string) error {
 	if err != nil {
 		return err
 	}
-	if l.proxyPID(node).pid() != 0 {
+	if l.proxyPID(node).PID() != 0 {
 		return nil
 	}
 	logPath := filepath.Join(l.nodeDir(node), "sqlgate.log")
-	pid, err := startDetached(l.proxyArgs(p), logPath, l.proxyPID(node).file)
+	pid, err := proc.StartDetached(l.proxyArgs(p), logPath, l.proxyPID(node).File)
 	if err != nil {
 		return fmt.Errorf("lab: sqlgate %s: %w", node, err)
 	}
@@ -128,8 +130,8 @@ func (l *Lab) StartProxy(node string) error {
 	defer cancel()
 	var why string
 	for ctx.Err() == nil {
-		if !alive(pid) {
-			return fmt.Errorf("lab: sqlgate %s exited during start-up; %s ends:\n%s", node, logPath, tailFile(logPath, 20))
+		if !proc.Alive(pid) {
+			return fmt.Errorf("lab: sqlgate %s exited during start-up; %s ends:\n%s", node, logPath, proc.TailFile(logPath, 20))
 		}
 		why = l.proxyReady(ctx, p)
 		if why == "" {
@@ -137,7 +139,7 @@ func (l *Lab) StartProxy(node string) error {
 		}
 		time.Sleep(50 * time.Millisecond)
 	}
-	return fmt.Errorf("lab: sqlgate %s not ready after 20s (%s); %s ends:\n%s", node, why, logPath, tailFile(logPath, 20))
+	return fmt.Errorf("lab: sqlgate %s not ready after 20s (%s); %s ends:\n%s", node, why, logPath, proc.TailFile(logPath, 20))
 }
 
 // proxyReady returns "" when a node serves, else what it still lacks.
@@ -188,7 +190,7 @@ func (l *Lab) KillProxy(node string) error {
 	if _, err := l.proxy(node); err != nil {
 		return err
 	}
-	return l.proxyPID(node).stop("sqlgate "+node, syscall.SIGKILL, 5*time.Second)
+	return l.proxyPID(node).Stop("sqlgate "+node, syscall.SIGKILL, 5*time.Second)
 }
 
 // StopProxy stops a node's sqlgate with SIGTERM (a planned stop: it gives
@@ -198,7 +200,7 @@ func (l *Lab) StopProxy(node string) error {
 	if _, err := l.proxy(node); err != nil {
 		return err
 	}
-	return l.proxyPID(node).stop("sqlgate "+node, syscall.SIGTERM, 30*time.Second)
+	return l.proxyPID(node).Stop("sqlgate "+node, syscall.SIGTERM, 30*time.Second)
 }
 
 // CutLink sets the bridge side of a node's veth down: the node's eth0
@@ -289,7 +291,7 @@ func (l *Lab) startKeepalived(ctx context.Context) error {
 		return err
 	}
 	if _, err := l.WaitVIPHolder(CoreA, 10*time.Second); err != nil {
-		return fmt.Errorf("%w; %s ends:\n%s", err, filepath.Join(l.nodeDir(CoreA), "keepalived.log"), tailFile(filepath.Join(l.nodeDir(CoreA), "keepalived.log"), 15))
+		return fmt.Errorf("%w; %s ends:\n%s", err, filepath.Join(l.nodeDir(CoreA), "keepalived.log"), proc.TailFile(filepath.Join(l.nodeDir(CoreA), "keepalived.log"), 15))
 	}
 	if err := l.StartKeepalived(CoreB); err != nil {
 		return err
@@ -299,7 +301,7 @@ func (l *Lab) startKeepalived(ctx context.Context) error {
 	for l.VRRPState(CoreB) != "BACKUP" {
 		if time.Now().After(deadline) {
 			return fmt.Errorf("lab: keepalived b is %q after 10s, want BACKUP; %s ends:\n%s", l.VRRPState(CoreB),
-				filepath.Join(l.nodeDir(CoreB), "keepalived.log"), tailFile(filepath.Join(l.nodeDir(CoreB), "keepalived.log"), 15))
+				filepath.Join(l.nodeDir(CoreB), "keepalived.log"), proc.TailFile(filepath.Join(l.nodeDir(CoreB), "keepalived.log"), 15))
 		}
 		time.Sleep(20 * time.Millisecond)
 	}
@@ -350,30 +352,30 @@ func (l *Lab) StartKeepalived(node string) error {
 	if !l.NetNS() {
 		return fmt.Errorf("lab: no keepalived on loopback (%s)", l.st.Why)
 	}
-	if l.keepalivedPID(node).pid() != 0 {
+	if l.keepalivedPID(node).PID() != 0 {
 		return nil
 	}
 	dir := l.nodeDir(node)
 	// keepalived refuses to start while its pid files name a live
 	// process; ours are stale once pid() says so.
-	os.Remove(l.keepalivedPID(node).file)
-	os.Remove(l.vrrpPID(node).file)
+	os.Remove(l.keepalivedPID(node).File)
+	os.Remove(l.vrrpPID(node).File)
 	// -n: stay in the foreground (the PID is ours), -l -D -G: detailed log
 	// to stdout, not syslog; -P: VRRP only; private pid files and a config
 	// id, so several keepalived run on one machine.
 	args := []string{"ip", "netns", "exec", l.Namespace(node), "keepalived", "-n", "-l", "-D", "-G", "-P",
-		"-f", l.kaConf(node), "-p", l.keepalivedPID(node).file, "-r", l.vrrpPID(node).file, "-i", "sqlgate_" + node}
+		"-f", l.kaConf(node), "-p", l.keepalivedPID(node).File, "-r", l.vrrpPID(node).File, "-i", "sqlgate_" + node}
 	logPath := filepath.Join(dir, "keepalived.log")
 	// keepalived writes its pid files itself, and refuses to start when
 	// one names a live process: it would take its own PID for another's.
-	pid, err := startDetached(args, logPath, "")
+	pid, err := proc.StartDetached(args, logPath, "")
 	if err != nil {
 		return fmt.Errorf("lab: keepalived %s: %w", node, err)
 	}
 	deadline := time.Now().Add(10 * time.Second)
-	for l.vrrpPID(node).pid() == 0 || l.keepalivedPID(node).pid() != pid {
-		if !alive(pid) || time.Now().After(deadline) {
-			return fmt.Errorf("lab: keepalived %s did not start its VRRP process; %s ends:\n%s", node, logPath, tailFile(logPath, 20))
+	for l.vrrpPID(node).PID() == 0 || l.keepalivedPID(node).PID() != pid {
+		if !proc.Alive(pid) || time.Now().After(deadline) {
+			return fmt.Errorf("lab: keepalived %s did not start its VRRP process; %s ends:\n%s", node, logPath, proc.TailFile(logPath, 20))
 		}
 		time.Sleep(20 * time.Millisecond)
 	}
@@ -389,10 +391,10 @@ func (l *Lab) StopKeepalived(node string) error {
 }
 
 func (l *Lab) stopKeepalived(node string) error {
-	err := l.keepalivedPID(node).stop("keepalived "+node, syscall.SIGTERM, 5*time.Second)
+	err := l.keepalivedPID(node).Stop("keepalived "+node, syscall.SIGTERM, 5*time.Second)
 	// The VRRP process follows its parent; if it is still there the
 	// parent died without stopping it.
-	if e := l.vrrpPID(node).stop("keepalived VRRP "+node, syscall.SIGTERM, 5*time.Second); err == nil {
+	if e := l.vrrpPID(node).Stop("keepalived VRRP "+node, syscall.SIGTERM, 5*time.Second); err == nil {
 		err = e
 	}
 	return err

@@ -100,7 +100,7 @@ func (l *Lab) proxyStatus(ctx context.Context, p proxyState) ProxyStatus {
 	if p.Core {
 		ps.Role = "core"
 		if l.NetNS() {
-			ps.Keepalived = l.keepalivedPID(p.Name).pid()
+			ps.Keepalived = l.keepalivedPID(p.Name).PID()
 			ps.VRRP = l.VRRPState(p.Name)
 		}
 	}

@@ -2,9 +2,10 @@ package monitor
 
 import (
 	"sort"
-	"sqlgate/internal/runtime"
 	"sync"
 	"time"
+
+	"sqlgate/internal/runtime"
 )
 
 // logKind is one of the monitor.mysql_server_*_log tables.

@@ -2,10 +2,11 @@ package router
 
 import (
 	"fmt"
-	"sqlgate/internal/digest"
 	"strings"
 	"testing"
 	"time"
+
+	"sqlgate/internal/digest"
 )
 
 func TestClassifyAndFlags(t *testing.T) {

@@ -13,7 +13,6 @@ import (
 	"io"
 	"log"
 	"sort"
-	"sqlgate/internal/lab/netns"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -21,6 +20,7 @@ import (
 
 	"github.com/go-sql-driver/mysql"
 
+	"sqlgate/internal/lab/netns"
 	"sqlgate/internal/testbed"
 )
 

@@ -1,4 +1,7 @@
-package lab
+// Package proc tracks the processes the lab starts: detached, known by a
+// PID file, and signalled only while /proc shows that the PID still runs
+// the lab's configuration, so a PID the kernel has reused is never hit.
+package proc
 
 import (
 	"bytes"
@@ -12,10 +15,10 @@ import (
 	"time"
 )
 
-// alive reports whether pid runs. A zombie counts as dead: it has exited
+// Alive reports whether pid runs. A zombie counts as dead: it has exited
 // and only waits for its parent to collect it (an orphan's parent is the
 // init process, which on some machines reaps slowly).
-func alive(pid int) bool {
+func Alive(pid int) bool {
 	if pid <= 0 {
 		return false
 	}
@@ -33,8 +36,8 @@ func alive(pid int) bool {
 	return st != 'Z' && st != 'X'
 }
 
-// cmdline returns pid's command-line arguments.
-func cmdline(pid int) []string {
+// Cmdline returns pid's command-line arguments.
+func Cmdline(pid int) []string {
 	data, err := os.ReadFile("/proc/" + strconv.Itoa(pid) + "/cmdline")
 	if err != nil {
 		return nil
@@ -42,9 +45,9 @@ func cmdline(pid int) []string {
 	return strings.Split(strings.TrimRight(string(data), "\x00"), "\x00")
 }
 
-// hasArg reports whether one of pid's arguments is arg.
-func hasArg(pid int, arg string) bool {
-	for _, a := range cmdline(pid) {
+// HasArg reports whether one of pid's arguments is arg.
+func HasArg(pid int, arg string) bool {
+	for _, a := range Cmdline(pid) {
 		if a == arg {
 			return true
 		}
@@ -52,23 +55,23 @@ func hasArg(pid int, arg string) bool {
 	return false
 }
 
-// pidFile is a process the lab started: the PID recorded in file, valid
-// only while that process is alive and has mark among its arguments (the
+// PIDFile is a process the lab started: the PID recorded in file, valid
+// only while that process is alive and has Mark among its arguments (the
 // path of its own configuration file), so that a PID the kernel has given
 // to another process since is never taken for ours.
-type pidFile struct {
-	file string
-	mark string
+type PIDFile struct {
+	File string
+	Mark string
 }
 
 // pid returns the live PID, or 0.
-func (p pidFile) pid() int {
-	data, err := os.ReadFile(p.file)
+func (p PIDFile) PID() int {
+	data, err := os.ReadFile(p.File)
 	if err != nil {
 		return 0
 	}
 	pid, err := strconv.Atoi(strings.TrimSpace(string(data)))
-	if err != nil || !alive(pid) || !hasArg(pid, p.mark) {
+	if err != nil || !Alive(pid) || !HasArg(pid, p.Mark) {
 		return 0
 	}
 	return pid
@@ -76,28 +79,28 @@ func (p pidFile) pid() int {
 
 // stop sends sig and waits up to wait for the process to go, then sends
 // SIGKILL and waits again. It is a no-op when the process is not running.
-func (p pidFile) stop(name string, sig syscall.Signal, wait time.Duration) error {
-	pid := p.pid()
+func (p PIDFile) Stop(name string, sig syscall.Signal, wait time.Duration) error {
+	pid := p.PID()
 	if pid == 0 {
 		return nil
 	}
 	syscall.Kill(pid, sig)
-	if waitGone(pid, wait) {
+	if WaitGone(pid, wait) {
 		return nil
 	}
-	if p.pid() == pid {
+	if p.PID() == pid {
 		syscall.Kill(pid, syscall.SIGKILL)
 	}
-	if waitGone(pid, 5*time.Second) {
+	if WaitGone(pid, 5*time.Second) {
 		return nil
 	}
 	return fmt.Errorf("%s (pid %d) did not exit after SIGKILL", name, pid)
 }
 
-// waitGone waits up to d for pid to exit.
-func waitGone(pid int, d time.Duration) bool {
+// WaitGone waits up to d for pid to exit.
+func WaitGone(pid int, d time.Duration) bool {
 	deadline := time.Now().Add(d)
-	for alive(pid) {
+	for Alive(pid) {
 		if time.Now().After(deadline) {
 			return false
 		}
@@ -106,13 +109,13 @@ func waitGone(pid int, d time.Duration) bool {
 	return true
 }
 
-// startDetached starts args in a session of its own with its output
+// StartDetached starts args in a session of its own with its output
 // appended to logPath, so that it outlives the command that started it
 // (sqlgate-lab up returns, the lab keeps running) and no signal meant for
 // the terminal reaches it. If pidPath is not empty the PID is written
 // there. The child is reaped by a goroutine for as long as this process
 // lives (a test that kills proxies twenty times leaves no zombies).
-func startDetached(args []string, logPath, pidPath string) (int, error) {
+func StartDetached(args []string, logPath, pidPath string) (int, error) {
 	logf, err := os.OpenFile(logPath, os.O_CREATE|os.O_WRONLY|os.O_APPEND, 0o644)
 	if err != nil {
 		return 0, err
@@ -136,8 +139,8 @@ func startDetached(args []string, logPath, pidPath string) (int, error) {
 	return pid, nil
 }
 
-// tailFile returns the last n lines of a log, for error messages.
-func tailFile(path string, n int) string {
+// TailFile returns the last n lines of a log, for error messages.
+func TailFile(path string, n int) string {
 	data, err := os.ReadFile(path)
 	if err != nil {
 		return ""
@@ -149,20 +152,20 @@ func tailFile(path string, n int) string {
 	return strings.Join(lines, "\n")
 }
 
-// strayProcesses lists the processes that run one of the lab's programs
+// Stray lists the processes that run one of the lab's programs
 // (sqlgate, keepalived, mariadbd) with an argument inside dir: what is
 // left of the lab when a PID file was lost, such as sqlgate's health
 // guardian, which sqlgate starts itself.
-func strayProcesses(dir string) []int {
+func Stray(dir string) []int {
 	entries, _ := os.ReadDir("/proc")
 	self := os.Getpid()
 	var pids []int
 	for _, e := range entries {
 		pid, err := strconv.Atoi(e.Name())
-		if err != nil || pid == self || !alive(pid) {
+		if err != nil || pid == self || !Alive(pid) {
 			continue
 		}
-		args := cmdline(pid)
+		args := Cmdline(pid)
 		if len(args) == 0 {
 			continue
 		}
@@ -181,13 +184,13 @@ func strayProcesses(dir string) []int {
 	return pids
 }
 
-// processesIn lists live processes whose network namespace has inode ino.
-func processesIn(ino uint64) []int {
+// InNamespace lists live processes whose network namespace has inode ino.
+func InNamespace(ino uint64) []int {
 	entries, _ := os.ReadDir("/proc")
 	var pids []int
 	for _, e := range entries {
 		pid, err := strconv.Atoi(e.Name())
-		if err != nil || !alive(pid) {
+		if err != nil || !Alive(pid) {
 			continue
 		}
 		var st syscall.Stat_t
