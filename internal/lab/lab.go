@@ -57,7 +57,7 @@ import (
 
 	"sqlgate/internal/lab/load"
 	"sqlgate/internal/lab/netns"
-	"sqlgate/internal/lab/proc"
+	"sqlgate/internal/proc"
 	"sqlgate/internal/testbed"
 )
 
@@ -550,17 +550,23 @@ func (l *Lab) sameChecksums(ctx context.Context, a, b string) error {
 	return nil
 }
 
-// checksums returns a node's runtime checksum per module.
-func (l *Lab) checksums(ctx context.Context, node string) (map[string]string, error) {
+// adminRows runs q on a node's admin interface, within 2 s, and hands f
+// each row.
+func (l *Lab) adminRows(ctx context.Context, node, q string, f func(*sql.Rows) error) error {
 	db, err := l.Admin(node)
 	if err != nil {
-		return nil, err
+		return err
 	}
 	defer db.Close()
 	ctx, cancel := context.WithTimeout(ctx, 2*time.Second)
 	defer cancel()
+	return scanRows(ctx, db, q, f)
+}
+
+// checksums returns a node's runtime checksum per module.
+func (l *Lab) checksums(ctx context.Context, node string) (map[string]string, error) {
 	out := map[string]string{}
-	err = scanRows(ctx, db, "SELECT name, checksum FROM runtime_checksums_values", func(r *sql.Rows) error {
+	err := l.adminRows(ctx, node, "SELECT name, checksum FROM runtime_checksums_values", func(r *sql.Rows) error {
 		var n, c string
 		err := r.Scan(&n, &c)
 		out[n] = c

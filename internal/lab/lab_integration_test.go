@@ -14,7 +14,7 @@ import (
 
 	"sqlgate/internal/lab/load"
 	"sqlgate/internal/lab/netns"
-	"sqlgate/internal/lab/proc"
+	"sqlgate/internal/proc"
 )
 
 var (

@@ -261,15 +261,8 @@ func (l *Lab) Promote(ctx context.Context, w io.Writer) (*PromoteReport, error) 
 
 // writers lists a proxy's ONLINE servers in hostgroup 10.
 func (l *Lab) writers(ctx context.Context, node string) ([]string, error) {
-	db, err := l.Admin(node)
-	if err != nil {
-		return nil, err
-	}
-	defer db.Close()
-	ctx, cancel := context.WithTimeout(ctx, 2*time.Second)
-	defer cancel()
 	var out []string
-	err = scanRows(ctx, db, "SELECT hostname, port FROM runtime_mysql_servers WHERE hostgroup_id = 10 AND status = 'ONLINE' ORDER BY hostname, port", func(r *sql.Rows) error {
+	err := l.adminRows(ctx, node, "SELECT hostname, port FROM runtime_mysql_servers WHERE hostgroup_id = 10 AND status = 'ONLINE' ORDER BY hostname, port", func(r *sql.Rows) error {
 		var h string
 		var p int
 		err := r.Scan(&h, &p)

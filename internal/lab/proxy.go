@@ -12,7 +12,7 @@ import (
 	"time"
 
 	"sqlgate/internal/lab/netns"
-	"sqlgate/internal/lab/proc"
+	"sqlgate/internal/proc"
 )
 
 func (l *Lab) cnfPath(node string) string { return filepath.Join(l.nodeDir(node), "proxysql.cnf") }

@@ -1,15 +1,14 @@
 package testbed
 
 import (
-	"bytes"
 	"encoding/json"
 	"fmt"
 	"os"
 	"path/filepath"
-	"strconv"
-	"strings"
 	"syscall"
 	"time"
+
+	"sqlgate/internal/proc"
 )
 
 // layoutFile is the bed's record of itself in Bed.Dir.
@@ -88,85 +87,19 @@ func Open(dir string) (*Bed, error) {
 // Options returns the options the bed was started with.
 func (b *Bed) Options() Options { return b.opt }
 
-// pidFromFile returns the PID in the node's pid file if that process is
-// alive and runs this node's my.cnf, else 0. mariadbd leaves its pid file
+// pidFile is the node's mariadbd pid file, valid only while that process
+// is alive and runs this node's my.cnf. mariadbd leaves its pid file
 // behind when it is killed, and the kernel may have given the PID to
 // another process since: the command line tells them apart.
-func (n *Node) pidFromFile() int {
-	data, err := os.ReadFile(filepath.Join(n.Dir, "mariadbd.pid"))
-	if err != nil {
-		return 0
-	}
-	pid, err := strconv.Atoi(strings.TrimSpace(string(data)))
-	if err != nil || pid <= 0 {
-		return 0
-	}
-	if !alive(pid) || !hasArg(pid, "--defaults-file="+n.cnf()) {
-		return 0
-	}
-	return pid
+func (n *Node) pidFile() proc.PIDFile {
+	return proc.PIDFile{File: filepath.Join(n.Dir, "mariadbd.pid"), Mark: "--defaults-file=" + n.cnf()}
 }
+
+// pidFromFile returns the PID of the node's running mariadbd, else 0.
+func (n *Node) pidFromFile() int { return n.pidFile().PID() }
 
 // signalByPIDFile signals a node this process did not start and waits
 // until it is gone, with SIGKILL after wait.
 func (n *Node) signalByPIDFile(sig syscall.Signal, wait time.Duration) error {
-	pid := n.pidFromFile()
-	if pid == 0 {
-		return nil
-	}
-	syscall.Kill(pid, sig)
-	if waitGone(pid, wait) {
-		return nil
-	}
-	if n.pidFromFile() == pid {
-		syscall.Kill(pid, syscall.SIGKILL)
-	}
-	if waitGone(pid, 10*time.Second) {
-		return nil
-	}
-	return fmt.Errorf("%s: pid %d did not exit", n.Name, pid)
-}
-
-// alive reports whether pid runs. A zombie counts as dead: it has exited
-// and only waits for its parent (often the init process, which on some
-// machines reaps slowly) to collect it.
-func alive(pid int) bool {
-	data, err := os.ReadFile("/proc/" + strconv.Itoa(pid) + "/stat")
-	if err != nil {
-		return false
-	}
-	// The state follows the command name, which is in parentheses and
-	// may itself contain ") ".
-	i := bytes.LastIndexByte(data, ')')
-	if i < 0 || i+2 >= len(data) {
-		return false
-	}
-	st := data[i+2]
-	return st != 'Z' && st != 'X'
-}
-
-// hasArg reports whether one of pid's command-line arguments is arg.
-func hasArg(pid int, arg string) bool {
-	data, err := os.ReadFile("/proc/" + strconv.Itoa(pid) + "/cmdline")
-	if err != nil {
-		return false
-	}
-	for _, a := range bytes.Split(data, []byte{0}) {
-		if string(a) == arg {
-			return true
-		}
-	}
-	return false
-}
-
-// waitGone waits up to d for pid to exit.
-func waitGone(pid int, d time.Duration) bool {
-	deadline := time.Now().Add(d)
-	for alive(pid) {
-		if time.Now().After(deadline) {
-			return false
-		}
-		time.Sleep(10 * time.Millisecond)
-	}
-	return true
+	return n.pidFile().Stop(n.Name, sig, wait)
 }

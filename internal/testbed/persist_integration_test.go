@@ -6,6 +6,8 @@ import (
 	"os"
 	"testing"
 	"time"
+
+	"sqlgate/internal/proc"
 )
 
 // A bed taken over with Open (as the lab's later commands do) controls the
@@ -43,7 +45,7 @@ func TestOpenFailoverRejoinRebuild(t *testing.T) {
 	if err := b.KillNode(old); err != nil {
 		t.Fatal(err)
 	}
-	if alive(oldPID) {
+	if proc.Alive(oldPID) {
 		t.Fatalf("killed primary pid %d is still alive", oldPID)
 	}
 	np, err := b.Failover(ctx)

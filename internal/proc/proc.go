@@ -1,6 +1,7 @@
-// Package proc tracks the processes the lab starts: detached, known by a
-// PID file, and signalled only while /proc shows that the PID still runs
-// the lab's configuration, so a PID the kernel has reused is never hit.
+// Package proc tracks processes that the test bed and the lab start and
+// that outlive the command that started them: known by a PID file, and
+// signalled only while /proc shows that the PID still runs their
+// configuration, so a PID the kernel has reused is never hit.
 package proc
 
 import (
@@ -55,7 +56,7 @@ func HasArg(pid int, arg string) bool {
 	return false
 }
 
-// PIDFile is a process the lab started: the PID recorded in file, valid
+// PIDFile is a process started detached: the PID recorded in File, valid
 // only while that process is alive and has Mark among its arguments (the
 // path of its own configuration file), so that a PID the kernel has given
 // to another process since is never taken for ours.
@@ -77,7 +78,7 @@ func (p PIDFile) PID() int {
 	return pid
 }
 
-// stop sends sig and waits up to wait for the process to go, then sends
+// Stop sends sig and waits up to wait for the process to go, then sends
 // SIGKILL and waits again. It is a no-op when the process is not running.
 func (p PIDFile) Stop(name string, sig syscall.Signal, wait time.Duration) error {
 	pid := p.PID()
@@ -91,7 +92,7 @@ func (p PIDFile) Stop(name string, sig syscall.Signal, wait time.Duration) error
 	if p.PID() == pid {
 		syscall.Kill(pid, syscall.SIGKILL)
 	}
-	if WaitGone(pid, 5*time.Second) {
+	if WaitGone(pid, 10*time.Second) {
 		return nil
 	}
 	return fmt.Errorf("%s (pid %d) did not exit after SIGKILL", name, pid)
