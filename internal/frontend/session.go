@@ -394,7 +394,9 @@ func (s *Session) writeRawPacket(p []byte) error {
 // loop reads and dispatches commands until the client quits or fails.
 func (s *Session) loop() {
 	var deadlineSet time.Time
-	replied, clean, corked := false, false, false
+	// hangable: the reply to the last command is held back by the cork
+	// and that command ends a client operation (see drainStep).
+	replied, hangable := false, false
 	for {
 		s.busy.Store(false)
 		s.holding.Store(len(s.backend) > 0)
@@ -408,21 +410,23 @@ func (s *Session) loop() {
 		// Checked after the deadline above, so a drain that starts in
 		// between still gets its own deadline (Shutdown sets draining
 		// before it sets deadlines).
-		if s.srv.draining.Load() && s.drainStep(replied && clean && corked) {
+		if s.srv.draining.Load() && s.drainStep(replied && hangable) {
 			return
 		}
 		replied = true
 		p, err := s.c.ReadPacket(rt.Vars.MaxAllowedPacket)
 		if err == nil {
 			s.busy.Store(true)
+			hangable = false
 			if s.srv.draining.Load() {
 				// The drain deadline is for waiting on a command, not for
 				// reading what this one streams (LOAD DATA LOCAL). The
 				// reply is held back until drainStep has decided whether
-				// the FIN goes with it.
+				// the FIN goes with it. Only a draining session asks what
+				// the command was: nothing is added to the statement path.
 				s.c.Conn.SetReadDeadline(time.Time{})
 				setCork(s.nc, true)
-				corked = true
+				hangable = len(p) > 0 && cleanEnd(p)
 			}
 		}
 		if err != nil {
@@ -441,7 +445,6 @@ func (s *Session) loop() {
 			continue
 		}
 		s.srv.questions.Add(1)
-		clean = cleanEnd(p)
 		if err := s.dispatch(rt, p); err != nil {
 			var we *wire.Error
 			if errors.As(err, &we) {
@@ -492,9 +495,9 @@ func setCork(nc net.Conn, on bool) {
 // wait for the next command: DrainQuiet, or up to the drain deadline for
 // a session that holds a backend connection (a transaction in progress
 // must be allowed to commit).
-func (s *Session) drainStep(corkedCleanEnd bool) bool {
+func (s *Session) drainStep(hangable bool) bool {
 	pending := s.c.Buffered() > 0 || wire.Readable(s.nc)
-	if corkedCleanEnd && !pending && len(s.backend) == 0 {
+	if hangable && !pending && len(s.backend) == 0 {
 		// The FIN leaves in the same segment as the reply.
 		s.hangUp()
 		return true
