@@ -216,12 +216,9 @@ func RunGuardian(path string, in *os.File, log *slog.Logger) error {
 		if errors.Is(err, os.ErrDeadlineExceeded) {
 			if !hung {
 				log.Error("health guardian: sqlgate sent no heartbeat; reporting a fault", "for", HangAfter, "file", path)
-				hung = true
 			}
-			if healthy || hung {
-				healthy = false
-				WriteFile(path, false)
-			}
+			healthy, hung = false, true
+			WriteFile(path, false)
 			continue
 		}
 		if err := WriteFile(path, false); err != nil {

@@ -163,27 +163,20 @@ func TestFailoverUnderLoad(t *testing.T) {
 // in the writer hostgroup.
 func waitWriterOnline(t *testing.T, l *Lab, node string) {
 	t.Helper()
-	adm, err := l.Admin(node)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer adm.Close()
-	deadline := time.Now().Add(15 * time.Second)
-	for {
-		var n int
-		err := adm.QueryRow(fmt.Sprintf("SELECT COUNT(*) FROM runtime_mysql_servers WHERE hostgroup_id = 10 AND status = 'ONLINE' AND port = %d", l.Primary().Port)).Scan(&n)
-		if err == nil && n == 1 {
-			return
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("%s: the primary is not ONLINE in hostgroup 10 after 15 s (%v)", node, err)
-		}
-		time.Sleep(100 * time.Millisecond)
-	}
+	waitOneRow(t, l, node, fmt.Sprintf("SELECT COUNT(*) FROM runtime_mysql_servers WHERE hostgroup_id = 10 AND status = 'ONLINE' AND port = %d", l.Primary().Port),
+		"the primary ONLINE in hostgroup 10")
 }
 
 // waitRule waits until a node's runtime has query rule id.
 func waitRule(t *testing.T, l *Lab, node string, id int) {
+	t.Helper()
+	waitOneRow(t, l, node, fmt.Sprintf("SELECT COUNT(*) FROM runtime_mysql_query_rules WHERE rule_id = %d", id),
+		fmt.Sprintf("rule %d in runtime_mysql_query_rules", id))
+}
+
+// waitOneRow polls a node's admin interface for up to 15 s until count
+// (a SELECT COUNT(*)) answers 1.
+func waitOneRow(t *testing.T, l *Lab, node, count, what string) {
 	t.Helper()
 	adm, err := l.Admin(node)
 	if err != nil {
@@ -193,12 +186,12 @@ func waitRule(t *testing.T, l *Lab, node string, id int) {
 	deadline := time.Now().Add(15 * time.Second)
 	for {
 		var n int
-		err := adm.QueryRow(fmt.Sprintf("SELECT COUNT(*) FROM runtime_mysql_query_rules WHERE rule_id = %d", id)).Scan(&n)
+		err := adm.QueryRow(count).Scan(&n)
 		if err == nil && n == 1 {
 			return
 		}
 		if time.Now().After(deadline) {
-			t.Fatalf("%s: rule %d not in runtime_mysql_query_rules after 15 s (%v)", node, id, err)
+			t.Fatalf("%s: no %s after 15 s (%v)", node, what, err)
 		}
 		time.Sleep(100 * time.Millisecond)
 	}

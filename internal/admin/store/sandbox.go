@@ -95,19 +95,11 @@ type StatsConn struct {
 
 // OpenStatsConn opens a stats session's connection (see StatsConn).
 func (st *Store) OpenStatsConn(ctx context.Context) (*StatsConn, error) {
-	db, err := sql.Open("sqlite", ":memory:")
+	db, conn, err := openConn(ctx, ":memory:")
 	if err != nil {
 		return nil, err
 	}
-	db.SetMaxOpenConns(1)
-	db.SetMaxIdleConns(1)
-	db.SetConnMaxLifetime(0)
-	db.SetConnMaxIdleTime(0)
-	sc := &StatsConn{db: db}
-	if sc.Conn, err = db.Conn(ctx); err != nil {
-		db.Close()
-		return nil, err
-	}
+	sc := &StatsConn{db: db, Conn: conn}
 	hist, err := filepath.Abs(st.HistoryPath)
 	if err != nil {
 		sc.Close()

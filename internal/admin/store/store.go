@@ -60,17 +60,8 @@ func Open(ctx context.Context, diskPath string) (*Store, error) {
 	statsURI := "file:sqlgate_stats_" + tag + "?mode=memory&cache=shared"
 	monURI := "file:sqlgate_monitor_" + tag + "?mode=memory&cache=shared"
 
-	db, err := sql.Open("sqlite", mainURI)
+	db, conn, err := openConn(ctx, mainURI)
 	if err != nil {
-		return nil, err
-	}
-	db.SetMaxOpenConns(1)
-	db.SetMaxIdleConns(1)
-	db.SetConnMaxLifetime(0)
-	db.SetConnMaxIdleTime(0)
-	conn, err := db.Conn(ctx)
-	if err != nil {
-		db.Close()
 		return nil, err
 	}
 	s := &Store{db: db, Conn: conn, Path: diskPath, HistoryPath: filepath.Join(filepath.Dir(diskPath), "proxysql_stats.db"),
@@ -239,6 +230,26 @@ func (s *Store) Close() {
 		s.Conn.Close()
 	}
 	s.db.Close()
+}
+
+// openConn opens uri as a database of exactly one connection that is never
+// recycled: the in-memory schemas live as long as it does, and ATTACH and
+// limits apply to a connection, not to the pool.
+func openConn(ctx context.Context, uri string) (*sql.DB, *sql.Conn, error) {
+	db, err := sql.Open("sqlite", uri)
+	if err != nil {
+		return nil, nil, err
+	}
+	db.SetMaxOpenConns(1)
+	db.SetMaxIdleConns(1)
+	db.SetConnMaxLifetime(0)
+	db.SetConnMaxIdleTime(0)
+	conn, err := db.Conn(ctx)
+	if err != nil {
+		db.Close()
+		return nil, nil, err
+	}
+	return db, conn, nil
 }
 
 // Done is closed when Close runs.

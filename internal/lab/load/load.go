@@ -110,6 +110,15 @@ type worker struct {
 	lastConnErr string
 }
 
+// retry counts a connection attempt or connection that failed before a
+// statement was sent: not a failure, the worker connects again.
+func (w *worker) retry(why string) {
+	w.mu.Lock()
+	w.retries++
+	w.lastConnErr = why
+	w.mu.Unlock()
+}
+
 // Failure is one failed statement.
 type Failure struct {
 	Worker int
@@ -222,10 +231,7 @@ func (l *Load) work(id int, w *worker) {
 			c, err := l.conn.Connect(cctx)
 			cancel()
 			if err != nil {
-				w.mu.Lock()
-				w.retries++
-				w.lastConnErr = err.Error()
-				w.mu.Unlock()
+				w.retry(err.Error())
 				time.Sleep(10 * time.Millisecond)
 				continue
 			}
@@ -237,10 +243,7 @@ func (l *Load) work(id int, w *worker) {
 			// sent; reconnect.
 			dc.Close()
 			dc = nil
-			w.mu.Lock()
-			w.retries++
-			w.lastConnErr = "connection closed by the proxy between statements"
-			w.mu.Unlock()
+			w.retry("connection closed by the proxy between statements")
 			continue
 		}
 		write := l.o.ReadEvery < 0 || seq%(l.o.ReadEvery+1) != l.o.ReadEvery
@@ -260,10 +263,7 @@ func (l *Load) work(id int, w *worker) {
 			// anything: safe to retry on a new one.
 			dc.Close()
 			dc = nil
-			w.mu.Lock()
-			w.retries++
-			w.lastConnErr = "connection closed by the proxy before the statement was sent"
-			w.mu.Unlock()
+			w.retry("connection closed by the proxy before the statement was sent")
 			continue
 		}
 		sent++
