@@ -18,11 +18,13 @@ import (
 	"os"
 	"path/filepath"
 	"sort"
+	"strconv"
 	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
 
+	"sqlgate/internal/admin/statsdb"
 	"sqlgate/internal/admin/store"
 	"sqlgate/internal/backend"
 	"sqlgate/internal/cluster"
@@ -41,11 +43,11 @@ type Options struct {
 	Version    string         // reported as @@version and admin-version
 	Runtime    *runtime.Store
 	Pool       *backend.Pool
-	Stats      StatsSource // the data path's live numbers; may be nil
-	Control    Controller  // the data path's switches; may be nil
+	Stats      statsdb.StatsSource // the data path's live numbers; may be nil
+	Control    Controller          // the data path's switches; may be nil
 	// MonitorLogs fills the monitor.mysql_server_*_log tables; nil leaves
 	// them empty.
-	MonitorLogs MonitorLogs
+	MonitorLogs statsdb.MonitorLogs
 	// ProxySQLBootVersions starts every module at version 1 as ProxySQL
 	// does, which reproduces its version-1 trap (see bootEpochs).
 	ProxySQLBootVersions bool
@@ -72,9 +74,9 @@ type Admin struct {
 	// ProxySQL's global admin mutex.
 	mu sync.Mutex
 	st *store.Store
-	// The stats_history sampler: started once, its timers (history.go).
-	historyOnce sync.Once
-	history     historyState
+	// tables fills the stats and monitor schemas, stats_history and
+	// /metrics from live state.
+	tables *statsdb.Tables
 
 	log     *slog.Logger
 	datadir string
@@ -82,11 +84,9 @@ type Admin struct {
 	version string
 	rt      *runtime.Store
 	control Controller
-	monitor MonitorLogs // nil: the monitor.* logs stay empty
 
 	topologyChanges int64 // read_only moves applied (stats_mysql_global)
 	pool            *backend.Pool
-	stats           StatsSource
 	tls             *tls.Config
 	inBoot          bool
 	started         time.Time
@@ -114,9 +114,6 @@ type Admin struct {
 	proxysqlBoot bool
 
 	warned map[string]bool // runtime warnings already logged
-
-	restMu sync.Mutex
-	rest   *restAPI // the /metrics listener, nil when admin-restapi_enabled is false
 
 	lnMu       sync.Mutex
 	listeners  []net.Listener
@@ -157,12 +154,14 @@ func Open(o Options) (*Admin, error) {
 	}
 	a := &Admin{
 		st: st, log: o.Log, datadir: o.Datadir, cnfPath: o.ConfigPath, version: o.Version,
-		rt: o.Runtime, pool: o.Pool, stats: o.Stats, control: o.Control, monitor: o.MonitorLogs, tls: o.TLS, started: time.Now(), uuid: newUUID(),
+		rt: o.Runtime, pool: o.Pool, control: o.Control, tls: o.TLS, started: time.Now(), uuid: newUUID(),
 		shutdown: make(chan struct{}), cur: &config.Config{}, rtRows: map[string]*store.Result{},
 		mysqlVars: map[string]string{}, checksums: map[string]cluster.Value{}, served: map[string]*store.Result{}, warned: map[string]bool{},
 		proxysqlBoot: o.ProxySQLBootVersions, handshakes: wire.NewHandshakes(maxAdminHandshakes),
 	}
 	a.cluster = cluster.New(a, o.Log)
+	a.tables = statsdb.New(st, statsdb.Sources{Stats: o.Stats, Pool: o.Pool, Runtime: o.Runtime, Cluster: a.cluster,
+		Monitor: o.MonitorLogs, Admin: statsView{a}, Started: a.started, Log: o.Log})
 	if err := a.boot(ctx, o, existed); err != nil {
 		a.cluster.Close()
 		st.Close()
@@ -220,7 +219,7 @@ func (a *Admin) boot(ctx context.Context, o Options, existed bool) error {
 // sessions and closes the store.
 func (a *Admin) Close() {
 	a.cluster.Close() // before mu: a pull in progress needs it
-	a.stopRESTAPI()
+	a.tables.Close()
 	a.lnMu.Lock()
 	for _, ln := range a.listeners {
 		ln.Close()
@@ -431,7 +430,7 @@ func (a *Admin) loadAdminVars(ctx context.Context) error {
 			return fmt.Errorf("global_variables row admin-mysql_ifaces: %w; the admin interface keeps listening on %s", err, old.MySQLIfaces)
 		}
 	}
-	if err := a.applyRESTAPI(v); err != nil {
+	if err := a.tables.ServeMetrics(v.Raw["restapi_enabled"] == "true", atoiOr0(v.Raw["restapi_port"])); err != nil {
 		if rebound {
 			if rerr := a.rebind(old.MySQLIfaces, v.MySQLIfaces); rerr != nil {
 				a.log.Error("admin-mysql_ifaces: cannot go back to the previous listeners", "ifaces", old.MySQLIfaces, "err", rerr)
@@ -830,7 +829,7 @@ func saveTables(tables ...string) func(*Admin, context.Context) error {
 				} else if _, err := a.st.Conn.ExecContext(ctx, "DELETE FROM main."+t); err != nil {
 					return err
 				}
-				if err := a.insertRows(ctx, "main."+t, a.rtRows[t], "INSERT OR REPLACE"); err != nil {
+				if err := a.st.Insert(ctx, "main."+t, a.rtRows[t], "INSERT OR REPLACE"); err != nil {
 					return err
 				}
 			}
@@ -859,37 +858,6 @@ func saveVars(prefix string) func(*Admin, context.Context) error {
 	}
 }
 
-// insertRows inserts r's rows into table by column name.
-func (a *Admin) insertRows(ctx context.Context, table string, r *store.Result, verb string) error {
-	if r == nil || len(r.Rows) == 0 {
-		return nil
-	}
-	q := verb + " INTO " + table + " (" + strings.Join(quoteIdents(r.Cols), ", ") + ") VALUES (" +
-		strings.TrimSuffix(strings.Repeat("?, ", len(r.Cols)), ", ") + ")"
-	args := make([]any, len(r.Cols))
-	for _, row := range r.Rows {
-		for i, v := range row {
-			if v == nil {
-				args[i] = nil
-			} else {
-				args[i] = *v
-			}
-		}
-		if _, err := a.st.Conn.ExecContext(ctx, q, args...); err != nil {
-			return fmt.Errorf("%s: %w", table, err)
-		}
-	}
-	return nil
-}
-
-func quoteIdents(cols []string) []string {
-	out := make([]string, len(cols))
-	for i, c := range cols {
-		out[i] = `"` + strings.ReplaceAll(c, `"`, `""`) + `"`
-	}
-	return out
-}
-
 func newUUID() string {
 	var b [16]byte
 	if _, err := rand.Read(b[:]); err != nil {
@@ -898,4 +866,11 @@ func newUUID() string {
 	b[6] = b[6]&0x0f | 0x40
 	b[8] = b[8]&0x3f | 0x80
 	return fmt.Sprintf("%x-%x-%x-%x-%x", b[0:4], b[4:6], b[6:8], b[8:10], b[10:])
+}
+
+// atoiOr0 is the integer in s, 0 when s is not one (values that LOAD
+// already validated).
+func atoiOr0(s string) int {
+	n, _ := strconv.Atoi(s)
+	return n
 }

@@ -204,7 +204,7 @@ func (a *Admin) writePulled(ctx context.Context, p *cluster.Pull) error {
 		for k := range extra {
 			names = append(names, k)
 		}
-		q := "INSERT OR REPLACE INTO main." + table + " (" + strings.Join(quoteIdents(names), ", ") + ") VALUES (" +
+		q := "INSERT OR REPLACE INTO main." + table + " (" + strings.Join(store.QuoteIdents(names), ", ") + ") VALUES (" +
 			strings.TrimSuffix(strings.Repeat("?, ", len(names)), ", ") + ")"
 		for _, row := range rows {
 			args := make([]any, 0, len(names))
@@ -486,44 +486,4 @@ func peersFrom(ps []config.ProxySQLServer) []cluster.Peer {
 		out[i] = cluster.Peer{Hostname: p.Hostname, Port: p.Port, Weight: p.Weight, Comment: p.Comment}
 	}
 	return out
-}
-
-// refreshClusterStats fills stats_proxysql_servers_checksums, _metrics and
-// _status from the peer monitor.
-func (a *Admin) refreshClusterStats(ctx context.Context) error {
-	if a.cluster == nil {
-		return nil
-	}
-	var sums [][]any
-	for _, c := range a.cluster.Checksums() {
-		sums = append(sums, []any{c.Hostname, c.Port, c.Name, c.Version, c.Epoch, c.Checksum, c.ChangedAt, c.UpdatedAt, c.DiffCheck})
-	}
-	if err := a.replaceTable(ctx, "stats.stats_proxysql_servers_checksums",
-		[]string{"hostname", "port", "name", "version", "epoch", "checksum", "changed_at", "updated_at", "diff_check"}, sums); err != nil {
-		return err
-	}
-	var mets, stat [][]any
-	for _, p := range a.cluster.Peers() {
-		last := int64(0)
-		if !p.LastCheckAt.IsZero() {
-			last = time.Since(p.LastCheckAt).Milliseconds()
-		}
-		mets = append(mets, []any{p.Hostname, p.Port, p.Weight, p.Comment, p.ResponseTime.Milliseconds(), p.Uptime, last,
-			p.Queries, p.Connected, p.Created})
-		// ProxySQL leaves this table empty; sqlgate shows each peer's
-		// health, with why its checks fail in "master".
-		master := "OK"
-		if p.Status != "" {
-			master = p.Status
-		}
-		gv, _ := strconv.ParseInt(p.GlobalChecksum, 10, 64)
-		stat = append(stat, []any{p.Hostname, p.Port, p.Weight, master, gv, last * 1000, p.LastCheck.Microseconds(), p.ChecksOK, p.ChecksErr})
-	}
-	if err := a.replaceTable(ctx, "stats.stats_proxysql_servers_metrics",
-		[]string{"hostname", "port", "weight", "comment", "response_time_ms", "Uptime_s", "last_check_ms", "Queries",
-			"Client_Connections_connected", "Client_Connections_created"}, mets); err != nil {
-		return err
-	}
-	return a.replaceTable(ctx, "stats.stats_proxysql_servers_status",
-		[]string{"hostname", "port", "weight", "master", "global_version", "check_age_us", "ping_time_us", "checks_OK", "checks_ERR"}, stat)
 }

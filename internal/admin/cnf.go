@@ -258,7 +258,7 @@ func (a *Admin) configFile(ctx context.Context, withRestapi bool) (string, error
 // writeCnfSection writes one list section: fields without a value are
 // left out, double quotes in values escaped.
 func (a *Admin) writeCnfSection(ctx context.Context, b *strings.Builder, sec cnfSection) error {
-	r, err := a.st.Query(ctx, "SELECT "+strings.Join(quoteIdents(sec.columns), ", ")+" FROM main."+sec.table)
+	r, err := a.st.Query(ctx, "SELECT "+strings.Join(store.QuoteIdents(sec.columns), ", ")+" FROM main."+sec.table)
 	if err != nil {
 		return err
 	}

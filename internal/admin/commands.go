@@ -388,7 +388,7 @@ var commands = []command{
 		return nil, n, "File " + m[1] + " is saved.", nil
 	}},
 	{pattern(truncDigest), func(s *session, _ context.Context, _, _ string, _ []string) (*store.Result, uint64, string, error) {
-		s.a.resetDigests()
+		s.a.tables.ResetDigests()
 		return nil, 0, "", nil
 	}},
 	{pattern(showFields), func(s *session, ctx context.Context, _, _ string, m []string) (*store.Result, uint64, string, error) {
@@ -628,7 +628,7 @@ func (a *Admin) loadSave(ctx context.Context, verb, modName, dir, layer string) 
 	action := verb + " " + dir + " " + layer
 	if modName == "MYSQL DIGEST" && action == "SAVE TO DISK" {
 		start := time.Now()
-		n, err := a.flushDigestsToDisk(ctx, start.Unix())
+		n, err := a.tables.FlushDigests(ctx, start.Unix())
 		if err != nil {
 			return 0, "", adminErr("SAVE MYSQL DIGEST TO DISK: %v", err)
 		}
@@ -718,7 +718,7 @@ func (a *Admin) saveUsersToMemory(ctx context.Context) error {
 		if _, err := a.st.Conn.ExecContext(ctx, "UPDATE main.mysql_users SET active=0"); err != nil {
 			return err
 		}
-		return a.insertRows(ctx, "main.mysql_users", splitUserRows(a.rtRows["mysql_users"]), "REPLACE")
+		return a.st.Insert(ctx, "main.mysql_users", splitUserRows(a.rtRows["mysql_users"]), "REPLACE")
 	})
 }
 

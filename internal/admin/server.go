@@ -28,7 +28,12 @@ func (a *Admin) Listen() error {
 	if err := a.rebind(a.vars.Load().MySQLIfaces, ""); err != nil {
 		return err
 	}
-	a.startHistory()
+	a.tables.StartHistory(&a.mu, func() map[string]string {
+		if v := a.vars.Load(); v != nil {
+			return v.Raw
+		}
+		return nil
+	})
 	return nil
 }
 

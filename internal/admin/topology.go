@@ -1,7 +1,6 @@
 package admin
 
 import (
-	"context"
 	"fmt"
 	"strings"
 
@@ -135,27 +134,5 @@ func (a *Admin) touch(name string, sum uint64) {
 		v.Checksum = s
 		v.Epoch = nextEpoch(v.Epoch)
 		a.checksums[name] = v
-	}
-}
-
-// MonitorLogs is what the admin reads to fill the monitor schema's log
-// tables: column names and values (nil for NULL), ok false for a table it
-// does not keep. monitor.Logs implements it.
-type MonitorLogs interface {
-	Table(name string) (cols []string, rows [][]any, ok bool)
-}
-
-// refreshMonitorLog copies one monitor log from memory into the monitor
-// schema.
-func (a *Admin) refreshMonitorLog(table string) func(context.Context) error {
-	return func(ctx context.Context) error {
-		if a.monitor == nil {
-			return nil
-		}
-		cols, rows, ok := a.monitor.Table(table)
-		if !ok {
-			return nil
-		}
-		return a.replaceTable(ctx, "monitor."+table, cols, rows)
 	}
 }

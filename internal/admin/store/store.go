@@ -265,7 +265,7 @@ func (s *Store) Closed() bool {
 	}
 }
 
-// exec runs statements in order on the admin connection.
+// Exec runs statements in order on the admin connection.
 func (s *Store) Exec(ctx context.Context, stmts ...string) error {
 	for _, q := range stmts {
 		if _, err := s.Conn.ExecContext(ctx, q); err != nil {
@@ -275,7 +275,7 @@ func (s *Store) Exec(ctx context.Context, stmts ...string) error {
 	return nil
 }
 
-// tx runs fn inside a transaction on the admin connection: all or nothing.
+// Tx runs fn inside a transaction on the admin connection: all or nothing.
 func (s *Store) Tx(ctx context.Context, fn func() error) error {
 	if _, err := s.Conn.ExecContext(ctx, "BEGIN IMMEDIATE"); err != nil {
 		return err
@@ -297,7 +297,7 @@ type Result struct {
 	Rows [][]*string
 }
 
-// query runs q and reads every row as text (nil for NULL).
+// Query runs q and reads every row as text (nil for NULL).
 func (s *Store) Query(ctx context.Context, q string, args ...any) (*Result, error) {
 	return QueryConn(ctx, s.Conn, q, args...)
 }

@@ -1,4 +1,4 @@
-package admin
+package statsdb
 
 import (
 	"context"
@@ -7,6 +7,7 @@ import (
 	"runtime"
 	"strconv"
 	"strings"
+	"sync"
 	"syscall"
 	"time"
 
@@ -65,22 +66,25 @@ func (h *historyState) due(name string, interval int, now int64) bool {
 	return false
 }
 
-// startHistory starts the sampler once; it stops when the store is
-// closed.
-func (a *Admin) startHistory() {
-	st := a.st
-	a.historyOnce.Do(func() {
+// StartHistory starts the stats_history sampler once; it stops when the
+// store is closed. Every second it takes the samples that are due by the
+// admin-stats_* intervals vars returns (the admin variables without
+// prefix), holding lock: the admin's mutex, which serialises every use of
+// the store.
+func (t *Tables) StartHistory(lock sync.Locker, vars func() map[string]string) {
+	st := t.st
+	t.historyOnce.Do(func() {
 		go func() {
-			t := time.NewTicker(time.Second)
-			defer t.Stop()
+			tick := time.NewTicker(time.Second)
+			defer tick.Stop()
 			for {
-				if !a.sampleHistory(st, time.Now()) {
+				if !t.sampleHistory(st, lock, vars, time.Now()) {
 					return
 				}
 				select {
 				case <-st.Done():
 					return
-				case <-t.C:
+				case <-tick.C:
 				}
 			}
 		}()
@@ -89,47 +93,47 @@ func (a *Admin) startHistory() {
 
 // sampleHistory takes the samples that are due. It reports false once the
 // store is closed.
-func (a *Admin) sampleHistory(st *store.Store, now time.Time) bool {
-	a.mu.Lock()
-	defer a.mu.Unlock()
+func (t *Tables) sampleHistory(st *store.Store, lock sync.Locker, vars func() map[string]string, now time.Time) bool {
+	lock.Lock()
+	defer lock.Unlock()
 	select {
 	case <-st.Done():
 		return false
 	default:
 	}
-	v := a.vars.Load()
+	v := vars()
 	if v == nil {
 		return true
 	}
 	interval := func(name string) int {
-		n, _ := strconv.Atoi(v.Raw[name])
+		n, _ := strconv.Atoi(v[name])
 		return n
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
 	us, ts := now.UnixMicro(), now.Unix()
-	h := &a.history
+	h := &t.history
 	var err error
 	if h.due("mysql_connections", interval("stats_mysql_connections"), us) {
-		err = a.sampleConnections(ctx, ts)
+		err = t.sampleConnections(ctx, ts)
 	}
 	if err == nil && h.due("mysql_query_cache", interval("stats_mysql_query_cache"), us) {
-		err = a.sampleQueryCache(ctx, ts)
+		err = t.sampleQueryCache(ctx, ts)
 	}
 	if err == nil && h.due("digest_to_disk", interval("stats_mysql_query_digest_to_disk"), us) {
 		var n int
 		start := time.Now()
-		n, err = a.flushDigestsToDisk(ctx, ts)
-		a.log.Info(fmt.Sprintf("Automatically saved stats_mysql_query_digest to disk: %dms to write %d entries", time.Since(start).Milliseconds(), n))
+		n, err = t.FlushDigests(ctx, ts)
+		t.src.Log.Info(fmt.Sprintf("Automatically saved stats_mysql_query_digest to disk: %dms to write %d entries", time.Since(start).Milliseconds(), n))
 	}
 	if err == nil && h.due("system_cpu", interval("stats_system_cpu"), us) {
-		err = a.sampleCPU(ctx, ts)
+		err = t.sampleCPU(ctx, ts)
 	}
 	if err == nil && h.due("system_memory", interval("stats_system_memory"), us) {
-		err = a.sampleMemory(ctx, ts)
+		err = t.sampleMemory(ctx, ts)
 	}
 	if err != nil {
-		a.log.Warn("stats_history: cannot write a sample", "file", st.HistoryPath, "err", err)
+		t.src.Log.Warn("stats_history: cannot write a sample", "file", st.HistoryPath, "err", err)
 	}
 	return true
 }
@@ -137,32 +141,32 @@ func (a *Admin) sampleHistory(st *store.Store, now time.Time) bool {
 // insertSample writes one sample row into stats_history.table, then
 // rolls the samples of finished hours up into table_hour with aggs (the
 // aggregate of each column after timestamp) and applies the retention.
-func (a *Admin) insertSample(ctx context.Context, table string, ts int64, vals []int64, aggs string) error {
+func (t *Tables) insertSample(ctx context.Context, table string, ts int64, vals []int64, aggs string) error {
 	args := []any{ts}
 	for _, v := range vals {
 		args = append(args, v)
 	}
 	q := "INSERT INTO stats_history." + table + " VALUES (?" + strings.Repeat(", ?", len(vals)) + ")"
-	if _, err := a.st.Conn.ExecContext(ctx, q, args...); err != nil {
+	if _, err := t.st.Conn.ExecContext(ctx, q, args...); err != nil {
 		return fmt.Errorf("%s: %w", table, err)
 	}
 	hour := (ts / 3600) * 3600
 	roll := "INSERT INTO stats_history." + table + "_hour SELECT timestamp/3600*3600 , " + aggs + " FROM stats_history." + table
 	var last *int64
-	if err := a.st.Conn.QueryRowContext(ctx, "SELECT MAX(timestamp) FROM stats_history."+table+"_hour").Scan(&last); err != nil {
+	if err := t.st.Conn.QueryRowContext(ctx, "SELECT MAX(timestamp) FROM stats_history."+table+"_hour").Scan(&last); err != nil {
 		return fmt.Errorf("%s_hour: %w", table, err)
 	}
 	var err error
 	switch {
 	case last == nil:
-		_, err = a.st.Conn.ExecContext(ctx, roll+fmt.Sprintf(" WHERE timestamp < %d GROUP BY timestamp/3600", hour))
+		_, err = t.st.Conn.ExecContext(ctx, roll+fmt.Sprintf(" WHERE timestamp < %d GROUP BY timestamp/3600", hour))
 	case ts >= *last+3600:
-		_, err = a.st.Conn.ExecContext(ctx, roll+fmt.Sprintf(" WHERE timestamp >= %d AND timestamp < %d GROUP BY timestamp/3600", *last+3600, hour))
+		_, err = t.st.Conn.ExecContext(ctx, roll+fmt.Sprintf(" WHERE timestamp >= %d AND timestamp < %d GROUP BY timestamp/3600", *last+3600, hour))
 	}
 	if err != nil {
 		return fmt.Errorf("%s_hour: %w", table, err)
 	}
-	return a.st.Exec(ctx,
+	return t.st.Exec(ctx,
 		fmt.Sprintf("DELETE FROM stats_history.%s WHERE timestamp < %d", table, ts-3600*24*7),
 		fmt.Sprintf("DELETE FROM stats_history.%s_hour WHERE timestamp < %d", table, ts-3600*24*365))
 }
@@ -181,24 +185,24 @@ func namedValues(pairs [][2]string, names ...string) []int64 {
 	return out
 }
 
-func (a *Admin) sampleConnections(ctx context.Context, ts int64) error {
-	vals := namedValues(a.globalStatus(), "Client_Connections_aborted", "Client_Connections_connected", "Client_Connections_created",
+func (t *Tables) sampleConnections(ctx context.Context, ts int64) error {
+	vals := namedValues(t.GlobalStatus(), "Client_Connections_aborted", "Client_Connections_connected", "Client_Connections_created",
 		"Server_Connections_aborted", "Server_Connections_connected", "Server_Connections_created", "ConnPool_get_conn_failure",
 		"ConnPool_get_conn_immediate", "ConnPool_get_conn_success", "Questions", "Slow_queries", "GTID_consistent_queries")
-	return a.insertSample(ctx, "mysql_connections", ts, vals, "MAX(Client_Connections_aborted), AVG(Client_Connections_connected), "+
+	return t.insertSample(ctx, "mysql_connections", ts, vals, "MAX(Client_Connections_aborted), AVG(Client_Connections_connected), "+
 		"MAX(Client_Connections_created), MAX(Server_Connections_aborted), AVG(Server_Connections_connected), MAX(Server_Connections_created), "+
 		"MAX(ConnPool_get_conn_failure), MAX(ConnPool_get_conn_immediate), MAX(ConnPool_get_conn_success), MAX(Questions), MAX(Slow_queries), "+
 		"MAX(GTID_consistent_queries)")
 }
 
-func (a *Admin) sampleQueryCache(ctx context.Context, ts int64) error {
+func (t *Tables) sampleQueryCache(ctx context.Context, ts int64) error {
 	var pairs [][2]string
-	if a.stats != nil {
-		pairs = a.stats.DataPathGlobals()
+	if t.src.Stats != nil {
+		pairs = t.src.Stats.DataPathGlobals()
 	}
 	vals := namedValues(pairs, "Query_Cache_count_GET", "Query_Cache_count_GET_OK", "Query_Cache_count_SET", "Query_Cache_bytes_IN",
 		"Query_Cache_bytes_OUT", "Query_Cache_Purged", "Query_Cache_Entries", "Query_Cache_Memory_bytes")
-	return a.insertSample(ctx, "mysql_query_cache", ts, vals, "MAX(count_GET), MAX(count_GET_OK), MAX(count_SET), MAX(bytes_IN), "+
+	return t.insertSample(ctx, "mysql_query_cache", ts, vals, "MAX(count_GET), MAX(count_GET_OK), MAX(count_SET), MAX(bytes_IN), "+
 		"MAX(bytes_OUT), MAX(Entries_Purged), AVG(Entries_In_Cache), AVG(Memory_bytes)")
 }
 
@@ -206,15 +210,15 @@ func (a *Admin) sampleQueryCache(ctx context.Context, ts int64) error {
 // on Linux).
 func clockTicks(tv syscall.Timeval) int64 { return tv.Sec*100 + int64(tv.Usec)/10000 }
 
-func (a *Admin) sampleCPU(ctx context.Context, ts int64) error {
+func (t *Tables) sampleCPU(ctx context.Context, ts int64) error {
 	var ru syscall.Rusage
 	if err := syscall.Getrusage(syscall.RUSAGE_SELF, &ru); err != nil {
 		return nil // ProxySQL skips the sample when times() fails
 	}
-	return a.insertSample(ctx, "system_cpu", ts, []int64{clockTicks(ru.Utime), clockTicks(ru.Stime)}, "SUM(tms_utime), SUM(tms_stime)")
+	return t.insertSample(ctx, "system_cpu", ts, []int64{clockTicks(ru.Utime), clockTicks(ru.Stime)}, "SUM(tms_utime), SUM(tms_stime)")
 }
 
-func (a *Admin) sampleMemory(ctx context.Context, ts int64) error {
+func (t *Tables) sampleMemory(ctx context.Context, ts int64) error {
 	var ms runtime.MemStats
 	runtime.ReadMemStats(&ms)
 	resident := int64(ms.Sys - ms.HeapReleased)
@@ -227,25 +231,25 @@ func (a *Admin) sampleMemory(ctx context.Context, ts int64) error {
 	}
 	metadata := ms.MSpanSys + ms.MCacheSys + ms.BuckHashSys + ms.GCSys + ms.OtherSys
 	vals := []int64{int64(ms.HeapAlloc), resident, int64(ms.HeapInuse + ms.StackInuse), int64(ms.Sys), int64(metadata), int64(ms.HeapReleased)}
-	return a.insertSample(ctx, "system_memory", ts, vals, "AVG(allocated), AVG(resident), AVG(active), AVG(mapped), AVG(metadata), AVG(retained)")
+	return t.insertSample(ctx, "system_memory", ts, vals, "AVG(allocated), AVG(resident), AVG(active), AVG(mapped), AVG(metadata), AVG(retained)")
 }
 
-// flushDigestsToDisk moves the query digests to
+// FlushDigests moves the query digests to
 // stats_history.history_mysql_query_digest, stamped with dump_time, and
 // empties the digest table, as ProxySQL's SAVE MYSQL DIGEST TO DISK does.
 // It returns the number of digests written.
-func (a *Admin) flushDigestsToDisk(ctx context.Context, now int64) (int, error) {
-	if a.stats == nil {
+func (t *Tables) FlushDigests(ctx context.Context, now int64) (int, error) {
+	if t.src.Stats == nil {
 		return 0, nil
 	}
-	rows := digestRows(a.stats.Registry().Digests(true))
-	if err := a.st.Exec(ctx, "DELETE FROM stats.stats_mysql_query_digest", "DELETE FROM stats.stats_mysql_query_digest_reset"); err != nil {
+	rows := digestRows(t.src.Stats.Registry().Digests(true))
+	if err := t.st.Exec(ctx, "DELETE FROM stats.stats_mysql_query_digest", "DELETE FROM stats.stats_mysql_query_digest_reset"); err != nil {
 		return 0, err
 	}
 	for i := range rows {
 		rows[i] = append([]any{now}, rows[i]...)
 	}
-	err := a.st.Tx(ctx, func() error {
+	err := t.st.Tx(ctx, func() error {
 		const batch = 32
 		one := "(" + strings.TrimSuffix(strings.Repeat("?, ", 15), ", ") + ")"
 		for rs := rows; len(rs) > 0; {
@@ -255,7 +259,7 @@ func (a *Admin) flushDigestsToDisk(ctx context.Context, now int64) (int, error) 
 				args = append(args, r...)
 			}
 			q := "INSERT INTO stats_history.history_mysql_query_digest VALUES " + strings.TrimSuffix(strings.Repeat(one+", ", n), ", ")
-			if _, err := a.st.Conn.ExecContext(ctx, q, args...); err != nil {
+			if _, err := t.st.Conn.ExecContext(ctx, q, args...); err != nil {
 				return err
 			}
 			rs = rs[n:]

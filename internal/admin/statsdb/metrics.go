@@ -1,4 +1,4 @@
-package admin
+package statsdb
 
 import (
 	"context"
@@ -26,15 +26,13 @@ type restAPI struct {
 	srv  *http.Server
 }
 
-// applyRESTAPI starts, moves or stops the metrics listener to match the
-// admin variables. It runs before the variables are published: a port
-// that cannot be bound fails the LOAD.
-func (a *Admin) applyRESTAPI(v *AdminVars) error {
-	enabled := v.Raw["restapi_enabled"] == "true"
-	port, _ := strconv.Atoi(v.Raw["restapi_port"])
-	a.restMu.Lock()
-	defer a.restMu.Unlock()
-	if enabled && a.rest != nil && a.rest.port == port {
+// ServeMetrics starts, moves or stops the metrics listener to match
+// admin-restapi_enabled and admin-restapi_port. The admin calls it before
+// it publishes the variables: a port that cannot be bound fails the LOAD.
+func (t *Tables) ServeMetrics(enabled bool, port int) error {
+	t.restMu.Lock()
+	defer t.restMu.Unlock()
+	if enabled && t.rest != nil && t.rest.port == port {
 		return nil
 	}
 	// Bind the new port before closing the old one: on error the running
@@ -46,35 +44,35 @@ func (a *Admin) applyRESTAPI(v *AdminVars) error {
 			return fmt.Errorf("global_variables row admin-restapi_port: cannot listen on port %d: %v", port, err)
 		}
 	}
-	if a.rest != nil {
+	if t.rest != nil {
 		ctx, cancel := context.WithTimeout(context.Background(), time.Second)
-		a.rest.srv.Shutdown(ctx)
+		t.rest.srv.Shutdown(ctx)
 		cancel()
-		a.rest = nil
+		t.rest = nil
 	}
 	if !enabled {
 		return nil
 	}
 	mux := http.NewServeMux()
-	mux.HandleFunc("GET /metrics", a.serveMetrics)
+	mux.HandleFunc("GET /metrics", t.serveMetrics)
 	srv := &http.Server{Handler: mux, ReadHeaderTimeout: 5 * time.Second}
-	a.rest = &restAPI{port: port, srv: srv}
+	t.rest = &restAPI{port: port, srv: srv}
 	go func() {
 		if err := srv.Serve(ln); err != nil && !errors.Is(err, http.ErrServerClosed) {
-			a.log.Error("admin-restapi_port: metrics listener stopped", "err", err)
+			t.src.Log.Error("admin-restapi_port: metrics listener stopped", "err", err)
 		}
 	}()
-	a.log.Info("REST API listening (GET /metrics)", "addr", ln.Addr().String())
+	t.src.Log.Info("REST API listening (GET /metrics)", "addr", ln.Addr().String())
 	return nil
 }
 
-// stopRESTAPI closes the metrics listener (at shutdown).
-func (a *Admin) stopRESTAPI() {
-	a.restMu.Lock()
-	defer a.restMu.Unlock()
-	if a.rest != nil {
-		a.rest.srv.Close()
-		a.rest = nil
+// Close closes the metrics listener (at shutdown).
+func (t *Tables) Close() {
+	t.restMu.Lock()
+	defer t.restMu.Unlock()
+	if t.rest != nil {
+		t.rest.srv.Close()
+		t.rest = nil
 	}
 }
 
@@ -113,24 +111,24 @@ func statusCode(s backend.Status) float64 {
 	return float64(s) + 1 // ONLINE=1 ... SHUNNED_REPLICATION_LAG=5
 }
 
-func (a *Admin) serveMetrics(w http.ResponseWriter, _ *http.Request) {
+func (t *Tables) serveMetrics(w http.ResponseWriter, _ *http.Request) {
 	var p promWriter
-	p.metric("proxysql_uptime_seconds_total", "counter", "The total uptime of ProxySQL.", time.Since(a.started).Seconds())
-	if a.stats != nil {
-		reg := a.stats.Registry()
-		p.metric("proxysql_questions_total", "counter", "The total number of client requests / statements executed.", float64(a.stats.Questions()))
-		p.metric("proxysql_client_connections_connected", "gauge", "Client connections that are currently connected.", float64(a.stats.ClientConnections()))
+	p.metric("proxysql_uptime_seconds_total", "counter", "The total uptime of ProxySQL.", time.Since(t.src.Started).Seconds())
+	if t.src.Stats != nil {
+		reg := t.src.Stats.Registry()
+		p.metric("proxysql_questions_total", "counter", "The total number of client requests / statements executed.", float64(t.src.Stats.Questions()))
+		p.metric("proxysql_client_connections_connected", "gauge", "Client connections that are currently connected.", float64(t.src.Stats.ClientConnections()))
 		p.metric("proxysql_client_connections_total", "counter", "Total number of client connections (created|aborted).", float64(reg.ClientConnectionsCreated.Load()), "status", "created")
 		p.metric("proxysql_client_connections_total", "counter", "Total number of client connections (created|aborted).", float64(reg.ClientConnectionsAborted.Load()), "status", "aborted")
-		for _, g := range a.stats.DataPathGlobals() {
+		for _, g := range t.src.Stats.DataPathGlobals() {
 			name := "sqlgate_" + strings.ToLower(g[0])
 			v, _ := strconv.ParseFloat(g[1], 64)
 			p.metric(name, "gauge", "stats_mysql_global "+g[0]+".", v)
 		}
 	}
-	if a.pool != nil {
+	if t.src.Pool != nil {
 		var used, free, ok, errs int64
-		for _, hg := range a.pool.Hostgroups() {
+		for _, hg := range t.src.Pool.Hostgroups() {
 			for _, s := range hg.Servers() {
 				u, f := s.Counts()
 				used, free = used+int64(u), free+int64(f)
@@ -150,13 +148,13 @@ func (a *Admin) serveMetrics(w http.ResponseWriter, _ *http.Request) {
 		p.metric("proxysql_server_connections_connected", "gauge", "Backend connections that are currently connected.", float64(used+free))
 		p.metric("proxysql_server_connections_total", "counter", "Total number of server connections (created|delayed|aborted).", float64(ok), "status", "created")
 		p.metric("proxysql_server_connections_total", "counter", "Total number of server connections (created|delayed|aborted).", float64(errs), "status", "aborted")
-		for _, t := range a.pool.Transitions() {
+		for _, t := range t.src.Pool.Transitions() {
 			p.metric("sqlgate_server_status_changes_total", "counter", "Automatic server state changes (stats_mysql_server_status_changes).", float64(t.Count),
 				"endpoint", net.JoinHostPort(t.Host, strconv.Itoa(t.Port)), "hostgroup", strconv.Itoa(t.Hostgroup), "to", t.To, "reason", t.Reason)
 		}
 	}
-	if a.cluster != nil {
-		for _, c := range a.cluster.Checksums() {
+	if t.src.Cluster != nil {
+		for _, c := range t.src.Cluster.Checksums() {
 			l := []string{"hostname", c.Hostname, "port", strconv.Itoa(c.Port), "name", c.Name}
 			p.metric("proxysql_servers_checksums_version_total", "counter", "Number of times the configuration has been loaded locally.", float64(c.Version), l...)
 			p.metric("proxysql_servers_checksums_epoch", "gauge", "Time at which this configuration was created locally.", float64(c.Epoch), l...)
@@ -171,11 +169,11 @@ func (a *Admin) serveMetrics(w http.ResponseWriter, _ *http.Request) {
 		sort.Strings(mods)
 		for _, m := range mods {
 			for _, st := range []string{"success", "failure"} {
-				p.metric("proxysql_cluster_pulled_total", "counter", "Number of times a module was pulled from a peer.", float64(a.cluster.Pulls.Get(m+"/"+st)),
+				p.metric("proxysql_cluster_pulled_total", "counter", "Number of times a module was pulled from a peer.", float64(t.src.Cluster.Pulls.Get(m+"/"+st)),
 					"module_name", m, "status", st)
 			}
 			for _, r := range []string{"servers_share_epoch", "version_one"} {
-				p.metric("proxysql_cluster_syn_conflict_total", "counter", "Number of times a sync could not be decided.", float64(a.cluster.Conflicts.Get(m+"/"+r)),
+				p.metric("proxysql_cluster_syn_conflict_total", "counter", "Number of times a sync could not be decided.", float64(t.src.Cluster.Conflicts.Get(m+"/"+r)),
 					"module_name", m, "reason", r)
 			}
 		}
