@@ -24,6 +24,7 @@ import (
 	"sync/atomic"
 	"time"
 
+	"sqlgate/internal/admin/codec"
 	"sqlgate/internal/admin/statsdb"
 	"sqlgate/internal/admin/store"
 	"sqlgate/internal/backend"
@@ -477,13 +478,13 @@ func (a *Admin) varsFromMemory(ctx context.Context, prefix string) (map[string]s
 	raw := map[string]string{}
 	order := make([]string, 0, len(r.Rows))
 	for _, row := range r.Rows {
-		name := deref(row[0])
+		name := store.Deref(row[0])
 		canon, ok := canonicalVar(name)
 		if !ok {
 			return nil, nil, fmt.Errorf("global_variables row %s: unknown variable; delete the row", name)
 		}
 		k := strings.TrimPrefix(canon, prefix+"-")
-		raw[k] = deref(row[1])
+		raw[k] = store.Deref(row[1])
 		order = append(order, k)
 	}
 	return raw, order, nil
@@ -514,7 +515,7 @@ func (a *Admin) loadUsers(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
-	users, err := decodeUsers(r)
+	users, err := codec.Users(r)
 	if err != nil {
 		return err
 	}
@@ -577,7 +578,7 @@ func (a *Admin) knownHostgroups(ctx context.Context) (map[int]bool, error) {
 	}
 	for _, row := range r.Rows {
 		var n int
-		if _, err := fmt.Sscan(deref(row[0]), &n); err == nil {
+		if _, err := fmt.Sscan(store.Deref(row[0]), &n); err == nil {
 			hgs[n] = true
 		}
 	}
@@ -614,7 +615,7 @@ func (a *Admin) loadRules(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
-	rules, err := decodeRules(r)
+	rules, err := codec.Rules(r)
 	if err != nil {
 		return err
 	}
@@ -622,7 +623,7 @@ func (a *Admin) loadRules(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
-	fast, err := decodeFastRouting(fr)
+	fast, err := codec.FastRouting(fr)
 	if err != nil {
 		return err
 	}
@@ -704,15 +705,15 @@ func (a *Admin) loadServers(ctx context.Context) error {
 			return fmt.Errorf("%s: %s are not implemented by sqlgate; delete these rows", t.table, t.what)
 		}
 	}
-	servers, err := decodeServers(rows["mysql_servers"])
+	servers, err := codec.Servers(rows["mysql_servers"])
 	if err != nil {
 		return err
 	}
-	repl, err := decodeReplicationHostgroups(rows["mysql_replication_hostgroups"])
+	repl, err := codec.ReplicationHostgroups(rows["mysql_replication_hostgroups"])
 	if err != nil {
 		return err
 	}
-	sslParams, err := decodeServersSSLParams(rows["mysql_servers_ssl_params"])
+	sslParams, err := codec.ServersSSLParams(rows["mysql_servers_ssl_params"])
 	if err != nil {
 		return err
 	}
@@ -784,7 +785,7 @@ func (a *Admin) loadProxySQLServers(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
-	ps, err := decodeProxySQLServers(r)
+	ps, err := codec.ProxySQLServers(r)
 	if err != nil {
 		return err
 	}

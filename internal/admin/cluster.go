@@ -9,6 +9,7 @@ import (
 	"strings"
 	"time"
 
+	"sqlgate/internal/admin/codec"
 	"sqlgate/internal/admin/store"
 	"sqlgate/internal/cluster"
 	"sqlgate/internal/config"
@@ -120,6 +121,10 @@ var serverCols = store.ColumnNames("mysql_servers")
 // userCols are the mysql_users columns peers fetch and the users checksum
 // is computed from. ProxySQL leaves active out.
 var userCols = store.ColumnNames("mysql_users", "active")
+
+// ruleColumns are mysql_query_rules' columns in the order the cluster
+// checksum and fetch use (active excluded).
+var ruleColumns = store.ColumnNames("mysql_query_rules", "active")
 
 // fastRoutingCols are mysql_query_rules_fast_routing's columns, in the
 // order of its checksum query.
@@ -251,14 +256,14 @@ func (a *Admin) writePulled(ctx context.Context, p *cluster.Pull) error {
 			return err
 		}
 		for _, row := range p.Results[0].Rows {
-			name := deref(row[0])
+			name := store.Deref(row[0])
 			if !strings.HasPrefix(name, prefix+"-") || cluster.PerNodeVariable(name) {
 				continue
 			}
 			if _, known := canonicalVar(name); !known {
 				return fmt.Errorf("variable %s from the peer is unknown to sqlgate", name)
 			}
-			if err := exec("INSERT OR REPLACE INTO main.global_variables VALUES (?, ?)", name, deref(row[1])); err != nil {
+			if err := exec("INSERT OR REPLACE INTO main.global_variables VALUES (?, ?)", name, store.Deref(row[1])); err != nil {
 				return err
 			}
 		}
@@ -312,7 +317,7 @@ func (a *Admin) applyRuntimeServers(ctx context.Context, p *cluster.Pull) error 
 
 // applyRuntimeServersLocked makes the peer's runtime servers ours.
 func (a *Admin) applyRuntimeServersLocked(ctx context.Context, p *cluster.Pull) error {
-	servers, err := decodeServers(&store.Result{Cols: p.Runtime.Cols, Rows: p.Runtime.Rows})
+	servers, err := codec.Servers(&store.Result{Cols: p.Runtime.Cols, Rows: p.Runtime.Rows})
 	if err != nil {
 		return err
 	}
@@ -397,8 +402,8 @@ func (a *Admin) bootEpochs(ctx context.Context, o Options, fromCnf bool) {
 	saved := map[string]cluster.Value{}
 	if r, err := a.st.Query(ctx, "SELECT name, checksum, epoch FROM disk.sqlgate_config_epochs"); err == nil {
 		for _, row := range r.Rows {
-			e, _ := strconv.ParseInt(deref(row[2]), 10, 64)
-			saved[deref(row[0])] = cluster.Value{Checksum: deref(row[1]), Epoch: e}
+			e, _ := strconv.ParseInt(store.Deref(row[2]), 10, 64)
+			saved[store.Deref(row[0])] = cluster.Value{Checksum: store.Deref(row[1]), Epoch: e}
 		}
 	}
 	a.csMu.Lock()

@@ -14,6 +14,7 @@ import (
 	"modernc.org/sqlite"
 	sqlite3 "modernc.org/sqlite/lib"
 
+	"sqlgate/internal/admin/codec"
 	"sqlgate/internal/admin/store"
 	"sqlgate/internal/cluster"
 	"sqlgate/internal/config"
@@ -295,7 +296,7 @@ var commands = []command{
 		return s.set(ctx, q[len("SET "):])
 	}},
 	{exact("SELECT CONFIG FILE"), func(s *session, ctx context.Context, _, _ string, _ []string) (*store.Result, uint64, string, error) {
-		text, err := s.a.configFile(ctx, true)
+		text, err := codec.ConfigFile(ctx, s.a.st, true)
 		if err != nil {
 			return nil, 0, "", err
 		}
@@ -374,7 +375,7 @@ var commands = []command{
 		// routes too and reports the bytes written; SAVE CONFIG TO FILE
 		// does neither.
 		outfile := strings.HasPrefix(upper, "SELECT")
-		text, err := s.a.configFile(ctx, outfile)
+		text, err := codec.ConfigFile(ctx, s.a.st, outfile)
 		if err != nil {
 			return nil, 0, "", err
 		}

@@ -99,7 +99,7 @@ func splitUserRows(r *store.Result) *store.Result {
 	out := &store.Result{Cols: r.Cols}
 	for _, side := range []string{"frontend", "backend"} {
 		for _, row := range r.Rows {
-			if deref(row[col[side]]) != "1" {
+			if store.Deref(row[col[side]]) != "1" {
 				continue
 			}
 			n := make([]*string, len(row))

@@ -291,6 +291,14 @@ func (s *Store) Tx(ctx context.Context, fn func() error) error {
 	return nil
 }
 
+// Deref is the text of a column value, "" for NULL.
+func Deref(s *string) string {
+	if s == nil {
+		return ""
+	}
+	return *s
+}
+
 // Result is a fully read query result; admin tables are small.
 type Result struct {
 	Cols []string

@@ -1,4 +1,11 @@
-package admin
+// Package codec turns admin-table rows into the forms the rest of sqlgate
+// uses: typed config structs for the runtime snapshot, and config-file
+// text for SELECT CONFIG FILE and SAVE CONFIG TO FILE.
+//
+// SQLite keeps whatever was inserted, so every value is parsed and range
+// checked here; an error names the table, the row and the column, which is
+// what a LOAD reports to the operator.
+package codec
 
 import (
 	"fmt"
@@ -116,7 +123,8 @@ func serverKey(d *rowDecoder) string {
 	return fmt.Sprintf("hostgroup_id=%s, hostname=%s, port=%s", d.text("hostgroup_id"), d.text("hostname"), d.text("port"))
 }
 
-func decodeServers(r *store.Result) ([]config.MySQLServer, error) {
+// Servers decodes mysql_servers rows.
+func Servers(r *store.Result) ([]config.MySQLServer, error) {
 	var out []config.MySQLServer
 	for _, d := range newDecoders("mysql_servers", r, serverKey) {
 		s := config.MySQLServer{
@@ -152,7 +160,8 @@ func decodeServers(r *store.Result) ([]config.MySQLServer, error) {
 	return out, nil
 }
 
-func decodeReplicationHostgroups(r *store.Result) ([]config.ReplicationHostgroup, error) {
+// ReplicationHostgroups decodes mysql_replication_hostgroups rows.
+func ReplicationHostgroups(r *store.Result) ([]config.ReplicationHostgroup, error) {
 	var out []config.ReplicationHostgroup
 	key := func(d *rowDecoder) string { return "writer_hostgroup=" + d.text("writer_hostgroup") }
 	for _, d := range newDecoders("mysql_replication_hostgroups", r, key) {
@@ -178,7 +187,8 @@ func decodeReplicationHostgroups(r *store.Result) ([]config.ReplicationHostgroup
 	return out, nil
 }
 
-func decodeUsers(r *store.Result) ([]config.MySQLUser, error) {
+// Users decodes mysql_users rows.
+func Users(r *store.Result) ([]config.MySQLUser, error) {
 	var out []config.MySQLUser
 	key := func(d *rowDecoder) string {
 		return fmt.Sprintf("username=%s, frontend=%s, backend=%s", d.text("username"), d.text("frontend"), d.text("backend"))
@@ -214,11 +224,8 @@ func decodeUsers(r *store.Result) ([]config.MySQLUser, error) {
 	return out, nil
 }
 
-// ruleColumns are mysql_query_rules' columns in the order the cluster
-// checksum and fetch use (active excluded).
-var ruleColumns = store.ColumnNames("mysql_query_rules", "active")
-
-func decodeRules(r *store.Result) ([]config.MySQLQueryRule, error) {
+// Rules decodes mysql_query_rules rows, inactive ones included.
+func Rules(r *store.Result) ([]config.MySQLQueryRule, error) {
 	var out []config.MySQLQueryRule
 	key := func(d *rowDecoder) string { return "rule_id=" + d.text("rule_id") }
 	for _, d := range newDecoders("mysql_query_rules", r, key) {
@@ -272,7 +279,8 @@ func decodeRules(r *store.Result) ([]config.MySQLQueryRule, error) {
 	return out, nil
 }
 
-func decodeProxySQLServers(r *store.Result) ([]config.ProxySQLServer, error) {
+// ProxySQLServers decodes proxysql_servers rows.
+func ProxySQLServers(r *store.Result) ([]config.ProxySQLServer, error) {
 	var out []config.ProxySQLServer
 	key := func(d *rowDecoder) string { return d.text("hostname") + ":" + d.text("port") }
 	for _, d := range newDecoders("proxysql_servers", r, key) {
@@ -293,7 +301,8 @@ func decodeProxySQLServers(r *store.Result) ([]config.ProxySQLServer, error) {
 	return out, nil
 }
 
-func decodeFastRouting(r *store.Result) ([]config.FastRoute, error) {
+// FastRouting decodes mysql_query_rules_fast_routing rows.
+func FastRouting(r *store.Result) ([]config.FastRoute, error) {
 	var out []config.FastRoute
 	key := func(d *rowDecoder) string {
 		return fmt.Sprintf("username=%s, schemaname=%s, flagIN=%s", d.text("username"), d.text("schemaname"), d.text("flagIN"))
@@ -310,6 +319,32 @@ func decodeFastRouting(r *store.Result) ([]config.FastRoute, error) {
 			return nil, d.err
 		}
 		out = append(out, f)
+	}
+	return out, nil
+}
+
+func sslParamsKey(d *rowDecoder) string {
+	return fmt.Sprintf("hostname=%s, port=%s, username=%q", d.text("hostname"), d.text("port"), d.text("username"))
+}
+
+// ServersSSLParams reads mysql_servers_ssl_params. The files are
+// read, and checked, when the runtime is built.
+func ServersSSLParams(r *store.Result) ([]config.ServerSSLParams, error) {
+	var out []config.ServerSSLParams
+	for _, d := range newDecoders("mysql_servers_ssl_params", r, sslParamsKey) {
+		p := config.ServerSSLParams{
+			Hostname: d.text("hostname"), Port: d.integer("port", 0, 65535), Username: d.text("username"),
+			SSLCA: d.text("ssl_ca"), SSLCert: d.text("ssl_cert"), SSLKey: d.text("ssl_key"),
+			SSLCAPath: d.text("ssl_capath"), SSLCRL: d.text("ssl_crl"), SSLCRLPath: d.text("ssl_crlpath"),
+			SSLCipher: d.text("ssl_cipher"), TLSVersion: d.text("tls_version"), Comment: d.text("comment"),
+		}
+		if p.Hostname == "" {
+			d.fail("hostname", "must not be empty")
+		}
+		if d.err != nil {
+			return nil, d.err
+		}
+		out = append(out, p)
 	}
 	return out, nil
 }
