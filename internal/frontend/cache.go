@@ -9,30 +9,6 @@ import (
 	"sqlgate/internal/wire"
 )
 
-// capture collects the packets of a reply exactly as the client receives
-// them, so that the query cache can replay them later. It gives up (and
-// the reply is not cached) once the reply exceeds limit bytes
-// (mysql-threshold_resultset_size): the client is never held back waiting
-// for a large result to be buffered.
-type capture struct {
-	buf      []byte
-	limit    int
-	overflow bool
-}
-
-func (c *capture) add(p []byte) {
-	if c.overflow {
-		return
-	}
-	if len(c.buf)+3+len(p) > c.limit {
-		c.overflow, c.buf = true, nil
-		return
-	}
-	n := len(p)
-	c.buf = append(c.buf, byte(n), byte(n>>8), byte(n>>16))
-	c.buf = append(c.buf, p...)
-}
-
 // cacheKey is the query cache key for a statement of this session: the
 // byte-exact text per user and schema, in the client's EOF form.
 func (s *Session) cacheKey(q string) qcache.Key {
@@ -41,15 +17,8 @@ func (s *Session) cacheKey(q string) qcache.Key {
 
 // replay writes a cached reply to the client.
 func (s *Session) replay(data []byte) error {
-	for len(data) >= 3 {
-		n := int(data[0]) | int(data[1])<<8 | int(data[2])<<16
-		if err := s.c.WriteRaw(data[3 : 3+n]); err != nil {
-			return clientIOError{err}
-		}
-		data = data[3+n:]
-	}
-	if err := s.c.Flush(); err != nil {
-		return clientIOError{err}
+	if err := s.c.Replay(data); err != nil {
+		return wire.ClientIOError{Err: err}
 	}
 	return nil
 }
@@ -60,19 +29,19 @@ func (s *Session) replay(data []byte) error {
 // mysql-query_cache_handle_warnings=1, and non-empty unless empty results
 // are cached (the rule's cache_empty_result, else
 // mysql-query_cache_stores_empty_result).
-func (s *Session) storeCached(rt *runtime.Snapshot, k qcache.Key, c *capture, ri resultInfo, ttlMs, cacheEmpty int, now time.Time) {
+func (s *Session) storeCached(rt *runtime.Snapshot, k qcache.Key, rec *wire.Recorder, ri wire.Reply, ttlMs, cacheEmpty int, now time.Time) {
 	switch {
-	case c.overflow, ri.err != nil, !ri.statusKnown, ri.sets == 0, ri.infile,
-		ri.status&wire.StatusInTrans != 0,
-		ri.warnings > 0 && !rt.Vars.QueryCacheHandleWarnings:
+	case rec.Overflow(), ri.Err != nil, !ri.StatusKnown, ri.Sets == 0, ri.Infile,
+		ri.Status&wire.StatusInTrans != 0,
+		ri.Warnings > 0 && !rt.Vars.QueryCacheHandleWarnings:
 		return
 	}
-	if ri.rows == 0 {
+	if ri.Rows == 0 {
 		if cacheEmpty == 0 || cacheEmpty < 0 && !rt.Vars.QueryCacheStoresEmptyResult {
 			return
 		}
 	}
-	s.srv.Cache.Set(k, c.buf, time.Duration(ttlMs)*time.Millisecond, now)
+	s.srv.Cache.Set(k, rec.Bytes(), time.Duration(ttlMs)*time.Millisecond, now)
 }
 
 // FlushQueryCache empties the query cache (PROXYSQL FLUSH QUERY CACHE).

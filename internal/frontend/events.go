@@ -25,8 +25,8 @@ func (s *Session) logEvent(typ eventlog.EventType, hg int, query string, digest 
 	e := eventlog.Event{
 		Type: typ, ThreadID: s.id, Username: s.user.Name, Schema: s.state.schema, Client: s.remote,
 		Hostgroup: hg, Start: start, End: time.Now(), ClientStmtID: stmtID,
-		HaveAffected: s.last.err == nil && s.last.rows == 0, RowsAffected: s.last.affected, LastInsertID: s.last.insertID,
-		HaveRowsSent: true, RowsSent: uint64(s.last.rows), Digest: digest, Query: query,
+		HaveAffected: s.last.Err == nil && s.last.Rows == 0, RowsAffected: s.last.Affected, LastInsertID: s.last.InsertID,
+		HaveRowsSent: true, RowsSent: uint64(s.last.Rows), Digest: digest, Query: query,
 	}
 	if hg >= 0 && s.lastServer != nil {
 		e.Server = s.lastServer.Addr()

@@ -121,7 +121,7 @@ func (s *Session) mirror(rt *runtime.Snapshot, res router.Result, q, digest stri
 // runMirror executes a mirrored statement and releases its connections.
 func (s *Session) runMirror(j mirrorJob) {
 	rt := s.srv.Store.Load()
-	if err := s.run(rt, j.hg, j.pkt, respQuery, &j.info); err != nil {
+	if err := s.run(rt, j.hg, j.pkt, wire.ReplyQuery, &j.info); err != nil {
 		s.srv.Log.Debug("mirrored statement failed", "session", s.id, "hostgroup", j.hg, "err", err)
 	}
 	s.releaseAll(false)

@@ -160,7 +160,7 @@ func (s *Session) comQuery(rt *runtime.Snapshot, p []byte) error {
 			err = s.writeOKStatus(wire.OK{Info: *res.OKMsg})
 		}
 		if s.shouldLog(rt, res.Log) {
-			s.last = resultInfo{}
+			s.last = wire.Reply{}
 			s.logEvent(eventlog.ComQuery, -1, q, info.hash, start, 0)
 		}
 		return err
@@ -181,7 +181,7 @@ func (s *Session) comQuery(rt *runtime.Snapshot, p []byte) error {
 			time.Sleep(time.Duration(d) * time.Millisecond)
 		}
 	}
-	s.last = resultInfo{}
+	s.last = wire.Reply{}
 	caching := res.CacheTTL > 0 && rt.Vars.QueryCacheSizeMB > 0
 	var ck qcache.Key
 	if caching {
@@ -196,9 +196,9 @@ func (s *Session) comQuery(rt *runtime.Snapshot, p []byte) error {
 			}
 			return err
 		}
-		s.capture = &capture{limit: rt.Vars.ThresholdResultsetSize}
+		s.capture = &wire.Recorder{Limit: rt.Vars.ThresholdResultsetSize}
 	}
-	err := s.run(rt, hg, p, respQuery, &info)
+	err := s.run(rt, hg, p, wire.ReplyQuery, &info)
 	if caching {
 		if err == nil {
 			s.storeCached(rt, ck, s.capture, s.last, res.CacheTTL, res.CacheEmptyResult, start)
@@ -223,7 +223,7 @@ func (s *Session) record(hg int, info *stmtInfo, digest string, start time.Time)
 	}
 	st.Command(info.cmd.String(), d)
 	st.Digest(stats.DigestKey{Hostgroup: hg, Schema: s.state.schema, User: s.user.Name, Digest: info.hash},
-		digest, d, int64(s.last.affected), s.last.rows)
+		digest, d, int64(s.last.Affected), s.last.Rows)
 }
 
 // isBareEnd reports a plain COMMIT or ROLLBACK (no AND CHAIN, no savepoint).
@@ -344,29 +344,17 @@ func (s *Session) currentHG() int {
 	return s.user.DefaultHostgroup
 }
 
-// backendIOError wraps a failure of the backend connection itself.
-type backendIOError struct{ err error }
-
-func (e backendIOError) Error() string { return "backend: " + e.err.Error() }
-func (e backendIOError) Unwrap() error { return e.err }
-
-// clientIOError wraps a failure to talk to the client; the session ends.
-type clientIOError struct{ err error }
-
-func (e clientIOError) Error() string { return "client: " + e.err.Error() }
-func (e clientIOError) Unwrap() error { return e.err }
-
 // run executes a command on hostgroup hg and forwards the reply. A statement
 // whose connection failed before any reply reached the client is retried on
 // another connection if it is safe to run twice (mysql-query_retries_on_failure).
-func (s *Session) run(rt *runtime.Snapshot, hg int, pkt []byte, kind respKind, info *stmtInfo) error {
+func (s *Session) run(rt *runtime.Snapshot, hg int, pkt []byte, kind wire.ReplyKind, info *stmtInfo) error {
 	for attempt := 0; ; attempt++ {
 		bc, fresh, err := s.backendFor(rt, hg, info.newConn)
 		if err != nil {
 			return err
 		}
 		stop := s.watch(bc, info.timeout)
-		ri, err := s.roundTrip(bc, pkt, kind)
+		ri, err := s.roundTrip(rt, bc, pkt, kind)
 		stop()
 		if err != nil {
 			canRetry := fresh && attempt < info.maxRetries(rt) && info.retrySafe()
@@ -386,8 +374,8 @@ var errRetry = errors.New("retry")
 // failed handles an error from a round trip: the backend connection is
 // dropped, and the client gets an error that says whether the statement may
 // have run. It returns errRetry when the caller may retry.
-func (s *Session) failed(hg int, bc *backend.Conn, ri resultInfo, err error, canRetry bool) error {
-	var ce clientIOError
+func (s *Session) failed(hg int, bc *backend.Conn, ri wire.Reply, err error, canRetry bool) error {
+	var ce wire.ClientIOError
 	bc.Broken = true
 	s.detach(hg, bc)
 	if errors.As(err, &ce) {
@@ -400,29 +388,52 @@ func (s *Session) failed(hg int, bc *backend.Conn, ri resultInfo, err error, can
 	if s.lockedHG == hg {
 		s.lockedHG = -1
 	}
-	if !ri.sentAny && canRetry && !wasTrx && !s.wasKilled() {
+	if !ri.SentAny && canRetry && !wasTrx && !s.wasKilled() {
 		s.srv.Log.Debug("retrying statement after backend failure", "session", s.id, "hostgroup", hg, "server", bc.Server.Addr(), "err", err)
 		return errRetry
 	}
 	msg := fmt.Sprintf("Lost connection to backend server %s (hostgroup %d) during query: %v", bc.Server.Addr(), hg, errors.Unwrap(err))
 	if wasTrx {
 		msg += "; the open transaction was rolled back"
-	} else if !ri.sentAny {
+	} else if !ri.SentAny {
 		msg += "; the statement may or may not have been executed"
 	}
 	return &wire.Error{Code: wire.ErProxyBackendLost, SQLState: "HY000", Message: msg}
 }
 
 // roundTrip sends a command and forwards the reply to the client.
-func (s *Session) roundTrip(bc *backend.Conn, pkt []byte, kind respKind) (resultInfo, error) {
+func (s *Session) roundTrip(rt *runtime.Snapshot, bc *backend.Conn, pkt []byte, kind wire.ReplyKind) (wire.Reply, error) {
 	s.setRunning(bc)
 	defer s.setRunning(nil)
 	if err := bc.Send(pkt); err != nil {
-		return resultInfo{}, backendIOError{err}
+		return wire.Reply{}, wire.ServerIOError{Err: err}
 	}
 	bc.Server.Queries.Add(1)
 	bc.Server.BytesSent.Add(int64(len(pkt)))
-	return s.forwardResult(bc, kind)
+	return s.forwardResult(rt, bc, kind)
+}
+
+// forwardResult forwards the complete reply to the command just sent on bc
+// (see wire.Forwarder). On error bc is out of step with its server and is
+// marked broken. rt is only read for a COM_QUERY, which may turn into LOAD
+// DATA LOCAL INFILE.
+func (s *Session) forwardResult(rt *runtime.Snapshot, bc *backend.Conn, kind wire.ReplyKind) (wire.Reply, error) {
+	f := wire.Forwarder{
+		Server: bc.Conn, Client: s.c,
+		ServerDeprecateEOF: bc.DeprecateEOF(), ClientDeprecateEOF: s.caps&wire.ClientDeprecateEOF != 0,
+		Recorder: s.capture, BytesRecv: &bc.Server.BytesRecv, Scratch: s.out,
+	}
+	if f.ServerDeprecateEOF && !f.ClientDeprecateEOF {
+		f.Status = s.status()
+	}
+	if kind == wire.ReplyQuery {
+		f.LocalInfile = s.caps&wire.ClientLocalFiles != 0 && rt.Vars.EnableLoadDataLocalInfile
+	}
+	err := f.Forward(kind)
+	if err != nil {
+		bc.Broken = true
+	}
+	return f.Reply, err
 }
 
 const perfectScore = 12
@@ -528,12 +539,12 @@ func (s *Session) releaseAll(_ bool) {
 // afterStatement updates the session and connection after a statement
 // completed (successfully or with a MySQL error), and returns the connection
 // to the pool unless the session still needs it.
-func (s *Session) afterStatement(rt *runtime.Snapshot, hg int, bc *backend.Conn, ri resultInfo, info *stmtInfo) {
+func (s *Session) afterStatement(rt *runtime.Snapshot, hg int, bc *backend.Conn, ri wire.Reply, info *stmtInfo) {
 	s.last = ri
-	if ri.statusKnown {
-		bc.NoteStatus(ri.status)
+	if ri.StatusKnown {
+		bc.NoteStatus(ri.Status)
 	}
-	if ri.err == nil {
+	if ri.Err == nil {
 		if db := info.dropsSchema; db != "" {
 			if bc.Schema == db {
 				bc.Schema = ""
@@ -558,8 +569,8 @@ func (s *Session) afterStatement(rt *runtime.Snapshot, hg int, bc *backend.Conn,
 		case multiplexOn:
 			bc.Pinned &^= pinRuleNoMultiplex
 		}
-		if ri.insertID > 0 {
-			s.lastInsertID, s.lastInsertHG = ri.insertID, hg
+		if ri.InsertID > 0 {
+			s.lastInsertID, s.lastInsertHG = ri.InsertID, hg
 			s.insertDelay = rt.Vars.AutoIncrementDelayMultiplex
 		} else if s.insertDelay > 0 {
 			s.insertDelay--
@@ -702,12 +713,12 @@ func (s *Session) initDB(rt *runtime.Snapshot, db string) error {
 		s.state.schema = old
 		return err
 	}
-	s.afterStatement(rt, hg, bc, resultInfo{}, &stmtInfo{cmd: router.CmdUse})
+	s.afterStatement(rt, hg, bc, wire.Reply{}, &stmtInfo{cmd: router.CmdUse})
 	return s.writeOKStatus(wire.OK{})
 }
 
 func (s *Session) comFieldList(rt *runtime.Snapshot, p []byte) error {
-	return s.run(rt, s.currentHG(), p, respFieldList, &stmtInfo{cmd: router.CmdShow})
+	return s.run(rt, s.currentHG(), p, wire.ReplyFieldList, &stmtInfo{cmd: router.CmdShow})
 }
 
 // writeLocalResult sends a text result set built by sqlgate itself.

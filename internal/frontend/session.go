@@ -67,9 +67,9 @@ type Session struct {
 	longData   int // bytes of COM_STMT_SEND_LONG_DATA buffered for all stmts
 
 	out        []byte          // scratch buffer for locally built packets
-	last       resultInfo      // the reply of the last statement, for statistics
+	last       wire.Reply      // the reply of the last statement, for statistics
 	lastServer *backend.Server // the server that ran the last statement, for the events log
-	capture    *capture        // collects the reply for the query cache, nil when not caching
+	capture    *wire.Recorder  // records the reply for the query cache, nil when not caching
 
 	// act is what the session is doing, for the processlist; guarded by
 	// actMu because the admin reads it from another goroutine.
@@ -259,7 +259,7 @@ func (s *Session) checkConnectSchema(rt *runtime.Snapshot) error {
 		s.srv.Log.Debug("login: the default database could not be checked", "session", s.id, "schema", s.state.schema, "err", err)
 		return nil
 	}
-	s.afterStatement(rt, hg, bc, resultInfo{}, &stmtInfo{cmd: router.CmdUse})
+	s.afterStatement(rt, hg, bc, wire.Reply{}, &stmtInfo{cmd: router.CmdUse})
 	return nil
 }
 

@@ -239,7 +239,7 @@ func TestTransactionTracking(t *testing.T) {
 	s.backend[10] = bc
 
 	bc.InTrans = true
-	s.afterStatement(rt, 10, bc, resultInfo{}, &stmtInfo{})
+	s.afterStatement(rt, 10, bc, wire.Reply{}, &stmtInfo{})
 	if s.trxHG != 10 || s.backend[10] != bc || len(pool.released) != 0 {
 		t.Fatalf("in a transaction: trxHG %d, connection kept %v, released %d; want 10, kept, none", s.trxHG, s.backend[10] == bc, len(pool.released))
 	}
@@ -248,7 +248,7 @@ func TestTransactionTracking(t *testing.T) {
 	}
 
 	bc.InTrans = false
-	s.afterStatement(rt, 10, bc, resultInfo{}, &stmtInfo{})
+	s.afterStatement(rt, 10, bc, wire.Reply{}, &stmtInfo{})
 	if s.trxHG != -1 || s.backend[10] != nil || len(pool.released) != 1 {
 		t.Fatalf("after COMMIT: trxHG %d, connection kept %v, released %d; want -1, returned to the pool", s.trxHG, s.backend[10] != nil, len(pool.released))
 	}

@@ -147,7 +147,7 @@ func (s *Session) comStmtPrepare(rt *runtime.Snapshot, p []byte) error {
 				s.detach(hg, bc)
 				return backendErr(bc, err)
 			}
-			s.afterStatement(rt, hg, bc, resultInfo{err: asWireErr(err)}, &stmtInfo{})
+			s.afterStatement(rt, hg, bc, wire.Reply{Err: asWireErr(err)}, &stmtInfo{})
 			return err
 		}
 		// If another session registered the same statement meanwhile, add
@@ -157,7 +157,7 @@ func (s *Session) comStmtPrepare(rt *runtime.Snapshot, p []byte) error {
 			bc.Stmts = map[uint32]uint32{}
 		}
 		bc.Stmts[e.id] = bid
-		s.afterStatement(rt, hg, bc, resultInfo{}, &stmtInfo{})
+		s.afterStatement(rt, hg, bc, wire.Reply{}, &stmtInfo{})
 	}
 	s.nextStmtID++
 	id := s.nextStmtID
@@ -294,7 +294,7 @@ func (s *Session) comStmtExecute(rt *runtime.Snapshot, p []byte) error {
 	}
 	start := time.Now()
 	s.setActivity(e.query, hg, nil)
-	s.last = resultInfo{}
+	s.last = wire.Reply{}
 	defer func() {
 		s.record(hg, &info, e.digest, start)
 		if s.shouldLog(rt, ruleLog) {
@@ -313,7 +313,7 @@ func (s *Session) comStmtExecute(rt *runtime.Snapshot, p []byte) error {
 					s.detach(hg, bc)
 					return backendErr(bc, err)
 				}
-				s.afterStatement(rt, hg, bc, resultInfo{err: asWireErr(err)}, &stmtInfo{})
+				s.afterStatement(rt, hg, bc, wire.Reply{Err: asWireErr(err)}, &stmtInfo{})
 				return err
 			}
 			if bc.Stmts == nil {
@@ -331,7 +331,7 @@ func (s *Session) comStmtExecute(rt *runtime.Snapshot, p []byte) error {
 			}
 		}
 		stop := s.watch(bc, info.timeout)
-		ri, err := s.roundTrip(bc, pkt, respExecute)
+		ri, err := s.roundTrip(rt, bc, pkt, wire.ReplyExecute)
 		stop()
 		if err != nil {
 			canRetry := fresh && attempt < info.maxRetries(rt) && info.retrySafe()
@@ -341,7 +341,7 @@ func (s *Session) comStmtExecute(rt *runtime.Snapshot, p []byte) error {
 			return err
 		}
 		s.dropLongData(st)
-		if ri.cursor {
+		if ri.Cursor {
 			bc.Pinned |= pinCursor
 			st.cursor, st.cursorHG = bc, hg
 		}
@@ -500,13 +500,13 @@ func (s *Session) comStmtFetch(p []byte) error {
 	bc := st.cursor
 	pkt := append([]byte(nil), p...)
 	binary.LittleEndian.PutUint32(pkt[1:], bc.Stmts[st.entry.id])
-	ri, err := s.roundTrip(bc, pkt, respFetch)
+	ri, err := s.roundTrip(nil, bc, pkt, wire.ReplyFetch)
 	if err != nil {
 		st.cursor = nil
 		return s.failed(st.cursorHG, bc, ri, err, false)
 	}
-	if ri.statusKnown {
-		bc.NoteStatus(ri.status)
+	if ri.StatusKnown {
+		bc.NoteStatus(ri.Status)
 	}
 	return nil
 }
