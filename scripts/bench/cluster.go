@@ -4,6 +4,7 @@ import (
 	"context"
 	"database/sql"
 	"fmt"
+	"io"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -36,7 +37,7 @@ type benchNode struct {
 // clusterBench starts 2 cores and `satellites` satellites of sqlgate on
 // loopback, changes mysql_query_rules on core A `trials` times and measures
 // how long until every node shows the new checksum, and core A's CPU.
-func clusterBench(ctx context.Context, bin, dir string, satellites, trials int, interval time.Duration) (clusterResult, error) {
+func clusterBench(ctx context.Context, bin, dir string, satellites, trials int, interval, window time.Duration) (clusterResult, error) {
 	n := 2 + satellites
 	res := clusterResult{Nodes: n, IntervalMs: int(interval.Milliseconds()), Diffs: 3}
 	nodes := make([]*benchNode, n)
@@ -80,7 +81,7 @@ proxysql_servers = ( %s )
 			return res, err
 		}
 		cmd := exec.Command(bin, "-f", "-c", cnf, "-D", d)
-		if nd.stop, err = startProcess(cmd, filepath.Join(d, "sqlgate.log")); err != nil {
+		if nd.stop, err = startProcess(cmd, filepath.Join(d, "sqlgate.log"), nil); err != nil {
 			return res, err
 		}
 		nd.pid = cmd.Process.Pid
@@ -128,7 +129,6 @@ proxysql_servers = ( %s )
 		return res, err
 	}
 	time.Sleep(2 * interval)
-	window := 10 * time.Second
 	c0 := cpuSeconds(nodes[0].pid)
 	time.Sleep(window)
 	idle := cpuSeconds(nodes[0].pid) - c0
@@ -158,15 +158,15 @@ proxysql_servers = ( %s )
 	return res, nil
 }
 
-func printCluster(rs []clusterResult) {
-	fmt.Printf("\nCluster convergence: 2 cores + %d satellites (sqlgate processes on this machine), LOAD MYSQL QUERY RULES on core A\n\n", rs[0].Nodes-2)
-	fmt.Printf("%12s %6s %28s %16s %18s %14s\n", "interval", "diffs", "to last node: min/med/max ms", "core CPU % idle", "core CPU % in sync", "us per poll")
+func printCluster(w io.Writer, rs []clusterResult) {
+	fmt.Fprintf(w, "\nCluster convergence: 2 cores + %d satellites (sqlgate processes on this machine), LOAD MYSQL QUERY RULES on core A\n\n", rs[0].Nodes-2)
+	fmt.Fprintf(w, "%12s %6s %28s %16s %18s %14s\n", "interval", "diffs", "to last node: min/med/max ms", "core CPU % idle", "core CPU % in sync", "us per poll")
 	for _, r := range rs {
 		c := slices.Clone(r.ConvergeMs)
 		slices.Sort(c)
-		fmt.Printf("%10dms %6d %28s %16.2f %18.2f %14.1f\n", r.IntervalMs, r.Diffs,
+		fmt.Fprintf(w, "%10dms %6d %28s %16.2f %18.2f %14.1f\n", r.IntervalMs, r.Diffs,
 			fmt.Sprintf("%.0f / %.0f / %.0f", c[0], c[len(c)/2], c[len(c)-1]), r.CoreCPUPct, r.CoreCPUPctLd, r.CoreCPUusPoll)
 	}
-	fmt.Println("\nExpected by the protocol: about interval x (diffs_before_sync + 1). " +
+	fmt.Fprintln(w, "\nExpected by the protocol: about interval x (diffs_before_sync + 1). "+
 		strings.TrimSpace("Each satellite polls both cores every interval."))
 }

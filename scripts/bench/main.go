@@ -1,24 +1,37 @@
-// Command bench runs sysbench against MariaDB directly, through HAProxy (TCP
-// mode) and through sqlgate in one run, and prints a side-by-side table:
-// QPS, p95 latency, QPS ratio to direct, proxy CPU per query and RSS. The
-// table is also written as JSON under bench/results/.
+// Command bench compares four targets in one run on one machine: MariaDB
+// directly, HAProxy (TCP mode), ProxySQL (the reference binary) and
+// sqlgate, ProxySQL and sqlgate started from the same proxysql.cnf. It
+// measures
 //
-//	go run ./scripts/bench [-time 20] [-quick] [-workloads ...] [-threads 4,32] [-targets direct,haproxy,sqlgate]
+//   - sysbench point_select, read_only and read_write at 1, 4, 32 and 128
+//     threads, text and prepared-statement protocol: QPS, p50/p95/p99, proxy
+//     CPU µs per query (from /proc) and RSS;
+//   - 10,000 idle client connections: RSS per connection;
+//   - a connection storm: connect, one query, quit, as fast as possible;
+//   - point_select with 1,000 query rules and with 10,000 fast-routing
+//     entries (none matching) against 0 rules;
+//   - sqlgate's monitor CPU with 100 backends and a 22-node cluster's
+//     convergence (sqlgate only; -only to leave them out);
+//
+// prints one table with the ratios to ProxySQL and HAProxy, the machine's
+// load and the issue-14 targets with pass/miss, and writes
+// bench/results/<date>.json. `-readme` rewrites README.md's Performance
+// table from the newest results file.
+//
+//	go run ./scripts/bench [-duration 6] [-only sysbench,idle,storm,rules,monitor,cluster] [-threads 1,4] ...
+//	go run ./scripts/bench -readme
 package main
 
 import (
 	"context"
-	"database/sql"
-	"encoding/json"
 	"errors"
 	"flag"
 	"fmt"
-	"net"
 	"os"
 	"os/exec"
 	"os/signal"
 	"path/filepath"
-	"regexp"
+	"runtime"
 	"strconv"
 	"strings"
 	"syscall"
@@ -29,28 +42,34 @@ import (
 	"sqlgate/internal/testbed"
 )
 
-// result is one (workload, threads, target) run.
-type result struct {
-	Workload   string  `json:"workload"`
-	Threads    int     `json:"threads"`
-	Target     string  `json:"target"`
-	QPS        float64 `json:"qps"`
-	P95ms      float64 `json:"p95_ms"`
-	Ratio      float64 `json:"ratio_to_direct"`
-	Errors     int     `json:"errors"`
-	Reconnects int     `json:"reconnects"`
-	Queries    int64   `json:"queries"`
-	CPUusPerQ  float64 `json:"proxy_cpu_us_per_query,omitempty"`
-	RSSMB      float64 `json:"proxy_rss_mb,omitempty"`
-	Failed     bool    `json:"failed,omitempty"`
-}
+// Target names, in table order.
+const (
+	tDirect   = "direct"
+	tHAProxy  = "haproxy"
+	tProxySQL = "proxysql"
+	tSqlgate  = "sqlgate"
+)
 
-func tailLines(s string, n int) string {
-	l := strings.Split(strings.TrimRight(s, "\n"), "\n")
-	if len(l) > n {
-		l = l[len(l)-n:]
-	}
-	return strings.Join(l, "\n")
+var allSections = []string{"sysbench", "idle", "storm", "rules", "monitor", "cluster"}
+
+type options struct {
+	duration, warmup   int
+	workloads, threads []string
+	protocols          []string
+	targets            []string
+	sections           []string
+	bin, proxysqlBin   string
+	proxyThreads       int
+	gomaxprocs         int
+	idleConns          int
+	stormTime          time.Duration
+	stormWorkers       int
+	rules, fastRouting int
+	rulesThreads       int
+	rulePattern        string
+	out, readme        string
+	verbose            bool
+	args               []string
 }
 
 func main() {
@@ -60,30 +79,125 @@ func main() {
 	}
 }
 
-func run() error {
-	dur := flag.Int("time", 20, "seconds per sysbench run")
-	quick := flag.Bool("quick", false, "5-second runs (smoke test)")
-	workloads := flag.String("workloads", "oltp_point_select,oltp_read_only,oltp_read_write", "sysbench workloads")
-	threads := flag.String("threads", "4,32", "client thread counts")
-	targets := flag.String("targets", "direct,haproxy,sqlgate", "targets")
-	bin := flag.String("bin", "bin/sqlgate", "sqlgate binary")
-	withMonitor := flag.Bool("monitor", true, "measure the monitor's CPU with 100 backends")
-	withSysbench := flag.Bool("sysbench", true, "run the sysbench comparison")
-	withCluster := flag.Bool("cluster", true, "measure cluster convergence with 2 cores and 20 satellites")
-	flag.Parse()
-	if *quick {
-		*dur = 5
+func defaultProxySQL() string {
+	if p := os.Getenv("SQLGATE_PROXYSQL_BIN"); p != "" {
+		return p
 	}
-	for _, b := range []string{"sysbench", "haproxy"} {
-		if _, err := lookPath(b); err != nil {
-			return fmt.Errorf("%s not found: apt-get install -y %s", b, b)
+	wd, _ := os.Getwd()
+	return filepath.Join(filepath.Dir(wd), "shared", "proxysql", "proxysql")
+}
+
+func splitList(s string) []string {
+	var out []string
+	for _, f := range strings.Split(s, ",") {
+		if f = strings.TrimSpace(f); f != "" {
+			out = append(out, f)
 		}
 	}
+	return out
+}
+
+func run() error {
+	var o options
+	flag.IntVar(&o.duration, "duration", 6, "seconds measured per sysbench run (after -warmup)")
+	flag.IntVar(&o.duration, "time", 6, "alias of -duration")
+	flag.IntVar(&o.warmup, "warmup", 1, "seconds of each sysbench run before the measurement (sysbench --report-checkpoints)")
+	quick := flag.Bool("quick", false, "smoke test: -duration 1 -warmup 0 -threads 1,4 -idle-conns 1000 -storm-time 1s, short monitor and cluster")
+	workloads := flag.String("workloads", "point_select,read_only,read_write", "sysbench workloads (oltp_ prefix optional)")
+	threads := flag.String("threads", "1,4,32,128", "client thread counts")
+	protocols := flag.String("protocols", "text,ps", "text (--db-ps-mode=disable) and/or ps (server-side prepared statements)")
+	targets := flag.String("targets", "direct,haproxy,proxysql,sqlgate", "targets (a missing ProxySQL binary drops its column with a message)")
+	only := flag.String("only", strings.Join(allSections, ","), "sections to run: "+strings.Join(allSections, ","))
+	flag.StringVar(&o.bin, "bin", "bin/sqlgate", "sqlgate binary")
+	flag.StringVar(&o.proxysqlBin, "proxysql", defaultProxySQL(), "ProxySQL binary (default $SQLGATE_PROXYSQL_BIN, else ../shared/proxysql/proxysql)")
+	flag.IntVar(&o.proxyThreads, "proxy-threads", 2, "mysql-threads in the proxysql.cnf both ProxySQL and sqlgate run")
+	flag.IntVar(&o.gomaxprocs, "gomaxprocs", 2, "GOMAXPROCS of sqlgate")
+	flag.IntVar(&o.idleConns, "idle-conns", 10000, "idle client connections held open per proxy")
+	flag.DurationVar(&o.stormTime, "storm-time", 3*time.Second, "connection storm length per target")
+	flag.IntVar(&o.stormWorkers, "storm-workers", 16, "concurrent clients in the connection storm")
+	flag.IntVar(&o.rules, "rules", 1000, "query rules (none matching) in the rules section")
+	flag.IntVar(&o.fastRouting, "fast-routing", 10000, "fast-routing entries (none matching) in the rules section")
+	flag.StringVar(&o.rulePattern, "rule-digest", `^SELECT c FROM nomatch_%d WHERE`, "match_digest of query rule %d (a printf pattern that no sysbench query matches; `^SELECT .* FROM nomatch_%d WHERE` makes every rule scan the query)")
+	flag.IntVar(&o.rulesThreads, "rules-threads", 4, "sysbench threads of the rules section (point_select, text)")
+	flag.StringVar(&o.out, "out", "bench/results", "directory of the results file <date>.json")
+	readme := flag.Bool("readme", false, "only rewrite README.md's Performance table from the newest results file in -out")
+	flag.StringVar(&o.readme, "readme-file", "README.md", "README to rewrite with -readme")
+	flag.BoolVar(&o.verbose, "v", false, "print sysbench's output")
+	flag.Parse()
+	o.args = os.Args[1:]
+	if *readme {
+		return writeReadme(o.out, o.readme)
+	}
+	if *quick {
+		o.duration, o.warmup, *threads, o.idleConns, o.stormTime = 1, 0, "1,4", 1000, time.Second
+	}
+	o.workloads, o.threads, o.protocols = splitList(*workloads), splitList(*threads), splitList(*protocols)
+	o.targets, o.sections = splitList(*targets), splitList(*only)
+	for i, w := range o.workloads {
+		o.workloads[i] = strings.TrimPrefix(w, "oltp_")
+	}
+	for _, s := range o.sections {
+		if !contains(allSections, s) {
+			return fmt.Errorf("-only: unknown section %q (want %s)", s, strings.Join(allSections, ","))
+		}
+	}
+	for _, t := range o.targets {
+		if !contains([]string{tDirect, tHAProxy, tProxySQL, tSqlgate}, t) {
+			return fmt.Errorf("-targets: unknown target %q", t)
+		}
+	}
+	for _, p := range o.protocols {
+		if p != "text" && p != "ps" {
+			return fmt.Errorf("-protocols: unknown protocol %q (text, ps)", p)
+		}
+	}
+	for _, t := range o.threads {
+		if n, err := strconv.Atoi(t); err != nil || n < 1 {
+			return fmt.Errorf("-threads: %q is not a positive number", t)
+		}
+	}
+	if o.duration < 1 || o.warmup < 0 {
+		return errors.New("-duration must be at least 1 and -warmup at least 0")
+	}
+	if _, err := lookPath("sysbench"); err != nil {
+		return errors.New("sysbench not found: run scripts/deps.sh (apt-get install -y sysbench)")
+	}
+	if contains(o.targets, tHAProxy) {
+		if _, err := lookPath("haproxy"); err != nil {
+			return errors.New("haproxy not found: run scripts/deps.sh (apt-get install -y haproxy)")
+		}
+	}
+	if contains(o.targets, tProxySQL) {
+		if err := checkProxySQL(o.proxysqlBin); err != nil {
+			fmt.Fprintf(os.Stderr, "\n*** ProxySQL column skipped: %v\n*** set -proxysql or SQLGATE_PROXYSQL_BIN to the ProxySQL 2.7 binary to compare with it\n\n", err)
+			o.targets = remove(o.targets, tProxySQL)
+		}
+	}
+	// The proxies run in their data directories.
+	o.bin, _ = filepath.Abs(o.bin)
+	o.proxysqlBin, _ = filepath.Abs(o.proxysqlBin)
+	if _, err := os.Stat(o.bin); err != nil && (contains(o.targets, tSqlgate) || has(o.sections, "monitor", "cluster")) {
+		return fmt.Errorf("%s not found: run make build", o.bin)
+	}
+	fmt.Fprintf(os.Stderr, "bench: targets %s; sections %s; about %s\n", strings.Join(o.targets, ","), strings.Join(o.sections, ","), estimate(o).Round(time.Second))
+
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
+	started := time.Now()
+	res := &results{Meta: meta{Date: started.UTC().Format(time.RFC3339), Args: o.args,
+		SecondsPerRun: o.duration, WarmupSeconds: o.warmup, Tables: 4, TableSize: 10000,
+		ProxyThreads: o.proxyThreads, GOMAXPROCS: o.gomaxprocs, Targets: o.targets, Sections: o.sections}}
+	res.Meta.Machine = machineInfo()
+	res.Meta.Machine.LoadBefore = loadavg()
+
+	// 10,000 client connections need that many descriptors here and as
+	// many in the proxy, which inherits this limit.
+	if err := raiseNoFile(uint64(o.idleConns) + 4096); err != nil {
+		fmt.Fprintf(os.Stderr, "bench: %v\n", err)
+	}
 
 	fmt.Fprintln(os.Stderr, "starting MariaDB...")
-	bed, err := testbed.Start(ctx, testbed.Options{ServerArgs: []string{"--max_connections=1000"}})
+	bed, err := testbed.Start(ctx, testbed.Options{ServerArgs: []string{"--max_connections=2000", "--innodb_buffer_pool_size=128M"}})
 	if err != nil {
 		return err
 	}
@@ -94,130 +208,194 @@ func run() error {
 	}
 	defer os.RemoveAll(tmp)
 
-	ports := map[string]int{"direct": bed.Primary.Port}
-	pids := map[string]int{}
-	want := strings.Split(*targets, ",")
-	if contains(want, "sqlgate") {
-		p, pid, cleanup, err := startSqlgate(ctx, *bin, tmp, bed.Primary.Port)
-		if err != nil {
-			return err
-		}
-		defer cleanup()
-		ports["sqlgate"], pids["sqlgate"] = p, pid
-	}
-	if contains(want, "haproxy") {
-		p, pid, cleanup, err := startHAProxy(tmp, bed.Primary.Port)
-		if err != nil {
-			return err
-		}
-		defer cleanup()
-		ports["haproxy"], pids["haproxy"] = p, pid
-	}
-
-	common := []string{"--db-driver=mysql", "--mysql-host=127.0.0.1", "--mysql-user=app", "--mysql-password=app",
-		"--mysql-db=sbtest", "--tables=4", "--table-size=10000", "--db-ps-mode=auto", "--report-interval=0",
-		"--percentile=95"}
-	// sysbench's default --mysql-ignore-errors (1213,1020,1205) is kept:
-	// oltp_read_write deadlocks on MariaDB itself at 32 threads; they are
-	// counted in the errors column.
-	fmt.Fprintln(os.Stderr, "preparing sbtest (4 x 10000 rows)...")
-	if out, err := sysbench(ctx, 120*time.Second, append(append([]string{"oltp_read_write"}, common...),
-		fmt.Sprintf("--mysql-port=%d", bed.Primary.Port), "prepare")...); err != nil {
-		return fmt.Errorf("sysbench prepare: %v\n%s", err, out)
-	}
-
-	var results []result
-	if !*withSysbench {
-		*workloads = ""
-	}
-	for _, w := range strings.Split(*workloads, ",") {
-		if w == "" {
+	tg := map[string]*target{tDirect: {name: tDirect, port: bed.Primary.Port}}
+	needProxies := has(o.sections, "sysbench", "idle", "storm", "rules")
+	for _, name := range o.targets {
+		if name == tDirect || !needProxies {
 			continue
 		}
-		for _, ts := range strings.Split(*threads, ",") {
-			th, err := strconv.Atoi(ts)
-			if err != nil {
-				return fmt.Errorf("-threads: %q is not a number", ts)
-			}
-			var direct float64
-			for _, target := range want {
-				port, ok := ports[target]
-				if !ok {
-					return fmt.Errorf("unknown target %q (want direct, haproxy or sqlgate)", target)
+		t, err := startTarget(ctx, name, o, filepath.Join(tmp, name), bed.Primary.Port)
+		if err != nil {
+			return err
+		}
+		defer t.stop()
+		tg[name] = t
+	}
+	res.Meta.Versions = versions(ctx, o, bed)
+
+	sb := &sysbencher{o: o, mariadbPID: bed.Primary.PID(), targets: tg}
+	if has(o.sections, "sysbench", "rules") {
+		fmt.Fprintln(os.Stderr, "preparing sbtest (4 x 10000 rows)...")
+		if err := sb.prepare(ctx, bed.Primary.Port); err != nil {
+			return err
+		}
+	}
+	if has(o.sections, "sysbench") {
+		for _, w := range o.workloads {
+			for _, th := range o.threads {
+				n, _ := strconv.Atoi(th)
+				for _, p := range o.protocols {
+					for _, name := range o.targets {
+						if ctx.Err() != nil {
+							return ctx.Err()
+						}
+						fmt.Fprintf(os.Stderr, "%s %d threads %s via %s...\n", w, n, p, name)
+						res.Sysbench = append(res.Sysbench, sb.run(ctx, tg[name], w, n, p))
+					}
 				}
-				fmt.Fprintf(os.Stderr, "%s %d threads via %s...\n", w, th, target)
-				cpu0 := cpuSeconds(pids[target])
-				args := append(append([]string{w}, common...), fmt.Sprintf("--mysql-port=%d", port),
-					fmt.Sprintf("--threads=%d", th), fmt.Sprintf("--time=%d", *dur), "run")
-				out, err := sysbench(ctx, time.Duration(*dur+60)*time.Second, args...)
-				if err != nil {
-					// Keep the other runs: report this one as failed.
-					fmt.Fprintf(os.Stderr, "sysbench %s via %s failed: %v\n%s\n", w, target, err, tailLines(out, 5))
-				}
-				r := parse(out)
-				r.Failed = err != nil
-				r.Workload, r.Threads, r.Target = w, th, target
-				if target == "direct" {
-					direct = r.QPS
-				}
-				if direct > 0 {
-					r.Ratio = r.QPS / direct
-				}
-				if pid := pids[target]; pid > 0 && r.Queries > 0 {
-					r.CPUusPerQ = (cpuSeconds(pid) - cpu0) * 1e6 / float64(r.Queries)
-					r.RSSMB = rssMB(pid)
-				}
-				results = append(results, r)
 			}
 		}
 	}
-	sysbench(ctx, 60*time.Second, append(append([]string{"oltp_read_write"}, common...),
-		fmt.Sprintf("--mysql-port=%d", bed.Primary.Port), "cleanup")...)
-
-	version, _ := exec.Command(*bin, "--version").Output()
-	var mariadb string
-	if db, err := bed.DB(bed.Primary, "app", "app", ""); err == nil {
-		db.QueryRow("SELECT VERSION()").Scan(&mariadb)
-		db.Close()
+	if has(o.sections, "idle") {
+		for _, name := range o.targets {
+			if name == tDirect || name == tHAProxy {
+				continue // no multiplexing: each client is a MariaDB connection
+			}
+			fmt.Fprintf(os.Stderr, "%d idle connections to %s...\n", o.idleConns, name)
+			res.Idle = append(res.Idle, idleBench(ctx, tg[name], o.idleConns))
+		}
 	}
-	nproc, _ := exec.Command("nproc").Output()
-	if len(results) > 0 {
-		printTable(results, want, strings.TrimSpace(string(version)), mariadb, strings.TrimSpace(string(nproc)), *dur)
+	if has(o.sections, "storm") {
+		for _, name := range o.targets {
+			fmt.Fprintf(os.Stderr, "connection storm via %s...\n", name)
+			res.Storm = append(res.Storm, stormBench(ctx, tg[name], o.stormTime, o.stormWorkers))
+			// Let TIME_WAIT sockets and the backend's threads settle.
+			sleep(ctx, time.Second)
+		}
 	}
-	var mon []monitorResult
-	if *withMonitor {
+	if has(o.sections, "rules") {
+		for _, name := range o.targets {
+			if name != tProxySQL && name != tSqlgate {
+				continue
+			}
+			r, err := rulesBench(ctx, sb, tg[name], o)
+			if err != nil {
+				fmt.Fprintf(os.Stderr, "rules via %s: %v\n", name, err)
+			}
+			res.Rules = append(res.Rules, r...)
+		}
+	}
+	if has(o.sections, "sysbench", "rules") {
+		sb.cleanup(ctx, bed.Primary.Port)
+	}
+	// The proxies stop before the sqlgate-only sections.
+	for _, t := range tg {
+		t.stop()
+	}
+	if has(o.sections, "monitor") && ctx.Err() == nil {
 		fmt.Fprintln(os.Stderr, "monitor CPU with 100 backends...")
 		window := 10 * time.Second
 		if *quick {
-			window = 3 * time.Second
+			window = 2 * time.Second
 		}
-		mon, err = monitorBench(ctx, *bin, tmp, bed, window, []int{1000, 100})
+		mon, err := monitorBench(ctx, o.bin, tmp, bed, window, []int{1000, 100})
 		if err != nil {
-			return err
+			fmt.Fprintln(os.Stderr, "monitor bench:", err)
 		}
-		printMonitor(mon, window)
+		res.Monitor = mon
+		res.Meta.MonitorWindowS = window.Seconds()
 	}
-	var cl []clusterResult
-	if *withCluster {
+	if has(o.sections, "cluster") && ctx.Err() == nil {
 		fmt.Fprintln(os.Stderr, "cluster convergence with 22 nodes...")
-		trials := 5
+		trials, idle := 5, 10*time.Second
 		if *quick {
-			trials = 2
+			trials, idle = 2, 2*time.Second
 		}
 		for _, iv := range []time.Duration{time.Second, 200 * time.Millisecond} {
-			r, err := clusterBench(ctx, *bin, filepath.Join(tmp, fmt.Sprintf("cluster%d", iv.Milliseconds())), 20, trials, iv)
+			r, err := clusterBench(ctx, o.bin, filepath.Join(tmp, fmt.Sprintf("cluster%d", iv.Milliseconds())), 20, trials, iv, idle)
 			if err != nil {
-				return err
+				fmt.Fprintln(os.Stderr, "cluster bench:", err)
+				break
 			}
-			cl = append(cl, r)
+			res.Cluster = append(res.Cluster, r)
 		}
-		printCluster(cl)
 	}
-	return writeJSON(results, mon, cl, map[string]any{
-		"date": time.Now().UTC().Format(time.RFC3339), "nproc": strings.TrimSpace(string(nproc)),
-		"mariadb": mariadb, "sqlgate": strings.TrimSpace(string(version)), "seconds_per_run": *dur,
-		"tables": 4, "table_size": 10000, "ps_mode": "auto",
-	})
+	if ctx.Err() != nil {
+		return ctx.Err()
+	}
+	res.Meta.Machine.LoadAfter = loadavg()
+	res.Meta.WallSeconds = time.Since(started).Round(time.Second).Seconds()
+	res.Targets = evaluate(res)
+	printAll(os.Stdout, res)
+	path, err := res.write(o.out, started)
+	if err != nil {
+		return err
+	}
+	fmt.Println("\nresults written to", path)
+	return nil
+}
+
+// estimate is the expected wall time of a run with these options.
+func estimate(o options) time.Duration {
+	var d time.Duration
+	per := time.Duration(o.duration+o.warmup)*time.Second + 700*time.Millisecond
+	if has(o.sections, "sysbench") {
+		d += time.Duration(len(o.workloads)*len(o.threads)*len(o.protocols)*len(o.targets)) * per
+	}
+	proxies := 0
+	for _, t := range o.targets {
+		if t == tProxySQL || t == tSqlgate {
+			proxies++
+		}
+	}
+	if has(o.sections, "idle") {
+		d += time.Duration(proxies) * (time.Duration(o.idleConns/1000)*time.Second + 3*time.Second)
+	}
+	if has(o.sections, "storm") {
+		d += time.Duration(len(o.targets)) * (o.stormTime + 2*time.Second)
+	}
+	if has(o.sections, "rules") {
+		d += time.Duration(proxies) * (3*per + 3*time.Second)
+	}
+	if has(o.sections, "monitor") {
+		d += 40 * time.Second
+	}
+	if has(o.sections, "cluster") {
+		d += 70 * time.Second
+	}
+	return d + 20*time.Second // MariaDB, prepare
+}
+
+func checkProxySQL(bin string) error {
+	fi, err := os.Stat(bin)
+	if err != nil {
+		return fmt.Errorf("no ProxySQL binary at %s", bin)
+	}
+	if fi.IsDir() || fi.Mode()&0o111 == 0 {
+		return fmt.Errorf("%s is not an executable", bin)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	out, err := exec.CommandContext(ctx, bin, "--version").CombinedOutput()
+	if err != nil {
+		return fmt.Errorf("%s --version: %v (missing shared libraries? run ldd %s): %s", bin, err, bin, tailLines(string(out), 3))
+	}
+	return nil
+}
+
+// raiseNoFile raises RLIMIT_NOFILE to at least n, or to the hard limit
+// when raising that needs CAP_SYS_RESOURCE. Calling Setrlimit also makes
+// the children (the proxies) inherit it, where Go would otherwise restore
+// the limit it found at start for them.
+func raiseNoFile(n uint64) error {
+	var rl syscall.Rlimit
+	if err := syscall.Getrlimit(syscall.RLIMIT_NOFILE, &rl); err != nil {
+		return err
+	}
+	want := rl
+	want.Cur = max(want.Cur, n)
+	want.Max = max(want.Max, want.Cur)
+	if err := syscall.Setrlimit(syscall.RLIMIT_NOFILE, &want); err == nil {
+		return nil
+	}
+	rl.Cur = rl.Max
+	if err := syscall.Setrlimit(syscall.RLIMIT_NOFILE, &rl); err != nil {
+		return err
+	}
+	if rl.Cur < n-2048 {
+		return fmt.Errorf("RLIMIT_NOFILE is %d and cannot be raised to %d here (CAP_SYS_RESOURCE): the idle section will stop early; lower -idle-conns", rl.Cur, n)
+	}
+	return nil
 }
 
 func contains(xs []string, x string) bool {
@@ -227,6 +405,40 @@ func contains(xs []string, x string) bool {
 		}
 	}
 	return false
+}
+
+func has(xs []string, any ...string) bool {
+	for _, a := range any {
+		if contains(xs, a) {
+			return true
+		}
+	}
+	return false
+}
+
+func remove(xs []string, x string) []string {
+	var out []string
+	for _, s := range xs {
+		if s != x {
+			out = append(out, s)
+		}
+	}
+	return out
+}
+
+func sleep(ctx context.Context, d time.Duration) {
+	select {
+	case <-ctx.Done():
+	case <-time.After(d):
+	}
+}
+
+func tailLines(s string, n int) string {
+	l := strings.Split(strings.TrimRight(s, "\n"), "\n")
+	if len(l) > n {
+		l = l[len(l)-n:]
+	}
+	return strings.Join(l, "\n")
 }
 
 func lookPath(name string) (string, error) {
@@ -240,236 +452,34 @@ func lookPath(name string) (string, error) {
 	return p, nil
 }
 
-func sysbench(ctx context.Context, limit time.Duration, args ...string) (string, error) {
-	ctx, cancel := context.WithTimeout(ctx, limit)
-	defer cancel()
-	out, err := exec.CommandContext(ctx, "sysbench", args...).CombinedOutput()
-	return string(out), err
-}
-
-var (
-	reQueries = regexp.MustCompile(`queries:\s+(\d+)\s+\(([\d.]+) per sec`)
-	reP95     = regexp.MustCompile(`95th percentile:\s+([\d.]+)`)
-	reErrors  = regexp.MustCompile(`ignored errors:\s+(\d+)`)
-	reReconn  = regexp.MustCompile(`reconnects:\s+(\d+)`)
-)
-
-func parse(out string) result {
-	var r result
-	if m := reQueries.FindStringSubmatch(out); m != nil {
-		r.Queries, _ = strconv.ParseInt(m[1], 10, 64)
-		r.QPS, _ = strconv.ParseFloat(m[2], 64)
-	}
-	if m := reP95.FindStringSubmatch(out); m != nil {
-		r.P95ms, _ = strconv.ParseFloat(m[1], 64)
-	}
-	if m := reErrors.FindStringSubmatch(out); m != nil {
-		r.Errors, _ = strconv.Atoi(m[1])
-	}
-	if m := reReconn.FindStringSubmatch(out); m != nil {
-		r.Reconnects, _ = strconv.Atoi(m[1])
-	}
-	return r
-}
-
-// startProcess starts cmd with output to logPath and returns a cleanup
-// that kills exactly that process.
-func startProcess(cmd *exec.Cmd, logPath string) (func(), error) {
-	logf, err := os.Create(logPath)
-	if err != nil {
-		return nil, err
-	}
-	cmd.Stdout, cmd.Stderr = logf, logf
-	if err := cmd.Start(); err != nil {
-		logf.Close()
-		return nil, err
-	}
-	done := make(chan struct{})
-	go func() { cmd.Wait(); logf.Close(); close(done) }()
-	return func() {
-		cmd.Process.Signal(syscall.SIGTERM)
-		select {
-		case <-done:
-		case <-time.After(5 * time.Second):
-			cmd.Process.Kill()
-			<-done
+func versions(ctx context.Context, o options, bed *testbed.Bed) map[string]string {
+	v := map[string]string{"go": runtime.Version()}
+	first := func(name string, args ...string) string {
+		p, err := lookPath(name)
+		if err != nil {
+			p = name
 		}
-	}, nil
-}
-
-func startSqlgate(ctx context.Context, bin, dir string, backendPort int) (int, int, func(), error) {
-	if _, err := os.Stat(bin); err != nil {
-		return 0, 0, nil, fmt.Errorf("%s not found: run make build", bin)
-	}
-	port, err := testbed.FreePort()
-	if err != nil {
-		return 0, 0, nil, err
-	}
-	adminPort, err := testbed.FreePort()
-	if err != nil {
-		return 0, 0, nil, err
-	}
-	cnf := filepath.Join(dir, "proxysql.cnf")
-	err = os.WriteFile(cnf, []byte(fmt.Sprintf(`datadir="%s"
-admin_variables = { mysql_ifaces="127.0.0.1:%d" }
-mysql_variables = { interfaces="127.0.0.1:%d"; have_ssl=false; threads=4; max_connections=2048 }
-mysql_servers = ( { address="127.0.0.1", port=%d, hostgroup=0, max_connections=200 } )
-mysql_users = ( { username="app", password="app", default_hostgroup=0 } )
-`, dir, adminPort, port, backendPort)), 0o644)
-	if err != nil {
-		return 0, 0, nil, err
-	}
-	logPath := filepath.Join(dir, "sqlgate.log")
-	args := []string{"-f", "-c", cnf, "-D", dir}
-	if prof := os.Getenv("SQLGATE_CPUPROFILE"); prof != "" {
-		args = append(args, "-cpuprofile", prof) // go tool pprof bin/sqlgate $SQLGATE_CPUPROFILE
-	}
-	cmd := exec.Command(bin, args...)
-	cleanup, err := startProcess(cmd, logPath)
-	if err != nil {
-		return 0, 0, nil, err
-	}
-	db, _ := sql.Open("mysql", fmt.Sprintf("app:app@tcp(127.0.0.1:%d)/sbtest", port))
-	defer db.Close()
-	deadline := time.Now().Add(10 * time.Second)
-	for {
-		if err := db.PingContext(ctx); err == nil {
-			return port, cmd.Process.Pid, cleanup, nil
-		} else if time.Now().After(deadline) {
-			cleanup()
-			log, _ := os.ReadFile(logPath)
-			return 0, 0, nil, fmt.Errorf("sqlgate did not accept logins within 10s: %v\n%s", err, log)
-		}
-		time.Sleep(100 * time.Millisecond)
-	}
-}
-
-func startHAProxy(dir string, backendPort int) (int, int, func(), error) {
-	port, err := testbed.FreePort()
-	if err != nil {
-		return 0, 0, nil, err
-	}
-	cfg := filepath.Join(dir, "haproxy.cfg")
-	err = os.WriteFile(cfg, []byte(fmt.Sprintf(`global
-    maxconn 4096
-defaults
-    mode tcp
-    timeout connect 5s
-    timeout client 1h
-    timeout server 1h
-listen mysql
-    bind 127.0.0.1:%d
-    server db 127.0.0.1:%d
-`, port, backendPort)), 0o644)
-	if err != nil {
-		return 0, 0, nil, err
-	}
-	bin, _ := lookPath("haproxy")
-	cmd := exec.Command(bin, "-db", "-f", cfg)
-	cleanup, err := startProcess(cmd, filepath.Join(dir, "haproxy.log"))
-	if err != nil {
-		return 0, 0, nil, err
-	}
-	for i := 0; i < 100; i++ {
-		if c, err := net.Dial("tcp", fmt.Sprintf("127.0.0.1:%d", port)); err == nil {
-			c.Close()
-			return port, cmd.Process.Pid, cleanup, nil
-		}
-		time.Sleep(50 * time.Millisecond)
-	}
-	cleanup()
-	return 0, 0, nil, errors.New("haproxy did not listen within 5s")
-}
-
-// cpuSeconds reads utime+stime of pid from /proc (0 for pid 0).
-func cpuSeconds(pid int) float64 {
-	if pid == 0 {
-		return 0
-	}
-	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", pid))
-	if err != nil {
-		return 0
-	}
-	s := string(b)
-	f := strings.Fields(s[strings.LastIndexByte(s, ')')+2:])
-	if len(f) < 13 {
-		return 0
-	}
-	ut, _ := strconv.ParseFloat(f[11], 64)
-	st, _ := strconv.ParseFloat(f[12], 64)
-	return (ut + st) / 100 // CLK_TCK is 100 on Linux
-}
-
-func rssMB(pid int) float64 {
-	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/status", pid))
-	if err != nil {
-		return 0
-	}
-	for _, l := range strings.Split(string(b), "\n") {
-		if strings.HasPrefix(l, "VmRSS:") {
-			f := strings.Fields(l)
-			kb, _ := strconv.ParseFloat(f[1], 64)
-			return kb / 1024
-		}
-	}
-	return 0
-}
-
-func printTable(rs []result, targets []string, version, mariadb, nproc string, dur int) {
-	fmt.Printf("\nsqlgate benchmark %s | %s | MariaDB %s | %s CPUs | %d s per run, sysbench 4x10000 rows, ps-mode auto\n\n",
-		time.Now().UTC().Format("2006-01-02 15:04 UTC"), version, mariadb, nproc, dur)
-	fmt.Printf("%-18s %4s", "workload", "thr")
-	for _, t := range targets {
-		if t == "direct" {
-			fmt.Printf(" | %-8s %9s %7s", t, "QPS", "p95ms")
-		} else {
-			fmt.Printf(" | %-8s %9s %7s %6s %8s %6s", t, "QPS", "p95ms", "ratio", "cpuus/q", "rssMB")
-		}
-	}
-	fmt.Printf(" | %s\n", "errors")
-	by := map[string]result{}
-	var keys []string
-	for _, r := range rs {
-		k := fmt.Sprintf("%s/%d", r.Workload, r.Threads)
-		if _, ok := by[k+"/direct"]; !ok && !contains(keys, k) {
-			keys = append(keys, k)
-		}
-		by[k+"/"+r.Target] = r
-	}
-	for _, k := range keys {
-		w, th, _ := strings.Cut(k, "/")
-		fmt.Printf("%-18s %4s", w, th)
-		errs := 0
-		for _, t := range targets {
-			r := by[k+"/"+t]
-			errs += r.Errors + r.Reconnects
-			if r.Failed {
-				errs = -1
-			}
-			if t == "direct" {
-				fmt.Printf(" | %-8s %9.0f %7.2f", "", r.QPS, r.P95ms)
-			} else {
-				fmt.Printf(" | %-8s %9.0f %7.2f %6.2f %8.1f %6.1f", "", r.QPS, r.P95ms, r.Ratio, r.CPUusPerQ, r.RSSMB)
+		ctx, cancel := context.WithTimeout(ctx, 10*time.Second)
+		defer cancel()
+		out, _ := exec.CommandContext(ctx, p, args...).CombinedOutput()
+		for _, l := range strings.Split(string(out), "\n") {
+			if l = strings.TrimSpace(l); l != "" && !strings.Contains(l, "[INFO]") {
+				return l
 			}
 		}
-		fmt.Printf(" | %d\n", errs)
+		return ""
 	}
-	fmt.Println("\nClient (sysbench), MariaDB and the proxy share the same CPUs: compare proxies by ratio and CPU per query.")
-	fmt.Println("errors = ignored errors + reconnects over all targets (oltp_read_write deadlocks are the workload's); -1 = a run failed.")
-}
-
-func writeJSON(rs []result, mon []monitorResult, cl []clusterResult, meta map[string]any) error {
-	if err := os.MkdirAll("bench/results", 0o755); err != nil {
-		return err
+	v["sqlgate"] = first(o.bin, "--version")
+	v["sysbench"] = first("sysbench", "--version")
+	v["haproxy"] = first("haproxy", "-v")
+	if contains(o.targets, tProxySQL) {
+		v["proxysql"] = first(o.proxysqlBin, "--version")
 	}
-	path := filepath.Join("bench/results", "bench-"+time.Now().UTC().Format("20060102T150405Z")+".json")
-	b, err := json.MarshalIndent(map[string]any{"meta": meta, "results": rs, "monitor": mon, "cluster": cl}, "", "  ")
-	if err != nil {
-		return err
+	if db, err := bed.DB(bed.Primary, "app", "app", ""); err == nil {
+		var s string
+		db.QueryRowContext(ctx, "SELECT VERSION()").Scan(&s)
+		v["mariadb"] = s
+		db.Close()
 	}
-	if err := os.WriteFile(path, b, 0o644); err != nil {
-		return err
-	}
-	fmt.Println("results written to", path)
-	return nil
+	return v
 }

@@ -4,6 +4,7 @@ import (
 	"context"
 	"database/sql"
 	"fmt"
+	"io"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -70,7 +71,7 @@ mysql_users = ( { username="app", password="app", default_hostgroup=1 } )
 		args = append(args, "-cpuprofile", prof) // go tool pprof bin/sqlgate $SQLGATE_MONITOR_CPUPROFILE
 	}
 	cmd := exec.Command(bin, args...)
-	cleanup, err := startProcess(cmd, filepath.Join(data, "sqlgate.log"))
+	cleanup, err := startProcess(cmd, filepath.Join(data, "sqlgate.log"), nil)
 	if err != nil {
 		return nil, err
 	}
@@ -134,11 +135,11 @@ mysql_users = ( { username="app", password="app", default_hostgroup=1 } )
 	return out, nil
 }
 
-func printMonitor(rs []monitorResult, window time.Duration) {
-	fmt.Printf("\nMonitor CPU, %d backends (ping + read_only + replication lag checks each), %v per measurement, above an idle baseline:\n\n",
+func printMonitor(w io.Writer, rs []monitorResult, window time.Duration) {
+	fmt.Fprintf(w, "\nMonitor CPU, %d backends (ping + read_only + replication lag checks each), %v per measurement, above an idle baseline:\n\n",
 		rs[0].Backends, window)
-	fmt.Printf("%12s %10s %16s %14s\n", "interval", "checks/s", "CPU % of 1 core", "CPU us/check")
+	fmt.Fprintf(w, "%12s %10s %16s %14s\n", "interval", "checks/s", "CPU % of 1 core", "CPU us/check")
 	for _, r := range rs {
-		fmt.Printf("%10dms %10.0f %16.2f %14.1f\n", r.IntervalMs, r.ChecksPerS, r.CPUPercent, r.CPUusPerChk)
+		fmt.Fprintf(w, "%10dms %10.0f %16.2f %14.1f\n", r.IntervalMs, r.ChecksPerS, r.CPUPercent, r.CPUusPerChk)
 	}
 }

@@ -1,0 +1,557 @@
+package main
+
+import (
+	"encoding/json"
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+	"sort"
+	"strings"
+	"time"
+)
+
+type machine struct {
+	NProc      int       `json:"nproc"`
+	CPU        string    `json:"cpu"`
+	MemGiB     float64   `json:"mem_gib"`
+	Kernel     string    `json:"kernel"`
+	OS         string    `json:"os,omitempty"`
+	LoadBefore []float64 `json:"load_before"`
+	LoadAfter  []float64 `json:"load_after"`
+}
+
+type meta struct {
+	Date           string            `json:"date"`
+	Args           []string          `json:"args"`
+	WallSeconds    float64           `json:"wall_seconds"`
+	SecondsPerRun  int               `json:"seconds_per_run"`
+	WarmupSeconds  int               `json:"warmup_seconds"`
+	Tables         int               `json:"tables"`
+	TableSize      int               `json:"table_size"`
+	ProxyThreads   int               `json:"proxy_threads"`
+	GOMAXPROCS     int               `json:"sqlgate_gomaxprocs"`
+	Targets        []string          `json:"targets"`
+	Sections       []string          `json:"sections"`
+	MonitorWindowS float64           `json:"monitor_window_s,omitempty"`
+	Machine        machine           `json:"machine"`
+	Versions       map[string]string `json:"versions"`
+}
+
+// goal is one of issue 14's targets and what this run achieved.
+type goal struct {
+	Measure  string  `json:"measure"`
+	Target   string  `json:"target"`
+	Value    float64 `json:"value"`
+	Achieved string  `json:"achieved"`
+	Status   string  `json:"status"` // pass, miss, n/a
+}
+
+type results struct {
+	Meta     meta             `json:"meta"`
+	Sysbench []sysbenchResult `json:"sysbench"`
+	Idle     []idleResult     `json:"idle"`
+	Storm    []stormResult    `json:"storm"`
+	Rules    []rulesResult    `json:"rules"`
+	Targets  []goal           `json:"targets"`
+	Monitor  []monitorResult  `json:"monitor"`
+	Cluster  []clusterResult  `json:"cluster"`
+}
+
+func (r *results) write(dir string, started time.Time) (string, error) {
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		return "", err
+	}
+	path := filepath.Join(dir, started.Format("2006-01-02")+".json")
+	b, err := json.MarshalIndent(r, "", "  ")
+	if err != nil {
+		return "", err
+	}
+	return path, os.WriteFile(path, append(b, '\n'), 0o644)
+}
+
+// key of a sysbench row without the target.
+func rowKey(s sysbenchResult) string {
+	return fmt.Sprintf("%s/%d/%s", s.Workload, s.Threads, s.Protocol)
+}
+
+func ratio(a, b float64) float64 {
+	if a <= 0 || b <= 0 {
+		return 0
+	}
+	return round2(a / b)
+}
+
+// evaluate fills the ratio columns and returns the targets of issue 14.
+func evaluate(r *results) []goal {
+	by := map[string]*sysbenchResult{}
+	for i := range r.Sysbench {
+		s := &r.Sysbench[i]
+		by[rowKey(*s)+"/"+s.Target] = s
+	}
+	for i := range r.Sysbench {
+		s := &r.Sysbench[i]
+		k := rowKey(*s)
+		if s.Failed != "" {
+			continue
+		}
+		if p := by[k+"/"+tProxySQL]; p != nil && p.Failed == "" && s.Target != tDirect {
+			s.QPSvsProxySQL, s.CPUvsProxySQL = ratio(s.QPS, p.QPS), ratio(s.CPUusPerQ, p.CPUusPerQ)
+		}
+		if h := by[k+"/"+tHAProxy]; h != nil && h.Failed == "" && s.Target != tDirect {
+			s.QPSvsHAProxy, s.CPUvsHAProxy = ratio(s.QPS, h.QPS), ratio(s.CPUusPerQ, h.CPUusPerQ)
+		}
+		if d := by[k+"/"+tDirect]; d != nil && d.Failed == "" && s.Target != tDirect && d.P50ms > 0 {
+			s.AddedP50us = round1((s.P50ms - d.P50ms) * 1000)
+		}
+	}
+	var goals []goal
+	na := func(measure, target, why string) {
+		goals = append(goals, goal{Measure: measure, Target: target, Achieved: why, Status: "n/a"})
+	}
+	check := func(measure, target string, v float64, ok bool, achieved string) {
+		st := "miss"
+		if ok {
+			st = "pass"
+		}
+		goals = append(goals, goal{Measure: measure, Target: target, Value: v, Achieved: achieved, Status: st})
+	}
+	// worst sqlgate/ProxySQL ratio over the rows sel selects.
+	worst := func(sel func(s *sysbenchResult) bool, val func(s *sysbenchResult) float64, higherWorse bool) (float64, string, int) {
+		var w float64
+		var where string
+		n := 0
+		for i := range r.Sysbench {
+			s := &r.Sysbench[i]
+			if s.Target != tSqlgate || !sel(s) {
+				continue
+			}
+			v := val(s)
+			if v == 0 {
+				continue
+			}
+			n++
+			if n == 1 || (higherWorse && v > w) || (!higherWorse && v < w) {
+				w, where = v, fmt.Sprintf("%s %d thr %s", s.Workload, s.Threads, s.Protocol)
+			}
+		}
+		return w, where, n
+	}
+	havePS := contains(r.Meta.Targets, tProxySQL)
+	const noPS = "no ProxySQL in this run"
+	for _, proto := range []string{"text", "ps"} {
+		m := "added latency over direct, 1 thread point_select p50 (" + proto + ")"
+		sg, ps, d := by["point_select/1/"+proto+"/"+tSqlgate], by["point_select/1/"+proto+"/"+tProxySQL], by["point_select/1/"+proto+"/"+tDirect]
+		switch {
+		case !havePS:
+			na(m, "≤ ProxySQL's", noPS)
+		case sg == nil || ps == nil || d == nil || sg.P50ms == 0 || ps.P50ms == 0 || d.P50ms == 0:
+			na(m, "≤ ProxySQL's", "not measured")
+		default:
+			check(m, "≤ ProxySQL's", sg.AddedP50us, sg.AddedP50us <= ps.AddedP50us,
+				fmt.Sprintf("sqlgate %+.0f µs, ProxySQL %+.0f µs", sg.AddedP50us, ps.AddedP50us))
+		}
+	}
+	cpu := func(s *sysbenchResult) float64 { return s.CPUvsProxySQL }
+	m := "proxy CPU µs/query at 1 thread, sqlgate / ProxySQL"
+	if w, where, n := worst(func(s *sysbenchResult) bool { return s.Threads == 1 }, cpu, true); !havePS {
+		na(m, "≤ 1.0", noPS)
+	} else if n == 0 {
+		na(m, "≤ 1.0", "not measured")
+	} else {
+		check(m, "≤ 1.0", w, w <= 1.0, fmt.Sprintf("worst %.2f (%s) of %d rows", w, where, n))
+	}
+	m = "proxy CPU µs/query, sqlgate / ProxySQL, 4 and 32 threads, point_select and read_only"
+	if w, where, n := worst(func(s *sysbenchResult) bool {
+		return (s.Threads == 4 || s.Threads == 32) && (s.Workload == "point_select" || s.Workload == "read_only")
+	}, cpu, true); !havePS {
+		na(m, "≤ 0.85", noPS)
+	} else if n == 0 {
+		na(m, "≤ 0.85", "not measured")
+	} else {
+		check(m, "≤ 0.85", w, w <= 0.85, fmt.Sprintf("worst %.2f (%s) of %d rows", w, where, n))
+	}
+	m = "QPS, sqlgate / ProxySQL, every row"
+	if w, where, n := worst(func(*sysbenchResult) bool { return true }, func(s *sysbenchResult) float64 { return s.QPSvsProxySQL }, false); !havePS {
+		na(m, "≥ 1.0", noPS)
+	} else if n == 0 {
+		na(m, "≥ 1.0", "not measured")
+	} else {
+		check(m, "≥ 1.0", w, w >= 1.0, fmt.Sprintf("worst %.2f (%s) of %d rows", w, where, n))
+	}
+	m = "RSS per idle client connection"
+	var idleSG, idlePS *idleResult
+	for i := range r.Idle {
+		switch r.Idle[i].Target {
+		case tSqlgate:
+			idleSG = &r.Idle[i]
+		case tProxySQL:
+			idlePS = &r.Idle[i]
+		}
+	}
+	if idleSG == nil || idleSG.Conns == 0 {
+		na(m, "≤ 16 KiB", "not measured")
+	} else {
+		a := fmt.Sprintf("%.1f KiB at %d connections", idleSG.KiBPerConn, idleSG.Conns)
+		if idlePS != nil && idlePS.Conns > 0 {
+			a += fmt.Sprintf(" (ProxySQL %.1f KiB)", idlePS.KiBPerConn)
+		}
+		if idleSG.Conns < idleSG.Wanted {
+			a += fmt.Sprintf("; only %d of %d opened", idleSG.Conns, idleSG.Wanted)
+		}
+		check(m+fmt.Sprintf(" at %d connections", idleSG.Wanted), "≤ 16 KiB", idleSG.KiBPerConn, idleSG.KiBPerConn <= 16, a)
+	}
+	m = "QPS with query rules / 0 rules"
+	var sgRules, psRules float64
+	nRules := 0
+	for _, x := range r.Rules {
+		if x.Rules > 0 && x.VsNoRules > 0 {
+			nRules = x.Rules
+			switch x.Target {
+			case tSqlgate:
+				sgRules = x.VsNoRules
+			case tProxySQL:
+				psRules = x.VsNoRules
+			}
+		}
+	}
+	if sgRules == 0 {
+		na(m, "≥ 0.90", "not measured")
+	} else {
+		a := fmt.Sprintf("%.2f", sgRules)
+		if psRules > 0 {
+			a += fmt.Sprintf(" (ProxySQL %.2f)", psRules)
+		}
+		check(strings.Replace(m, "query rules", fmt.Sprintf("%d query rules", nRules), 1), "≥ 0.90", sgRules, sgRules >= 0.90, a)
+	}
+	return goals
+}
+
+var targetTitle = map[string]string{tDirect: "direct", tHAProxy: "HAProxy", tProxySQL: "ProxySQL", tSqlgate: "sqlgate"}
+
+func fmtRatio(v float64) string {
+	if v == 0 {
+		return "-"
+	}
+	return fmt.Sprintf("%.2f", v)
+}
+
+func header(w io.Writer, r *results) {
+	m := r.Meta
+	v := m.Versions
+	fmt.Fprintf(w, "sqlgate benchmark %s | %d CPUs (%s), %.0f GiB, kernel %s | load %s before, %s after\n",
+		m.Date, m.Machine.NProc, m.Machine.CPU, m.Machine.MemGiB, m.Machine.Kernel, fmtLoad(m.Machine.LoadBefore), fmtLoad(m.Machine.LoadAfter))
+	fmt.Fprintf(w, "sqlgate %s (GOMAXPROCS=%d) | %s (mysql-threads=%d) | %s | MariaDB %s | %s\n",
+		v["sqlgate"], m.GOMAXPROCS, orNone(v["proxysql"], "no ProxySQL"), m.ProxyThreads, v["haproxy"], v["mariadb"], v["sysbench"])
+	fmt.Fprintf(w, "%d s measured per run after %d s warm-up; sysbench %d tables x %d rows; text = --db-ps-mode=disable, ps = auto\n",
+		m.SecondsPerRun, m.WarmupSeconds, m.Tables, m.TableSize)
+}
+
+func orNone(s, none string) string {
+	if s == "" {
+		return none
+	}
+	return s
+}
+
+func fmtLoad(l []float64) string {
+	if len(l) < 3 {
+		return "?"
+	}
+	return fmt.Sprintf("%.2f/%.2f/%.2f", l[0], l[1], l[2])
+}
+
+// printAll prints the run: the sysbench table (one line per target, with
+// its ratios to ProxySQL and HAProxy and the machine's load), the idle,
+// storm and rules sections, the targets and sqlgate's monitor and cluster
+// measurements.
+func printAll(w io.Writer, r *results) {
+	fmt.Fprintln(w)
+	header(w, r)
+	if len(r.Sysbench) > 0 {
+		fmt.Fprintln(w)
+		fmt.Fprintf(w, "%-12s %3s %-4s %-8s | %8s %7s %7s %7s %7s | %7s %6s | %5s %5s | %5s %5s | %5s %5s %s\n",
+			"workload", "thr", "prot", "target", "QPS", "p50ms", "p95ms", "p99ms", "+p50us", "cpuus/q", "rssMB",
+			"q/PS", "c/PS", "q/HA", "c/HA", "load", "other", "errors")
+		prev := ""
+		for _, s := range r.Sysbench {
+			if k := rowKey(s); k != prev && prev != "" {
+				fmt.Fprintln(w)
+			}
+			prev = rowKey(s)
+			cpu, rss, added := "-", "-", "-"
+			if s.CPUusPerQ > 0 {
+				cpu, rss = fmt.Sprintf("%.1f", s.CPUusPerQ), fmt.Sprintf("%.1f", s.RSSMB)
+			}
+			if s.Target != tDirect && s.AddedP50us != 0 {
+				added = fmt.Sprintf("%+.0f", s.AddedP50us)
+			}
+			errs := fmt.Sprint(s.Errors + s.Reconnects)
+			if s.Failed != "" {
+				errs = "FAILED"
+			}
+			fmt.Fprintf(w, "%-12s %3d %-4s %-8s | %8.0f %7.3f %7.3f %7.3f %7s | %7s %6s | %5s %5s | %5s %5s | %5.2f %5.2f %s\n",
+				s.Workload, s.Threads, s.Protocol, s.Target, s.QPS, s.P50ms, s.P95ms, s.P99ms, added, cpu, rss,
+				fmtRatio(s.QPSvsProxySQL), fmtRatio(s.CPUvsProxySQL), fmtRatio(s.QPSvsHAProxy), fmtRatio(s.CPUvsHAProxy),
+				s.Load1, s.OtherCPU, errs)
+		}
+		fmt.Fprintln(w, "\np50/p95/p99 per sysbench event (one query for point_select, a transaction otherwise); +p50us over direct;")
+		fmt.Fprintln(w, "cpuus/q: the proxy's CPU (/proc utime+stime) per query; q/PS, c/PS, q/HA, c/HA: QPS and CPU per query against")
+		fmt.Fprintln(w, "ProxySQL's and HAProxy's in the same row; load: 1-minute load average at the start; other: CPUs busy outside")
+		fmt.Fprintln(w, "sysbench, MariaDB and the proxies during the run (other users of the machine); errors: ignored errors + reconnects.")
+	}
+	if len(r.Idle) > 0 {
+		fmt.Fprintln(w, "\nIdle client connections (logged in, then idle):")
+		fmt.Fprintf(w, "%-8s %7s %8s %10s %10s %10s %11s  %s\n", "target", "conns", "open s", "RSS before", "RSS after", "KiB/conn", "cpuus/login", "")
+		for _, x := range r.Idle {
+			fmt.Fprintf(w, "%-8s %7d %8.1f %8.1fMB %8.1fMB %10.2f %11.1f  %s\n", x.Target, x.Conns, x.OpenSeconds, x.RSSBeforeMB, x.RSSAfterMB, x.KiBPerConn, x.CPUusPerCon, x.Error)
+		}
+	}
+	if len(r.Storm) > 0 {
+		fmt.Fprintf(w, "\nConnection storm (%d clients: connect, SELECT 1, quit, as fast as possible):\n", r.Storm[0].Workers)
+		fmt.Fprintf(w, "%-8s %8s %8s %7s %7s %11s %5s %5s %6s  %s\n", "target", "conns", "conns/s", "p50ms", "p99ms", "cpuus/conn", "x/PS", "x/HA", "errors", "")
+		rate := map[string]float64{}
+		for _, x := range r.Storm {
+			rate[x.Target] = x.ConnsPerS
+		}
+		for _, x := range r.Storm {
+			fmt.Fprintf(w, "%-8s %8d %8.0f %7.2f %7.2f %11.1f %5s %5s %6d  %s\n", x.Target, x.Conns, x.ConnsPerS, x.P50ms, x.P99ms, x.CPUusPerConn,
+				fmtRatio(ratio(x.ConnsPerS, rate[tProxySQL])), fmtRatio(ratio(x.ConnsPerS, rate[tHAProxy])), x.Errors, x.FirstError)
+		}
+	}
+	if len(r.Rules) > 0 {
+		fmt.Fprintf(w, "\nQuery rules (none matching), point_select %d threads text:\n", r.Rules[0].Threads)
+		fmt.Fprintf(w, "%-8s %6s %13s %8s %7s %8s %8s  %s\n", "target", "rules", "fast-routing", "QPS", "p50ms", "cpuus/q", "vs 0", "")
+		for _, x := range r.Rules {
+			fmt.Fprintf(w, "%-8s %6d %13d %8.0f %7.3f %8.1f %8s  %s\n", x.Target, x.Rules, x.FastRouting, x.QPS, x.P50ms, x.CPUusPerQ, fmtRatio(x.VsNoRules), x.Failed)
+		}
+	}
+	if len(r.Targets) > 0 {
+		fmt.Fprintln(w, "\nTargets (issue 14, this run):")
+		for _, g := range r.Targets {
+			fmt.Fprintf(w, "  %-4s  %-88s %-7s %s\n", strings.ToUpper(g.Status), g.Measure, g.Target, g.Achieved)
+		}
+	}
+	if len(r.Monitor) > 0 {
+		printMonitor(w, r.Monitor, time.Duration(r.Meta.MonitorWindowS*float64(time.Second)))
+	}
+	if len(r.Cluster) > 0 {
+		printCluster(w, r.Cluster)
+	}
+}
+
+const (
+	markBegin = "<!-- bench:begin -->"
+	markEnd   = "<!-- bench:end -->"
+)
+
+// newestResults is the newest <date>.json in dir.
+func newestResults(dir string) (string, error) {
+	files, err := filepath.Glob(filepath.Join(dir, "????-??-??.json"))
+	if err != nil {
+		return "", err
+	}
+	if len(files) == 0 {
+		return "", fmt.Errorf("no results in %s: run make bench", dir)
+	}
+	sort.Strings(files)
+	return files[len(files)-1], nil
+}
+
+// writeReadme replaces what is between the markers in readme with tables
+// made from the newest results file.
+func writeReadme(dir, readme string) error {
+	path, err := newestResults(dir)
+	if err != nil {
+		return err
+	}
+	b, err := os.ReadFile(path)
+	if err != nil {
+		return err
+	}
+	var r results
+	if err := json.Unmarshal(b, &r); err != nil {
+		return fmt.Errorf("%s: %w", path, err)
+	}
+	doc, err := os.ReadFile(readme)
+	if err != nil {
+		return err
+	}
+	s := string(doc)
+	i, j := strings.Index(s, markBegin), strings.Index(s, markEnd)
+	if i < 0 || j < i {
+		return fmt.Errorf("%s: no %s ... %s markers", readme, markBegin, markEnd)
+	}
+	var md strings.Builder
+	readmeTables(&md, &r, filepath.ToSlash(path))
+	s = s[:i+len(markBegin)] + "\n" + md.String() + s[j:]
+	if err := os.WriteFile(readme, []byte(s), 0o644); err != nil {
+		return err
+	}
+	fmt.Printf("%s: Performance table rewritten from %s\n", readme, path)
+	return nil
+}
+
+func num(v float64) string {
+	if v == 0 {
+		return "-"
+	}
+	s := fmt.Sprintf("%.0f", v)
+	var out []byte
+	for i := range s {
+		if i > 0 && (len(s)-i)%3 == 0 {
+			out = append(out, ',')
+		}
+		out = append(out, s[i])
+	}
+	return string(out)
+}
+
+func readmeTables(w io.Writer, r *results, path string) {
+	m := r.Meta
+	v := m.Versions
+	fmt.Fprintf(w, "<!-- generated by `go run ./scripts/bench -readme` from %s; do not edit by hand -->\n", path)
+	fmt.Fprintf(w, "From [`%s`](%s), written by `make bench` on %s: %d CPUs (%s), load average %s before and %s after;\n",
+		path, path, strings.TrimSuffix(strings.Replace(m.Date, "T", " ", 1), "Z")+" UTC", m.Machine.NProc, m.Machine.CPU,
+		fmtLoad(m.Machine.LoadBefore), fmtLoad(m.Machine.LoadAfter))
+	fmt.Fprintf(w, "sqlgate %s (GOMAXPROCS=%d), %s and sqlgate with `mysql-threads=%d` and the same proxysql.cnf, %s, MariaDB %s, %s;\n",
+		v["sqlgate"], m.GOMAXPROCS, orNone(v["proxysql"], "no ProxySQL"), m.ProxyThreads, v["haproxy"], v["mariadb"], v["sysbench"])
+	fmt.Fprintf(w, "%d s measured per row after %d s of warm-up. Client, MariaDB and proxy share the CPUs: compare within this run.\n",
+		m.SecondsPerRun, m.WarmupSeconds)
+	if len(m.Args) > 0 {
+		fmt.Fprintf(w, "Run with `%s` (not the full default run).\n", strings.Join(m.Args, " "))
+	}
+	if len(r.Sysbench) > 0 {
+		fmt.Fprintln(w, "\nQPS (proxy CPU µs per query; p50 ms per event) and sqlgate against ProxySQL:")
+		fmt.Fprintln(w)
+		fmt.Fprintln(w, "| workload | threads | protocol | direct | HAProxy TCP | ProxySQL | sqlgate | sqlgate / ProxySQL: QPS, CPU |")
+		fmt.Fprintln(w, "|---|---|---|---|---|---|---|---|")
+		type row struct {
+			k  string
+			by map[string]sysbenchResult
+		}
+		var rows []*row
+		idx := map[string]*row{}
+		for _, s := range r.Sysbench {
+			k := rowKey(s)
+			if idx[k] == nil {
+				idx[k] = &row{k: k, by: map[string]sysbenchResult{}}
+				rows = append(rows, idx[k])
+			}
+			idx[k].by[s.Target] = s
+		}
+		cell := func(s sysbenchResult, ok bool) string {
+			switch {
+			case !ok:
+				return "-"
+			case s.Failed != "":
+				return "failed"
+			case s.CPUusPerQ > 0:
+				return fmt.Sprintf("%s (%.1f; %.3f)", num(s.QPS), s.CPUusPerQ, s.P50ms)
+			default:
+				return fmt.Sprintf("%s (%.3f)", num(s.QPS), s.P50ms)
+			}
+		}
+		for _, x := range rows {
+			sg, ok := x.by[tSqlgate]
+			vs := "-"
+			if ok && sg.QPSvsProxySQL > 0 {
+				vs = fmt.Sprintf("%.2f, %s", sg.QPSvsProxySQL, fmtRatio(sg.CPUvsProxySQL))
+			}
+			parts := strings.Split(x.k, "/")
+			d, okd := x.by[tDirect]
+			h, okh := x.by[tHAProxy]
+			p, okp := x.by[tProxySQL]
+			fmt.Fprintf(w, "| %s | %s | %s | %s | %s | %s | %s | %s |\n", parts[0], parts[1], parts[2],
+				cell(d, okd), cell(h, okh), cell(p, okp), cell(sg, ok), vs)
+		}
+	}
+	if len(r.Targets) > 0 {
+		fmt.Fprintln(w, "\nIssue 14's targets in this run:")
+		fmt.Fprintln(w)
+		fmt.Fprintln(w, "| measure | target | achieved | |")
+		fmt.Fprintln(w, "|---|---|---|---|")
+		for _, g := range r.Targets {
+			fmt.Fprintf(w, "| %s | %s | %s | %s |\n", g.Measure, g.Target, g.Achieved, g.Status)
+		}
+	}
+	if len(r.Idle) > 0 || len(r.Storm) > 0 || len(r.Rules) > 0 {
+		fmt.Fprintln(w, "\nConnections and rules:")
+		fmt.Fprintln(w)
+		fmt.Fprintln(w, "| measure | direct | HAProxy | ProxySQL | sqlgate |")
+		fmt.Fprintln(w, "|---|---|---|---|---|")
+		line := func(name string, val map[string]string) {
+			fmt.Fprintf(w, "| %s | %s | %s | %s | %s |\n", name, orNone(val[tDirect], "-"), orNone(val[tHAProxy], "-"), orNone(val[tProxySQL], "-"), orNone(val[tSqlgate], "-"))
+		}
+		if len(r.Idle) > 0 {
+			val := map[string]string{}
+			n := 0
+			for _, x := range r.Idle {
+				if x.Conns > 0 {
+					val[x.Target] = fmt.Sprintf("%.1f KiB (%.0f → %.0f MB)", x.KiBPerConn, x.RSSBeforeMB, x.RSSAfterMB)
+				}
+				n = max(n, x.Wanted)
+			}
+			line(fmt.Sprintf("RSS per idle client connection, %s connections", num(float64(n))), val)
+		}
+		if len(r.Storm) > 0 {
+			val := map[string]string{}
+			for _, x := range r.Storm {
+				s := fmt.Sprintf("%s/s, p99 %.1f ms", num(x.ConnsPerS), x.P99ms)
+				if x.CPUusPerConn > 0 {
+					s += fmt.Sprintf(", %.0f µs CPU", x.CPUusPerConn)
+				}
+				if x.Errors > 0 {
+					s += fmt.Sprintf(", %d errors", x.Errors)
+				}
+				val[x.Target] = s
+			}
+			line(fmt.Sprintf("connection storm (%d clients: connect, SELECT 1, quit)", r.Storm[0].Workers), val)
+		}
+		cases := map[string]map[string]string{}
+		var order []string
+		for _, x := range r.Rules {
+			name := "point_select, 0 rules"
+			switch {
+			case x.Rules > 0:
+				name = fmt.Sprintf("point_select, %s query rules", num(float64(x.Rules)))
+			case x.FastRouting > 0:
+				name = fmt.Sprintf("point_select, %s fast-routing entries", num(float64(x.FastRouting)))
+			}
+			name += fmt.Sprintf(" (%d threads, text)", x.Threads)
+			if cases[name] == nil {
+				cases[name] = map[string]string{}
+				order = append(order, name)
+			}
+			s := num(x.QPS) + " QPS"
+			if x.VsNoRules > 0 {
+				s += fmt.Sprintf(" (%.2f of 0 rules)", x.VsNoRules)
+			}
+			if x.Failed != "" {
+				s = "failed"
+			}
+			cases[name][x.Target] = s
+		}
+		for _, name := range order {
+			line(name, cases[name])
+		}
+	}
+	if len(r.Monitor) > 0 {
+		var parts []string
+		for _, x := range r.Monitor {
+			parts = append(parts, fmt.Sprintf("%.1f %% of a core at %d ms checks", x.CPUPercent, x.IntervalMs))
+		}
+		fmt.Fprintf(w, "\nsqlgate's monitor with %d backends: %s.\n", r.Monitor[0].Backends, strings.Join(parts, ", "))
+	}
+	if len(r.Cluster) > 0 {
+		var parts []string
+		for _, x := range r.Cluster {
+			c := append([]float64(nil), x.ConvergeMs...)
+			sort.Float64s(c)
+			if len(c) > 0 {
+				parts = append(parts, fmt.Sprintf("%.1f s at %d ms", c[len(c)/2]/1000, x.IntervalMs))
+			}
+		}
+		fmt.Fprintf(w, "Cluster of 2 cores + %d satellites (sqlgate): a rule change reaches every node in %s (median).\n", r.Cluster[0].Nodes-2, strings.Join(parts, ", "))
+	}
+}

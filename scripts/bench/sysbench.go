@@ -1,0 +1,237 @@
+package main
+
+import (
+	"context"
+	"fmt"
+	"os"
+	"os/exec"
+	"regexp"
+	"sort"
+	"strconv"
+	"strings"
+	"time"
+)
+
+// sysbenchResult is one (workload, threads, protocol, target) run.
+type sysbenchResult struct {
+	Workload   string  `json:"workload"`
+	Threads    int     `json:"threads"`
+	Protocol   string  `json:"protocol"` // text or ps
+	Target     string  `json:"target"`
+	Seconds    float64 `json:"seconds"` // measured
+	QPS        float64 `json:"qps"`
+	TPS        float64 `json:"tps"`
+	Queries    int64   `json:"queries"`
+	P50ms      float64 `json:"p50_ms"` // per sysbench event (a query for point_select, a transaction otherwise)
+	P95ms      float64 `json:"p95_ms"`
+	P99ms      float64 `json:"p99_ms"`
+	Errors     int     `json:"errors"`
+	Reconnects int     `json:"reconnects"`
+	CPUusPerQ  float64 `json:"proxy_cpu_us_per_query,omitempty"`
+	RSSMB      float64 `json:"proxy_rss_mb,omitempty"`
+	Load1      float64 `json:"load1"`      // 1-minute load average when the run started
+	OtherCPU   float64 `json:"other_cpus"` // CPUs busy outside sysbench, MariaDB and the proxies during the run
+	Failed     string  `json:"failed,omitempty"`
+	// Filled in by evaluate: this row against ProxySQL's and HAProxy's.
+	QPSvsProxySQL float64 `json:"qps_vs_proxysql,omitempty"`
+	CPUvsProxySQL float64 `json:"cpu_vs_proxysql,omitempty"`
+	QPSvsHAProxy  float64 `json:"qps_vs_haproxy,omitempty"`
+	CPUvsHAProxy  float64 `json:"cpu_vs_haproxy,omitempty"`
+	AddedP50us    float64 `json:"added_p50_us_over_direct,omitempty"`
+}
+
+type sysbencher struct {
+	o          options
+	mariadbPID int
+	targets    map[string]*target
+}
+
+func (s *sysbencher) common(port int) []string {
+	return []string{"--db-driver=mysql", "--mysql-host=127.0.0.1", fmt.Sprintf("--mysql-port=%d", port),
+		"--mysql-user=app", "--mysql-password=app", "--mysql-db=sbtest", "--tables=4", "--table-size=10000"}
+}
+
+func (s *sysbencher) prepare(ctx context.Context, port int) error {
+	s.cleanup(ctx, port)
+	args := append([]string{"oltp_read_write"}, s.common(port)...)
+	out, err := sysbenchCmd(ctx, 3*time.Minute, append(args, "--threads=4", "prepare")...)
+	if err != nil {
+		return fmt.Errorf("sysbench prepare: %v\n%s", err, tailLines(out, 10))
+	}
+	return nil
+}
+
+func (s *sysbencher) cleanup(ctx context.Context, port int) {
+	sysbenchCmd(ctx, time.Minute, append(append([]string{"oltp_read_write"}, s.common(port)...), "cleanup")...)
+}
+
+// run runs one sysbench measurement through t. The first -warmup seconds
+// are cut off with --report-checkpoints (sysbench 1.0 resets its counters
+// and histogram there); the proxy's CPU is read at the same moment.
+func (s *sysbencher) run(ctx context.Context, t *target, workload string, threads int, protocol string) sysbenchResult {
+	r := sysbenchResult{Workload: workload, Threads: threads, Protocol: protocol, Target: t.name}
+	if la := loadavg(); len(la) > 0 {
+		r.Load1 = la[0]
+	}
+	ps := "disable"
+	if protocol == "ps" {
+		ps = "auto"
+	}
+	warm, dur := s.o.warmup, s.o.duration
+	// sysbench's default --mysql-ignore-errors (1213,1020,1205) is kept:
+	// oltp_read_write deadlocks on MariaDB itself at high concurrency;
+	// they are counted in the errors column.
+	args := append([]string{"oltp_" + workload}, s.common(t.port)...)
+	args = append(args, "--db-ps-mode="+ps, fmt.Sprintf("--threads=%d", threads), fmt.Sprintf("--time=%d", warm+dur),
+		"--report-interval=0", "--histogram=on", "--percentile=99")
+	if warm > 0 {
+		args = append(args, fmt.Sprintf("--report-checkpoints=%d", warm))
+	}
+	args = append(args, "run")
+
+	pids := []int{s.mariadbPID}
+	for _, x := range s.targets {
+		pids = append(pids, x.pid)
+	}
+	others := func() float64 {
+		var c float64
+		for _, p := range pids {
+			c += cpuSeconds(p)
+		}
+		return c + cpuSeconds(os.Getpid())
+	}
+	ctx, cancel := context.WithTimeout(ctx, time.Duration(warm+dur+90)*time.Second)
+	defer cancel()
+	cmd := exec.CommandContext(ctx, "sysbench", args...)
+	var out strings.Builder
+	cmd.Stdout, cmd.Stderr = &out, &out
+	busy0, _ := machineCPU()
+	own0 := others()
+	if err := cmd.Start(); err != nil {
+		r.Failed = err.Error()
+		return r
+	}
+	// The proxy's CPU from the checkpoint (sysbench's clock starts once
+	// its threads are connected, a few ms after the process).
+	var cpu0 float64
+	var t0 time.Time
+	mark := func() { cpu0, t0 = cpuSeconds(t.pid), time.Now() }
+	if warm == 0 {
+		mark()
+	}
+	waited := make(chan error, 1)
+	go func() { waited <- cmd.Wait() }()
+	var err error
+	if warm > 0 {
+		select {
+		case err = <-waited:
+			waited <- err
+		case <-time.After(time.Duration(warm) * time.Second):
+			mark()
+		}
+	}
+	err = <-waited
+	cpu1, t1 := cpuSeconds(t.pid), time.Now()
+	busy1, _ := machineCPU()
+	own1 := others()
+	if cmd.ProcessState != nil {
+		own1 += cmd.ProcessState.UserTime().Seconds() + cmd.ProcessState.SystemTime().Seconds()
+	}
+	if s.o.verbose {
+		fmt.Fprintln(os.Stderr, out.String())
+	}
+	parseSysbench(out.String(), &r)
+	if el := t1.Sub(t0).Seconds(); el > 0 {
+		r.OtherCPU = round2(max(0, (busy1-busy0)-(own1-own0)) / el)
+	}
+	switch {
+	case err != nil:
+		r.Failed = fmt.Sprintf("%v: %s", err, tailLines(out.String(), 3))
+		fmt.Fprintf(os.Stderr, "sysbench %s via %s failed: %s\n", workload, t.name, r.Failed)
+	case r.Queries == 0:
+		r.Failed = "no queries: " + tailLines(out.String(), 3)
+		fmt.Fprintf(os.Stderr, "sysbench %s via %s: %s\n", workload, t.name, r.Failed)
+	}
+	if t.pid > 0 && r.Queries > 0 {
+		r.CPUusPerQ = round1((cpu1 - cpu0) * 1e6 / float64(r.Queries))
+		r.RSSMB = round1(rssKiB(t.pid) / 1024)
+	}
+	return r
+}
+
+func sysbenchCmd(ctx context.Context, limit time.Duration, args ...string) (string, error) {
+	ctx, cancel := context.WithTimeout(ctx, limit)
+	defer cancel()
+	out, err := exec.CommandContext(ctx, "sysbench", args...).CombinedOutput()
+	return string(out), err
+}
+
+var (
+	reQueries = regexp.MustCompile(`queries:\s+(\d+)\s+\(([\d.]+) per sec`)
+	reTx      = regexp.MustCompile(`transactions:\s+\d+\s+\(([\d.]+) per sec`)
+	reErrors  = regexp.MustCompile(`ignored errors:\s+(\d+)`)
+	reReconn  = regexp.MustCompile(`reconnects:\s+(\d+)`)
+	reHist    = regexp.MustCompile(`(?m)^\s*([\d.]+)\s+\|[*\s]*(\d+)\s*$`)
+)
+
+// parseSysbench reads the final report. With --report-checkpoints the
+// checkpoint's report comes first and the final one covers only the time
+// after it; the histogram (printed once, before the final report's
+// statistics) covers the same interval.
+func parseSysbench(out string, r *sysbenchResult) {
+	hist := ""
+	if i := strings.LastIndex(out, "Latency histogram"); i >= 0 {
+		hist = out[i:]
+		if j := strings.Index(hist, "SQL statistics:"); j >= 0 {
+			hist = hist[:j]
+		}
+	}
+	if i := strings.LastIndex(out, "SQL statistics:"); i >= 0 {
+		out = out[i:]
+	}
+	if m := reQueries.FindStringSubmatch(out); m != nil {
+		r.Queries, _ = strconv.ParseInt(m[1], 10, 64)
+		r.QPS, _ = strconv.ParseFloat(m[2], 64)
+		if r.QPS > 0 {
+			r.Seconds = round2(float64(r.Queries) / r.QPS)
+		}
+	}
+	if m := reTx.FindStringSubmatch(out); m != nil {
+		r.TPS, _ = strconv.ParseFloat(m[1], 64)
+	}
+	if m := reErrors.FindStringSubmatch(out); m != nil {
+		r.Errors, _ = strconv.Atoi(m[1])
+	}
+	if m := reReconn.FindStringSubmatch(out); m != nil {
+		r.Reconnects, _ = strconv.Atoi(m[1])
+	}
+	type bucket struct {
+		v float64
+		n int64
+	}
+	var bs []bucket
+	var total int64
+	for _, m := range reHist.FindAllStringSubmatch(hist, -1) {
+		v, _ := strconv.ParseFloat(m[1], 64)
+		n, _ := strconv.ParseInt(m[2], 10, 64)
+		bs = append(bs, bucket{v, n})
+		total += n
+	}
+	sort.Slice(bs, func(i, j int) bool { return bs[i].v < bs[j].v })
+	pct := func(p float64) float64 {
+		need := int64(p*float64(total) + 0.999999)
+		var acc int64
+		for _, b := range bs {
+			if acc += b.n; acc >= need {
+				return b.v
+			}
+		}
+		return 0
+	}
+	if total > 0 {
+		r.P50ms, r.P95ms, r.P99ms = pct(0.50), pct(0.95), pct(0.99)
+	}
+}
+
+func round1(v float64) float64 { return float64(int64(v*10+0.5)) / 10 }
+func round2(v float64) float64 { return float64(int64(v*100+0.5)) / 100 }
