@@ -12,7 +12,7 @@ import (
 // cacheKey is the query cache key for a statement of this session: the
 // byte-exact text per user and schema, in the client's EOF form.
 func (s *Session) cacheKey(q string) qcache.Key {
-	return qcache.Key{User: s.user.Name, Schema: s.state.schema, DeprecateEOF: s.caps&wire.ClientDeprecateEOF != 0, Query: q}
+	return qcache.Key{User: s.user.Name, Schema: s.state.Schema, DeprecateEOF: s.caps&wire.ClientDeprecateEOF != 0, Query: q}
 }
 
 // replay writes a cached reply to the client.

@@ -23,7 +23,7 @@ func (s *Session) shouldLog(rt *runtime.Snapshot, ruleLog int) bool {
 // backend ran it (a cache hit, an error_msg or OK_msg rule).
 func (s *Session) logEvent(typ eventlog.EventType, hg int, query string, digest uint64, start time.Time, stmtID uint32) {
 	e := eventlog.Event{
-		Type: typ, ThreadID: s.id, Username: s.user.Name, Schema: s.state.schema, Client: s.remote,
+		Type: typ, ThreadID: s.id, Username: s.user.Name, Schema: s.state.Schema, Client: s.remote,
 		Hostgroup: hg, Start: start, End: time.Now(), ClientStmtID: stmtID,
 		HaveAffected: s.last.Err == nil && s.last.Rows == 0, RowsAffected: s.last.Affected, LastInsertID: s.last.InsertID,
 		HaveRowsSent: true, RowsSent: uint64(s.last.Rows), Digest: digest, Query: query,

@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"sqlgate/internal/backend"
+	"sqlgate/internal/frontend/stmt"
 	"sqlgate/internal/router"
 	"sqlgate/internal/runtime"
 	"sqlgate/internal/wire"
@@ -21,7 +22,7 @@ type mirrorJob struct {
 	sess *Session // detached pseudo-session
 	hg   int
 	pkt  []byte
-	info stmtInfo
+	info stmt.Info
 }
 
 // mirrors runs mirror jobs with bounded concurrency
@@ -82,15 +83,15 @@ func (m *mirrors) counts() (running, queued int) {
 // mirror_flagOUT, for wherever the rules starting at that flag send it (and
 // rewritten as they say). The copy runs on a detached session with the
 // client's user and session state; its results are discarded.
-func (s *Session) mirror(rt *runtime.Snapshot, res router.Result, q, digest string, info *stmtInfo) {
-	if len(q)+1 > maxMirrorPacket || info.cmd == router.CmdLoadData {
+func (s *Session) mirror(rt *runtime.Snapshot, res router.Result, q, digest string, info *stmt.Info) {
+	if len(q)+1 > maxMirrorPacket || info.Cmd == router.CmdLoadData {
 		return
 	}
 	hg := res.MirrorHostgroup
 	if res.MirrorFlagOUT >= 0 {
 		mres := rt.Rules.Evaluate(router.Input{
-			Username: s.user.Name, Schema: s.state.schema, FlagIN: res.MirrorFlagOUT, Query: q, DigestText: digest,
-			Digest: info.hash, ClientAddr: s.clientHost, ProxyAddr: s.proxyAddr, ProxyPort: s.proxyPort,
+			Username: s.user.Name, Schema: s.state.Schema, FlagIN: res.MirrorFlagOUT, Query: q, DigestText: digest,
+			Digest: info.Hash, ClientAddr: s.clientHost, ProxyAddr: s.proxyAddr, ProxyPort: s.proxyPort,
 		})
 		if mres.DestinationHostgroup >= 0 {
 			hg = mres.DestinationHostgroup
@@ -105,15 +106,11 @@ func (s *Session) mirror(rt *runtime.Snapshot, res router.Result, q, digest stri
 	m := &Session{
 		srv: s.srv, c: wire.NewConn(discardConn{}), id: s.id, remote: s.remote, user: s.user, cred: s.cred,
 		caps: s.caps, backend: map[int]*backend.Conn{}, trxHG: -1, nextFlagIN: -1, lockedHG: -1, lastInsertHG: -1,
-		stmts: map[uint32]*clientStmt{}, state: s.state,
-	}
-	m.state.vars = make(map[string]string, len(s.state.vars))
-	for k, v := range s.state.vars {
-		m.state.vars[k] = v
+		state: s.state.Clone(),
 	}
 	mi := *info
-	mi.retries = 1 // mirrors are never retried
-	mi.timeout = 0
+	mi.Retries = 1 // mirrors are never retried
+	mi.Timeout = 0
 	pkt := append([]byte{wire.ComQuery}, q...)
 	s.srv.mirrors.submit(mirrorJob{sess: m, hg: hg, pkt: pkt, info: mi}, rt.Vars.MirrorMaxConcurrency, rt.Vars.MirrorMaxQueueLength)
 }

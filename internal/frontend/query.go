@@ -10,8 +10,9 @@ import (
 	"time"
 
 	"sqlgate/internal/backend"
-	"sqlgate/internal/digest"
 	"sqlgate/internal/eventlog"
+	"sqlgate/internal/frontend/sessionstate"
+	"sqlgate/internal/frontend/stmt"
 	"sqlgate/internal/qcache"
 	"sqlgate/internal/router"
 	"sqlgate/internal/runtime"
@@ -36,77 +37,13 @@ const (
 	pinRuleNoMultiplex // a query rule with multiplex=0 ran on it
 )
 
-// stmtInfo is what the session learned about a statement before running it.
-type stmtInfo struct {
-	cmd       router.CommandType
-	flags     router.StmtFlags
-	set       []router.Assignment
-	isSet     bool
-	setParsed bool
-	userVar   bool   // the digest references a user variable (@x, not @@x)
-	hash      uint64 // digest.Hash of the digest text, computed once
-
-	// Set by query rules and annotations; the zero value means "not set"
-	// so that a stmtInfo{} literal changes nothing.
-	retries   int           // the rule's retries + 1; overrides mysql-query_retries_on_failure
-	multiplex int           // the rule's multiplex + 1 (multiplexNone when not set)
-	timeout   time.Duration // KILL QUERY after this long
-	newConn   bool          // create_new_connection=1: never reuse a pooled connection
-
-	// sideEffects: a SELECT that calls a function not known to be free of
-	// side effects (GET_LOCK, SLEEP, NEXTVAL, a stored function...), so
-	// running it twice is not harmless.
-	sideEffects bool
-
-	// dropsSchema is the database a DROP DATABASE removes: when it is the
-	// current one, the server's default database becomes NULL.
-	dropsSchema string
-}
-
-// stmtInfo.multiplex values: a query rule's multiplex column plus one.
-const (
-	multiplexNone    = iota
-	multiplexOff     // multiplex=0: keep the connection attached
-	multiplexOn      // multiplex=1: clear an earlier multiplex=0
-	multiplexKeepVar // multiplex=2: @variables in this query do not pin
-)
-
-// maxRetries is how often a failed statement may be retried.
-func (i *stmtInfo) maxRetries(rt *runtime.Snapshot) int {
-	if i.retries > 0 {
-		return i.retries - 1
-	}
-	return rt.Vars.QueryRetriesOnFailure
-}
-
-// retrySafe reports whether the statement can be re-run on another
-// connection after its connection failed before any reply: it must not
-// change data, so running it twice is harmless.
-func (i *stmtInfo) retrySafe() bool {
-	switch i.cmd {
-	case router.CmdShow, router.CmdSet, router.CmdUse:
-		return true
-	case router.CmdSelect:
-		return !i.sideEffects
-	}
-	return false
-}
-
 // loadDataLocalRE matches the digest of LOAD DATA ... LOCAL INFILE.
 var loadDataLocalRE = regexp.MustCompile(`(?i)^LOAD DATA (?:LOW_PRIORITY |CONCURRENT )?LOCAL INFILE`)
 
 func (s *Session) comQuery(rt *runtime.Snapshot, p []byte) error {
 	q := string(p[1:])
-	dtext, comment := digest.Of(q)
-	info := stmtInfo{cmd: router.Classify(dtext), hash: digest.Hash(dtext)}
-	info.flags = router.StatementFlags(dtext, rt.Vars.KeepMultiplexingVariables)
-	if info.flags&router.FlagUserVariable != 0 {
-		info.userVar = containsUserVariable(dtext)
-	}
-	if info.cmd == router.CmdSelect {
-		info.sideEffects = router.CallsUnsafeFunction(dtext)
-	}
-	switch info.cmd {
+	info, dtext, comment := stmt.Classify(q, rt.Vars.KeepMultiplexingVariables)
+	switch info.Cmd {
 	case router.CmdLoadData:
 		if loadDataLocalRE.MatchString(dtext) {
 			if !rt.Vars.EnableLoadDataLocalInfile {
@@ -122,7 +59,7 @@ func (s *Session) comQuery(rt *runtime.Snapshot, p []byte) error {
 			}
 		}
 	case router.CmdDrop:
-		info.dropsSchema, _ = parseDropSchema(q)
+		info.DropsSchema, _ = stmt.ParseDropSchema(q)
 	case router.CmdKill:
 		if killRE.MatchString(q) {
 			return s.comKill(q)
@@ -139,16 +76,16 @@ func (s *Session) comQuery(rt *runtime.Snapshot, p []byte) error {
 			return s.writeLocalResult([]string{"@@version_comment"}, [][]*string{{&v}})
 		}
 	case router.CmdUse:
-		if db, ok := parseUse(q); ok {
+		if db, ok := stmt.ParseUse(q); ok {
 			return s.initDB(rt, db)
 		}
 	case router.CmdCommit, router.CmdRollback:
-		if isBareEnd(dtext) && !s.inTrans() {
+		if stmt.IsBareEnd(dtext) && !s.inTrans() {
 			return s.writeOKStatus(wire.OK{})
 		}
 	case router.CmdSet:
-		info.isSet = true
-		info.set, info.setParsed = router.ParseSet(q)
+		info.IsSet = true
+		info.Set, info.SetParsed = router.ParseSet(q)
 	}
 	hg, res := s.route(rt, q, dtext, comment, &info)
 	start := time.Now()
@@ -161,7 +98,7 @@ func (s *Session) comQuery(rt *runtime.Snapshot, p []byte) error {
 		}
 		if s.shouldLog(rt, res.Log) {
 			s.last = wire.Reply{}
-			s.logEvent(eventlog.ComQuery, -1, q, info.hash, start, 0)
+			s.logEvent(eventlog.ComQuery, -1, q, info.Hash, start, 0)
 		}
 		return err
 	}
@@ -192,7 +129,7 @@ func (s *Session) comQuery(rt *runtime.Snapshot, p []byte) error {
 			err := s.replay(data)
 			s.record(-1, &info, dtext, start)
 			if s.shouldLog(rt, res.Log) {
-				s.logEvent(eventlog.ComQuery, -1, q, info.hash, start, 0)
+				s.logEvent(eventlog.ComQuery, -1, q, info.Hash, start, 0)
 			}
 			return err
 		}
@@ -207,64 +144,23 @@ func (s *Session) comQuery(rt *runtime.Snapshot, p []byte) error {
 	}
 	s.record(hg, &info, dtext, start)
 	if s.shouldLog(rt, res.Log) {
-		s.logEvent(eventlog.ComQuery, hg, q, info.hash, start, 0)
+		s.logEvent(eventlog.ComQuery, hg, q, info.Hash, start, 0)
 	}
 	return err
 }
 
 // record accounts a finished statement in the command counters and the
 // digest table, and marks the session idle.
-func (s *Session) record(hg int, info *stmtInfo, digest string, start time.Time) {
+func (s *Session) record(hg int, info *stmt.Info, digest string, start time.Time) {
 	d := time.Since(start)
 	s.setActivity("", -1, nil)
 	st := s.srv.Stats
 	if st == nil {
 		return
 	}
-	st.Command(info.cmd.String(), d)
-	st.Digest(stats.DigestKey{Hostgroup: hg, Schema: s.state.schema, User: s.user.Name, Digest: info.hash},
+	st.Command(info.Cmd.String(), d)
+	st.Digest(stats.DigestKey{Hostgroup: hg, Schema: s.state.Schema, User: s.user.Name, Digest: info.Hash},
 		digest, d, int64(s.last.Affected), s.last.Rows)
-}
-
-// isBareEnd reports a plain COMMIT or ROLLBACK (no AND CHAIN, no savepoint).
-func isBareEnd(digest string) bool {
-	d := strings.TrimSpace(digest)
-	return strings.EqualFold(d, "commit") || strings.EqualFold(d, "rollback")
-}
-
-// parseDropSchema extracts the name of "DROP {DATABASE|SCHEMA} [IF EXISTS] db".
-func parseDropSchema(q string) (string, bool) {
-	f := strings.Fields(strings.TrimRight(strings.TrimSpace(q), "; \t\n"))
-	if len(f) < 3 || !strings.EqualFold(f[0], "drop") || !strings.EqualFold(f[1], "database") && !strings.EqualFold(f[1], "schema") {
-		return "", false
-	}
-	f = f[2:]
-	if len(f) == 3 && strings.EqualFold(f[0], "if") && strings.EqualFold(f[1], "exists") {
-		f = f[2:]
-	}
-	if len(f) != 1 {
-		return "", false
-	}
-	db := f[0]
-	if len(db) >= 2 && db[0] == '`' && db[len(db)-1] == '`' {
-		db = strings.ReplaceAll(db[1:len(db)-1], "``", "`")
-	}
-	return db, db != ""
-}
-
-// parseUse extracts the schema of "USE db" / "USE `db`".
-func parseUse(q string) (string, bool) {
-	q = strings.TrimSpace(strings.TrimRight(strings.TrimSpace(q), ";"))
-	if len(q) < 4 || !strings.EqualFold(q[:3], "use") || (q[3] != ' ' && q[3] != '\t' && q[3] != '\n' && q[3] != '`') {
-		return "", false
-	}
-	db := strings.TrimSpace(q[3:])
-	if len(db) >= 2 && db[0] == '`' && db[len(db)-1] == '`' {
-		db = strings.ReplaceAll(db[1:len(db)-1], "``", "`")
-	} else if strings.ContainsAny(db, " \t\n") || db == "" {
-		return "", false
-	}
-	return db, true
 }
 
 func (s *Session) inTrans() bool {
@@ -281,7 +177,7 @@ func (s *Session) inTrans() bool {
 // then by the session's transaction or lock (which always win: they hold
 // state). The rules' and annotations' other actions are returned in the
 // Result and, for those that shape execution, in info.
-func (s *Session) route(rt *runtime.Snapshot, q, digest, comment string, info *stmtInfo) (int, router.Result) {
+func (s *Session) route(rt *runtime.Snapshot, q, digest, comment string, info *stmt.Info) (int, router.Result) {
 	hg := s.user.DefaultHostgroup
 	res := router.NoResult()
 	if !rt.Rules.Empty() {
@@ -292,8 +188,8 @@ func (s *Session) route(rt *runtime.Snapshot, q, digest, comment string, info *s
 			flagIN, s.nextFlagIN = s.nextFlagIN, -1
 		}
 		res = rt.Rules.Evaluate(router.Input{
-			Username: s.user.Name, Schema: s.state.schema, FlagIN: flagIN, Query: q, DigestText: digest,
-			Digest: info.hash, ClientAddr: s.clientHost, ProxyAddr: s.proxyAddr, ProxyPort: s.proxyPort,
+			Username: s.user.Name, Schema: s.state.Schema, FlagIN: flagIN, Query: q, DigestText: digest,
+			Digest: info.Hash, ClientAddr: s.clientHost, ProxyAddr: s.proxyAddr, ProxyPort: s.proxyPort,
 		})
 		if res.NextQueryFlagIN >= 0 {
 			s.nextFlagIN = res.NextQueryFlagIN
@@ -312,16 +208,16 @@ func (s *Session) route(rt *runtime.Snapshot, q, digest, comment string, info *s
 				*o.dst = o.v
 			}
 		}
-		info.newConn = a.CreateNewConnection
+		info.NewConn = a.CreateNewConnection
 	}
 	if res.DestinationHostgroup >= 0 {
 		hg = res.DestinationHostgroup
 	}
-	info.retries, info.multiplex = res.Retries+1, res.Multiplex+1
+	info.Retries, info.Multiplex = res.Retries+1, res.Multiplex+1
 	if res.Timeout > 0 {
-		info.timeout = time.Duration(res.Timeout) * time.Millisecond
+		info.Timeout = time.Duration(res.Timeout) * time.Millisecond
 	}
-	if info.flags&router.FlagLastInsertID != 0 && s.lastInsertHG >= 0 && s.backend[s.lastInsertHG] != nil {
+	if info.Flags&router.FlagLastInsertID != 0 && s.lastInsertHG >= 0 && s.backend[s.lastInsertHG] != nil {
 		hg = s.lastInsertHG
 	}
 	if s.trxHG >= 0 {
@@ -347,17 +243,17 @@ func (s *Session) currentHG() int {
 // run executes a command on hostgroup hg and forwards the reply. A statement
 // whose connection failed before any reply reached the client is retried on
 // another connection if it is safe to run twice (mysql-query_retries_on_failure).
-func (s *Session) run(rt *runtime.Snapshot, hg int, pkt []byte, kind wire.ReplyKind, info *stmtInfo) error {
+func (s *Session) run(rt *runtime.Snapshot, hg int, pkt []byte, kind wire.ReplyKind, info *stmt.Info) error {
 	for attempt := 0; ; attempt++ {
-		bc, fresh, err := s.backendFor(rt, hg, info.newConn)
+		bc, fresh, err := s.backendFor(rt, hg, info.NewConn)
 		if err != nil {
 			return err
 		}
-		stop := s.watch(bc, info.timeout)
+		stop := s.watch(bc, info.Timeout)
 		ri, err := s.roundTrip(rt, bc, pkt, kind)
 		stop()
 		if err != nil {
-			canRetry := fresh && attempt < info.maxRetries(rt) && info.retrySafe()
+			canRetry := fresh && attempt < info.MaxRetries(rt.Vars.QueryRetriesOnFailure) && info.RetrySafe()
 			if err = s.failed(hg, bc, ri, err, canRetry); errors.Is(err, errRetry) {
 				continue
 			}
@@ -436,45 +332,11 @@ func (s *Session) forwardResult(rt *runtime.Snapshot, bc *backend.Conn, kind wir
 	return f.Reply, err
 }
 
-const perfectScore = 12
-
 // refuseAll makes the pool open a new connection (create_new_connection=1).
 func refuseAll(*backend.Conn) int { return -1 }
 
-// score rates a pooled connection for this session (see backend.Want):
-// the user and the CLIENT_FOUND_ROWS flag must match; matching schema,
-// charset, autocommit and variables save replay round trips.
-func (s *Session) score(bc *backend.Conn) int {
-	if bc.User != s.user.Name || (bc.Caps&wire.ClientFoundRows != 0) != s.state.foundRows {
-		return -1
-	}
-	sc := 1
-	if bc.Schema == s.state.schema {
-		sc += 4
-	}
-	if bc.Charset == s.state.charset {
-		sc += 2
-	}
-	if bc.Autocommit == s.state.autocommit {
-		sc++
-	}
-	if varsEqual(bc.Vars, s.state.vars) {
-		sc += 4
-	}
-	return sc
-}
-
-func varsEqual(a, b map[string]string) bool {
-	if len(a) != len(b) {
-		return false
-	}
-	for k, v := range a {
-		if w, ok := b[k]; !ok || w != v {
-			return false
-		}
-	}
-	return true
-}
+// score rates a pooled connection for this session (see backend.Want).
+func (s *Session) score(bc *backend.Conn) int { return s.state.Score(bc, s.user.Name) }
 
 // backendFor returns the connection to run the next statement on in hg: the
 // attached one, or one from the pool. Either way its state is brought in
@@ -482,7 +344,7 @@ func varsEqual(a, b map[string]string) bool {
 // attached before.
 func (s *Session) backendFor(rt *runtime.Snapshot, hg int, newConn bool) (*backend.Conn, bool, error) {
 	if bc := s.backend[hg]; bc != nil {
-		if err := s.syncState(bc); err != nil {
+		if err := s.state.Sync(bc); err != nil {
 			if bc.Broken {
 				s.detach(hg, bc)
 			}
@@ -492,10 +354,10 @@ func (s *Session) backendFor(rt *runtime.Snapshot, hg int, newConn bool) (*backe
 	}
 	w := backend.Want{
 		Dial: backend.DialOptions{
-			User: s.user.Name, Cred: s.cred, Schema: s.state.schema,
-			Collation: defaultCollationOf(s.state.charset), FoundRows: s.state.foundRows,
+			User: s.user.Name, Cred: s.cred, Schema: s.state.Schema,
+			Collation: s.state.Collation(), FoundRows: s.state.FoundRows,
 		},
-		Score: s.score, Perfect: perfectScore,
+		Score: s.score, Perfect: sessionstate.PerfectScore,
 	}
 	if newConn {
 		w.Score = refuseAll
@@ -508,7 +370,7 @@ func (s *Session) backendFor(rt *runtime.Snapshot, hg int, newConn bool) (*backe
 		}
 		return nil, false, wire.Errorf(wire.ErProxyMaxConnectFailure, "HY000", "Max connect failure while reaching hostgroup %d: %v", hg, err)
 	}
-	if err := s.syncState(bc); err != nil {
+	if err := s.state.Sync(bc); err != nil {
 		s.srv.pool.Release(bc, !bc.Broken)
 		return nil, false, err
 	}
@@ -539,34 +401,36 @@ func (s *Session) releaseAll(_ bool) {
 // afterStatement updates the session and connection after a statement
 // completed (successfully or with a MySQL error), and returns the connection
 // to the pool unless the session still needs it.
-func (s *Session) afterStatement(rt *runtime.Snapshot, hg int, bc *backend.Conn, ri wire.Reply, info *stmtInfo) {
+func (s *Session) afterStatement(rt *runtime.Snapshot, hg int, bc *backend.Conn, ri wire.Reply, info *stmt.Info) {
 	s.last = ri
 	if ri.StatusKnown {
 		bc.NoteStatus(ri.Status)
 	}
 	if ri.Err == nil {
-		if db := info.dropsSchema; db != "" {
+		if db := info.DropsSchema; db != "" {
 			if bc.Schema == db {
 				bc.Schema = ""
 			}
-			if s.state.schema == db {
-				s.state.schema = ""
+			if s.state.Schema == db {
+				s.state.Schema = ""
 			}
 		}
 		s.applyFlags(bc, info)
-		if info.isSet {
-			if info.setParsed {
-				s.applySet(bc, info.set)
-			} else if info.multiplex == multiplexNone {
+		if info.IsSet {
+			if info.SetParsed {
+				if s.state.ApplySet(bc, info.Set) {
+					bc.Pinned |= pinNextTrx
+				}
+			} else if info.Multiplex == stmt.MultiplexNone {
 				// A rule that sets multiplex for this SET tells sqlgate
 				// it is harmless, as in ProxySQL.
 				bc.Pinned |= pinUnparsedSet
 			}
 		}
-		switch info.multiplex {
-		case multiplexOff:
+		switch info.Multiplex {
+		case stmt.MultiplexOff:
 			bc.Pinned |= pinRuleNoMultiplex
-		case multiplexOn:
+		case stmt.MultiplexOn:
 			bc.Pinned &^= pinRuleNoMultiplex
 		}
 		if ri.InsertID > 0 {
@@ -614,12 +478,12 @@ var flagPins = []struct {
 }
 
 // applyFlags records the multiplexing-relevant effects of a statement.
-func (s *Session) applyFlags(bc *backend.Conn, info *stmtInfo) {
-	f := info.flags
+func (s *Session) applyFlags(bc *backend.Conn, info *stmt.Info) {
+	f := info.Flags
 	if f == 0 {
 		return
 	}
-	if f&router.FlagUserVariable != 0 && info.cmd != router.CmdSet && info.multiplex != multiplexKeepVar && hasUserVariable(info) {
+	if f&router.FlagUserVariable != 0 && info.Cmd != router.CmdSet && info.Multiplex != stmt.MultiplexKeepVar && info.UserVar {
 		bc.Pinned |= pinUserVariable
 	}
 	for _, fp := range flagPins {
@@ -632,59 +496,6 @@ func (s *Session) applyFlags(bc *backend.Conn, info *stmtInfo) {
 		}
 	}
 }
-
-// hasUserVariable tells user variables (@x, state that lives on one
-// connection) from system variables (@@x): reading a system variable needs
-// no pinning because tracked variables are replayed on every connection.
-func hasUserVariable(info *stmtInfo) bool { return info.userVar }
-
-// containsUserVariable scans a digest (where string literals are already
-// replaced by ?) for an @ that does not belong to @@.
-func containsUserVariable(digest string) bool {
-	for i := 0; i < len(digest); i++ {
-		if digest[i] != '@' {
-			continue
-		}
-		if i+1 < len(digest) && digest[i+1] == '@' {
-			i++
-			continue
-		}
-		return true
-	}
-	return false
-}
-
-// applySet records a successfully executed, parsed SET statement in the
-// session state and in the state of the connection that ran it.
-func (s *Session) applySet(bc *backend.Conn, as []router.Assignment) {
-	for _, a := range as {
-		if a.Ignored {
-			continue
-		}
-		switch a.Name {
-		case "autocommit":
-			s.state.autocommit = a.Value == "1"
-		case "names", "charset":
-			key := a.Name + ":" + a.Value
-			if a.Collate != "" {
-				key += ":" + a.Collate
-			}
-			s.state.charset, bc.Charset = key, key
-			for _, v := range charsetVars {
-				delete(s.state.vars, v)
-				delete(bc.Vars, v)
-			}
-		case "next_transaction_isolation", "next_transaction_read_only":
-			bc.Pinned |= pinNextTrx
-		default:
-			s.state.vars[a.Name] = a.Value
-			bc.Vars[a.Name] = a.Value
-		}
-	}
-}
-
-// charsetVars are reset by SET NAMES / SET CHARACTER SET.
-var charsetVars = []string{"character_set_client", "character_set_connection", "character_set_results", "collation_connection"}
 
 func splitHostPort(addr string) (string, int) {
 	i := strings.LastIndexByte(addr, ':')
@@ -705,20 +516,20 @@ func splitHostPort(addr string) (string, int) {
 // without checking, sqlgate applies it on a backend right away so a missing
 // schema fails here, where the client expects it (error 1049).
 func (s *Session) initDB(rt *runtime.Snapshot, db string) error {
-	old := s.state.schema
-	s.state.schema = db
+	old := s.state.Schema
+	s.state.Schema = db
 	hg := s.currentHG()
 	bc, _, err := s.backendFor(rt, hg, false)
 	if err != nil {
-		s.state.schema = old
+		s.state.Schema = old
 		return err
 	}
-	s.afterStatement(rt, hg, bc, wire.Reply{}, &stmtInfo{cmd: router.CmdUse})
+	s.afterStatement(rt, hg, bc, wire.Reply{}, &stmt.Info{Cmd: router.CmdUse})
 	return s.writeOKStatus(wire.OK{})
 }
 
 func (s *Session) comFieldList(rt *runtime.Snapshot, p []byte) error {
-	return s.run(rt, s.currentHG(), p, wire.ReplyFieldList, &stmtInfo{cmd: router.CmdShow})
+	return s.run(rt, s.currentHG(), p, wire.ReplyFieldList, &stmt.Info{Cmd: router.CmdShow})
 }
 
 // writeLocalResult sends a text result set built by sqlgate itself.

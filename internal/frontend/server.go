@@ -19,6 +19,7 @@ import (
 
 	"sqlgate/internal/backend"
 	"sqlgate/internal/eventlog"
+	"sqlgate/internal/frontend/stmt"
 	"sqlgate/internal/qcache"
 	"sqlgate/internal/runtime"
 	"sqlgate/internal/stats"
@@ -41,7 +42,7 @@ type Server struct {
 	// Cache is the query cache (cache_ttl rules and annotations).
 	Cache *qcache.Cache
 
-	stmts   stmtRegistry
+	stmts   stmt.Registry
 	mirrors mirrors
 	started time.Time
 
@@ -73,7 +74,7 @@ func NewServer(store *runtime.Store, pool *backend.Pool, tlsConf *tls.Config, lo
 	s := &Server{
 		Store: store, Pool: pool, pool: pool, TLS: tlsConf, Log: log, started: time.Now(),
 		userConns: map[string]int{}, sessions: map[uint32]*Session{}, Stats: stats.New(200000),
-		stmts: stmtRegistry{byKey: map[string]*stmtEntry{}}, stop: make(chan struct{}), Events: eventlog.New(log),
+		stop: make(chan struct{}), Events: eventlog.New(log),
 		Cache:  qcache.New(256 << 20),
 		failed: make(chan error, 16), handshakes: wire.NewHandshakes(MaxHandshakes),
 	}

@@ -15,6 +15,8 @@ import (
 	"time"
 
 	"sqlgate/internal/backend"
+	"sqlgate/internal/frontend/sessionstate"
+	"sqlgate/internal/frontend/stmt"
 	"sqlgate/internal/router"
 	"sqlgate/internal/runtime"
 	"sqlgate/internal/stats"
@@ -29,9 +31,6 @@ const serverCaps = wire.ClientLongPassword | wire.ClientFoundRows | wire.ClientL
 	wire.ClientTransactions | wire.ClientSecureConnection | wire.ClientMultiStatements |
 	wire.ClientMultiResults | wire.ClientPSMultiResults | wire.ClientPluginAuth | wire.ClientConnectAttrs |
 	wire.ClientPluginAuthLenencClientData | wire.ClientCanHandleExpiredPasswords
-
-// defaultCollation is announced in the greeting: utf8mb4_general_ci.
-const defaultCollation = 45
 
 // Session is one client connection.
 type Session struct {
@@ -52,7 +51,7 @@ type Session struct {
 	proxyAddr  string
 	proxyPort  int
 
-	state   sessionState
+	state   sessionstate.State
 	backend map[int]*backend.Conn // attached backend connection per hostgroup
 
 	trxHG        int // transaction-persistent hostgroup, -1 none
@@ -62,9 +61,7 @@ type Session struct {
 	insertDelay  int
 	lastInsertID uint64
 
-	stmts      map[uint32]*clientStmt
-	nextStmtID uint32
-	longData   int // bytes of COM_STMT_SEND_LONG_DATA buffered for all stmts
+	stmts stmt.Table // the client's prepared statements
 
 	out        []byte          // scratch buffer for locally built packets
 	last       wire.Reply      // the reply of the last statement, for statistics
@@ -111,7 +108,7 @@ func (s *Session) setActivity(query string, hg int, bc *backend.Conn) {
 	if s.user != nil {
 		s.act.user = s.user.Name
 	}
-	s.act.db = s.state.schema
+	s.act.db = s.state.Schema
 	s.actMu.Unlock()
 }
 
@@ -130,22 +127,10 @@ func (s *Session) process(now time.Time) (stats.Process, bool) {
 	return p, true
 }
 
-// sessionState is the client-visible session state that sqlgate replays on
-// whichever backend connection runs the next statement.
-type sessionState struct {
-	schema     string
-	charset    string // "id:N" (handshake collation N) or "names:cs[:coll]" or "charset:cs"
-	autocommit bool
-	multiStmt  bool
-	foundRows  bool
-	vars       map[string]string
-}
-
 func newSession(srv *Server, nc net.Conn) *Session {
 	s := &Session{
 		srv: srv, c: wire.NewConn(nc), nc: nc, id: srv.nextID.Add(1), remote: nc.RemoteAddr().String(),
 		backend: map[int]*backend.Conn{}, trxHG: -1, nextFlagIN: -1, lockedHG: -1, lastInsertHG: -1,
-		stmts: map[uint32]*clientStmt{},
 	}
 	s.clientHost = s.host()
 	s.proxyAddr, s.proxyPort = splitHostPort(nc.LocalAddr().String())
@@ -208,7 +193,7 @@ func (s *Session) handshake(rt *runtime.Snapshot) error {
 	s.salt = wire.NewSalt()
 	g := wire.Greeting{
 		ServerVersion: v.ServerVersion, ConnID: s.id, Salt: s.salt, Caps: caps,
-		Charset: defaultCollation, Status: wire.StatusAutocommit, AuthPlugin: v.DefaultAuthenticationPlugin,
+		Charset: sessionstate.DefaultCollation, Status: wire.StatusAutocommit, AuthPlugin: v.DefaultAuthenticationPlugin,
 	}
 	hr, upgraded, err := s.c.Accept(&g, s.srv.TLS, wire.Errorf(wire.ErAccessDenied, "28000", "TLS was requested but is not enabled on this server (mysql-have_ssl)"))
 	if err != nil {
@@ -256,25 +241,15 @@ func (s *Session) checkConnectSchema(rt *runtime.Snapshot) error {
 		if errors.As(err, &we) && (we.Code == 1049 || we.Code == 1044) {
 			return we
 		}
-		s.srv.Log.Debug("login: the default database could not be checked", "session", s.id, "schema", s.state.schema, "err", err)
+		s.srv.Log.Debug("login: the default database could not be checked", "session", s.id, "schema", s.state.Schema, "err", err)
 		return nil
 	}
-	s.afterStatement(rt, hg, bc, wire.Reply{}, &stmtInfo{cmd: router.CmdUse})
+	s.afterStatement(rt, hg, bc, wire.Reply{}, &stmt.Info{Cmd: router.CmdUse})
 	return nil
 }
 
 func (s *Session) resetState(schema string, collation uint8) {
-	if collation == 0 {
-		collation = defaultCollation
-	}
-	s.state = sessionState{
-		schema:     schema,
-		charset:    "id:" + strconv.Itoa(int(collation)),
-		autocommit: true,
-		multiStmt:  s.caps&wire.ClientMultiStatements != 0,
-		foundRows:  s.caps&wire.ClientFoundRows != 0,
-		vars:       map[string]string{},
-	}
+	s.state = sessionstate.New(schema, collation, s.caps)
 	s.trxHG, s.lockedHG, s.lastInsertHG, s.insertDelay = -1, -1, -1, 0
 }
 
@@ -603,7 +578,7 @@ func (s *Session) dispatch(rt *runtime.Snapshot, p []byte) error {
 // session, for locally generated OK and EOF packets.
 func (s *Session) status() uint16 {
 	var st uint16
-	if s.state.autocommit {
+	if s.state.Autocommit {
 		st |= wire.StatusAutocommit
 	}
 	for _, bc := range s.backend {
@@ -654,9 +629,9 @@ func (s *Session) comSetOption(p []byte) error {
 	}
 	switch uint16(p[1]) | uint16(p[2])<<8 {
 	case 0:
-		s.state.multiStmt = true
+		s.state.MultiStmt = true
 	case 1:
-		s.state.multiStmt = false
+		s.state.MultiStmt = false
 	default:
 		return wire.Errorf(wire.ErUnknownCom, "HY000", "Unknown COM_SET_OPTION option")
 	}
@@ -666,7 +641,7 @@ func (s *Session) comSetOption(p []byte) error {
 func (s *Session) comResetConnection() error {
 	s.releaseAll(false)
 	s.closeAllStmts()
-	s.resetState(s.state.schema, defaultCollationOf(s.state.charset))
+	s.resetState(s.state.Schema, s.state.Collation())
 	return s.writeOKStatus(wire.OK{})
 }
 
@@ -727,17 +702,8 @@ func (s *Session) comChangeUser(rt *runtime.Snapshot, p []byte) error {
 	}
 	coll := uint8(cu.Charset)
 	if coll == 0 {
-		coll = defaultCollationOf(s.state.charset)
+		coll = s.state.Collation()
 	}
 	s.resetState(schema, coll)
 	return s.writeOKStatus(wire.OK{})
-}
-
-func defaultCollationOf(charset string) uint8 {
-	if len(charset) > 3 && charset[:3] == "id:" {
-		if n, err := strconv.Atoi(charset[3:]); err == nil {
-			return uint8(n)
-		}
-	}
-	return defaultCollation
 }

@@ -3,15 +3,12 @@ package frontend
 import (
 	"context"
 	"errors"
-	"net"
-	"strings"
 	"testing"
-	"time"
 
 	"sqlgate/internal/backend"
 	"sqlgate/internal/config"
-	"sqlgate/internal/digest"
-	"sqlgate/internal/router"
+	"sqlgate/internal/frontend/sessionstate"
+	"sqlgate/internal/frontend/stmt"
 	"sqlgate/internal/runtime"
 	"sqlgate/internal/wire"
 )
@@ -45,14 +42,12 @@ func testSnapshot(t *testing.T, rules ...config.MySQLQueryRule) *runtime.Snapsho
 }
 
 func testSession(rt *runtime.Snapshot) *Session {
-	return &Session{user: rt.Users["app"], backend: map[int]*backend.Conn{}, stmts: map[uint32]*clientStmt{},
-		trxHG: -1, nextFlagIN: -1, lockedHG: -1, lastInsertHG: -1, state: sessionState{schema: "app", autocommit: true}}
+	return &Session{user: rt.Users["app"], backend: map[int]*backend.Conn{},
+		trxHG: -1, nextFlagIN: -1, lockedHG: -1, lastInsertHG: -1, state: sessionstate.State{Schema: "app", Autocommit: true}}
 }
 
 func routeOf(s *Session, rt *runtime.Snapshot, q string) int {
-	dtext, comment := digest.Of(q)
-	info := stmtInfo{cmd: router.Classify(dtext), hash: digest.Hash(dtext)}
-	info.flags = router.StatementFlags(dtext, rt.Vars.KeepMultiplexingVariables)
+	info, dtext, comment := stmt.Classify(q, rt.Vars.KeepMultiplexingVariables)
 	hg, _ := s.route(rt, q, dtext, comment, &info)
 	return hg
 }
@@ -97,94 +92,6 @@ func TestRoute(t *testing.T) {
 	}
 	if hg := routeOf(s, rt, "SELECT 1"); hg != 20 {
 		t.Errorf("the second statement after the DELETE routed to %d, want 20", hg)
-	}
-}
-
-// fakeBackend is a backend connection whose server answers every command
-// with OK and records what it was sent.
-func fakeBackend(t *testing.T) (*backend.Conn, func() []string) {
-	t.Helper()
-	cli, srv := net.Pipe()
-	got := make(chan string, 64)
-	go func() {
-		c := wire.NewConn(srv)
-		for {
-			p, err := c.ReadPacket(1 << 20)
-			if err != nil {
-				close(got)
-				return
-			}
-			switch p[0] {
-			case wire.ComQuery:
-				got <- "QUERY " + string(p[1:])
-			case wire.ComInitDB:
-				got <- "INIT_DB " + string(p[1:])
-			case wire.ComResetConnection:
-				got <- "RESET"
-			case wire.ComSetOption:
-				got <- "SET_OPTION"
-			default:
-				got <- "COMMAND " + string(rune('0'+p[0]))
-			}
-			c.Seq = 1
-			c.WritePacket(wire.AppendOK(nil, wire.OKHeader, wire.OK{Status: wire.StatusAutocommit}))
-			c.Flush()
-		}
-	}()
-	t.Cleanup(func() { cli.Close(); srv.Close() })
-	cli.SetDeadline(time.Now().Add(5 * time.Second))
-	bc := &backend.Conn{Conn: wire.NewConn(cli), Server: &backend.Server{}, Vars: map[string]string{},
-		Schema: "app", Autocommit: true, Charset: "id:33"}
-	return bc, func() []string {
-		cli.Close()
-		var out []string
-		for s := range got {
-			out = append(out, s)
-		}
-		return out
-	}
-}
-
-// TestSyncState checks which statements replay the client's session state
-// on a backend connection, and that a connection already in that state
-// gets none.
-func TestSyncState(t *testing.T) {
-	for _, tc := range []struct {
-		name  string
-		state func(*sessionState)
-		conn  func(*backend.Conn)
-		want  []string
-		// prefix: want is how it starts (a reset connection then gets
-		// the whole state replayed: schema, charset).
-		prefix bool
-	}{
-		{"same state: nothing sent", nil, nil, nil, false},
-		{"another schema", func(st *sessionState) { st.schema = "shop" }, nil, []string{"INIT_DB shop"}, false},
-		{"autocommit off", func(st *sessionState) { st.autocommit = false }, nil, []string{"QUERY SET autocommit=0"}, false},
-		{"a tracked variable", func(st *sessionState) { st.vars = map[string]string{"sql_mode": "'ANSI'"} }, nil, []string{"QUERY SET sql_mode='ANSI'"}, false},
-		{"a variable the connection has and the session not: reset first, then the state", nil,
-			func(bc *backend.Conn) { bc.Vars["sql_mode"] = "'ANSI'" }, []string{"RESET", "INIT_DB app"}, true},
-	} {
-		rt := testSnapshot(t)
-		s := testSession(rt)
-		s.state.charset = "id:33"
-		if tc.state != nil {
-			tc.state(&s.state)
-		}
-		bc, sent := fakeBackend(t)
-		if tc.conn != nil {
-			tc.conn(bc)
-		}
-		if err := s.syncState(bc); err != nil {
-			t.Fatalf("%s: %v", tc.name, err)
-		}
-		got := sent()
-		if tc.prefix && len(got) > len(tc.want) {
-			got = got[:len(tc.want)]
-		}
-		if strings.Join(got, "|") != strings.Join(tc.want, "|") {
-			t.Errorf("%s: sent %q, want %q", tc.name, got, tc.want)
-		}
 	}
 }
 
@@ -239,7 +146,7 @@ func TestTransactionTracking(t *testing.T) {
 	s.backend[10] = bc
 
 	bc.InTrans = true
-	s.afterStatement(rt, 10, bc, wire.Reply{}, &stmtInfo{})
+	s.afterStatement(rt, 10, bc, wire.Reply{}, &stmt.Info{})
 	if s.trxHG != 10 || s.backend[10] != bc || len(pool.released) != 0 {
 		t.Fatalf("in a transaction: trxHG %d, connection kept %v, released %d; want 10, kept, none", s.trxHG, s.backend[10] == bc, len(pool.released))
 	}
@@ -248,7 +155,7 @@ func TestTransactionTracking(t *testing.T) {
 	}
 
 	bc.InTrans = false
-	s.afterStatement(rt, 10, bc, wire.Reply{}, &stmtInfo{})
+	s.afterStatement(rt, 10, bc, wire.Reply{}, &stmt.Info{})
 	if s.trxHG != -1 || s.backend[10] != nil || len(pool.released) != 1 {
 		t.Fatalf("after COMMIT: trxHG %d, connection kept %v, released %d; want -1, returned to the pool", s.trxHG, s.backend[10] != nil, len(pool.released))
 	}

@@ -176,3 +176,35 @@ func TestRecorderReplay(t *testing.T) {
 		t.Fatalf("a reply over the limit was kept")
 	}
 }
+
+// TestPrepareOKRoundTrip: what a server's PREPARE_OK says reaches the
+// client the same, in the client's EOF form.
+func TestPrepareOKRoundTrip(t *testing.T) {
+	def := []byte("\x03def\x00\x00\x00\x01?\x00\x0c\x3f\x00\x00\x00\x00\x00\xfd\x80\x00\x00\x00\x00")
+	var server bytes.Buffer
+	out := &memConn{in: bytes.NewReader(nil)}
+	w := NewConn(out)
+	want := PrepareOK{StmtID: 5, NumParams: 2, NumCols: 1, Params: [][]byte{def, def}, Cols: [][]byte{def}}
+	if _, err := w.WritePrepareOK(nil, &want, StatusAutocommit, false); err != nil {
+		t.Fatal(err)
+	}
+	w.Flush()
+	server.Write(out.out.Bytes())
+	r := NewConn(&memConn{in: bytes.NewReader(server.Bytes())})
+	got, err := r.ReadPrepareOK(false, true)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got.StmtID != 5 || got.NumParams != 2 || got.NumCols != 1 || len(got.Params) != 2 || len(got.Cols) != 1 || !bytes.Equal(got.Cols[0], def) {
+		t.Fatalf("read back %+v", got)
+	}
+	if r.Buffered() != 0 {
+		t.Fatalf("%d bytes left unread: the EOFs were not consumed", r.Buffered())
+	}
+	bad := NewConn(&memConn{in: bytes.NewReader(stream(AppendErr(nil, Errorf(1064, "42000", "syntax"))))})
+	if _, err := bad.ReadPrepareOK(false, true); err == nil {
+		t.Fatal("an ERR reply was read as PREPARE_OK")
+	} else if _, ok := err.(*Error); !ok {
+		t.Fatalf("an ERR reply came back as %T, want *Error", err)
+	}
+}
