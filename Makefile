@@ -41,7 +41,7 @@ FUZZ_TARGETS := \
 	wire:FuzzGreeting wire:FuzzResultPackets wire:FuzzLenEnc \
 	backend:FuzzBackendHandshake config:FuzzConfigParse \
 	digest:FuzzDigest digest:FuzzDigestOptions router:FuzzClassify router:FuzzParseSet \
-	admin:FuzzAdminStatement
+	admin/server:FuzzAdminStatement
 
 fuzz:
 	@log=$$(mktemp); trap 'rm -f $$log $$log.rc' EXIT; \

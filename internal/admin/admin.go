@@ -1,10 +1,14 @@
 // Package admin is sqlgate's ProxySQL-compatible admin interface: the
-// SQLite store with its MEMORY, DISK and RUNTIME layers, the LOAD/SAVE
-// commands that move configuration between them, and the MySQL-protocol
-// listener on admin-mysql_ifaces (default 0.0.0.0:6032).
+// MEMORY, DISK and RUNTIME layers of the configuration, the LOAD/SAVE
+// commands that move it between them, the publication of runtime
+// snapshots to the data path, the checksums the cluster compares, and the
+// cluster's pulls applied.
 //
-// The admin goroutines own the store; the data path only sees the immutable
-// runtime snapshots the admin publishes.
+// Its parts are packages of their own: store (the SQLite database),
+// server (the admin-mysql_ifaces listener and the statement table), codec
+// (rows to and from config structs and files) and statsdb (the views of
+// live state). The admin goroutines own the store; the data path only
+// sees the immutable runtime snapshots the admin publishes.
 package admin
 
 import (
@@ -14,7 +18,6 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
-	"net"
 	"os"
 	"path/filepath"
 	"sort"
@@ -25,13 +28,13 @@ import (
 	"time"
 
 	"sqlgate/internal/admin/codec"
+	"sqlgate/internal/admin/server"
 	"sqlgate/internal/admin/statsdb"
 	"sqlgate/internal/admin/store"
 	"sqlgate/internal/backend"
 	"sqlgate/internal/cluster"
 	"sqlgate/internal/config"
 	"sqlgate/internal/runtime"
-	"sqlgate/internal/wire"
 )
 
 // Options configure an Admin.
@@ -88,7 +91,6 @@ type Admin struct {
 
 	topologyChanges int64 // read_only moves applied (stats_mysql_global)
 	pool            *backend.Pool
-	tls             *tls.Config
 	inBoot          bool
 	started         time.Time
 	uuid            string
@@ -99,7 +101,7 @@ type Admin struct {
 	// it was loaded from, for the runtime_* tables.
 	cur       *config.Config
 	rtRows    map[string]*store.Result
-	vars      atomic.Pointer[AdminVars]
+	vars      atomic.Pointer[codec.AdminVars]
 	mysqlVars map[string]string // canonical runtime mysql-* values (without prefix)
 	// served are the resultsets peers fetch with PROXY_SELECT, exactly as
 	// the checksums were computed from them.
@@ -116,11 +118,7 @@ type Admin struct {
 
 	warned map[string]bool // runtime warnings already logged
 
-	lnMu       sync.Mutex
-	listeners  []net.Listener
-	handshakes *wire.Handshakes // admin clients not yet logged in, bounded
-	sessions   sync.WaitGroup
-	paused     bool
+	srv *server.Server // the admin-mysql_ifaces listeners and their sessions
 }
 
 // Open creates the admin store and brings the configuration up as ProxySQL
@@ -155,12 +153,13 @@ func Open(o Options) (*Admin, error) {
 	}
 	a := &Admin{
 		st: st, log: o.Log, datadir: o.Datadir, cnfPath: o.ConfigPath, version: o.Version,
-		rt: o.Runtime, pool: o.Pool, control: o.Control, tls: o.TLS, started: time.Now(), uuid: newUUID(),
+		rt: o.Runtime, pool: o.Pool, control: o.Control, started: time.Now(), uuid: newUUID(),
 		shutdown: make(chan struct{}), cur: &config.Config{}, rtRows: map[string]*store.Result{},
 		mysqlVars: map[string]string{}, checksums: map[string]cluster.Value{}, served: map[string]*store.Result{}, warned: map[string]bool{},
-		proxysqlBoot: o.ProxySQLBootVersions, handshakes: wire.NewHandshakes(maxAdminHandshakes),
+		proxysqlBoot: o.ProxySQLBootVersions,
 	}
 	a.cluster = cluster.New(a, o.Log)
+	a.srv = server.New(adminSessions{a}, o.TLS, o.Log)
 	a.tables = statsdb.New(st, statsdb.Sources{Stats: o.Stats, Pool: o.Pool, Runtime: o.Runtime, Cluster: a.cluster,
 		Monitor: o.MonitorLogs, Admin: statsView{a}, Started: a.started, Log: o.Log})
 	if err := a.boot(ctx, o, existed); err != nil {
@@ -191,7 +190,7 @@ func (a *Admin) boot(ctx context.Context, o Options, existed bool) error {
 			if !m.fromConfig {
 				continue
 			}
-			if _, err := a.cnfToMemory(ctx, o.Config, m); err != nil {
+			if _, err := codec.Import(ctx, a.st, o.Config, m.name, a.log.Warn); err != nil {
 				return err
 			}
 			if err := a.copyLayer(ctx, m, "main", "disk", true); err != nil {
@@ -221,12 +220,7 @@ func (a *Admin) boot(ctx context.Context, o Options, existed bool) error {
 func (a *Admin) Close() {
 	a.cluster.Close() // before mu: a pull in progress needs it
 	a.tables.Close()
-	a.lnMu.Lock()
-	for _, ln := range a.listeners {
-		ln.Close()
-	}
-	a.listeners = nil
-	a.lnMu.Unlock()
+	a.srv.Close()
 	a.mu.Lock()
 	defer a.mu.Unlock()
 	a.st.Close()
@@ -236,7 +230,7 @@ func (a *Admin) Close() {
 func (a *Admin) Done() <-chan struct{} { return a.shutdown }
 
 // Vars returns the admin variables in force.
-func (a *Admin) Vars() *AdminVars { return a.vars.Load() }
+func (a *Admin) Vars() *codec.AdminVars { return a.vars.Load() }
 
 func (a *Admin) insertVarDefaults(ctx context.Context, schema string) error {
 	var names []string
@@ -245,7 +239,7 @@ func (a *Admin) insertVarDefaults(ctx context.Context, schema string) error {
 		names = append(names, "mysql-"+k)
 		vals["mysql-"+k] = v
 	}
-	for k, v := range adminVarDefaults {
+	for k, v := range codec.AdminVarDefaults {
 		if k == "version" {
 			v = a.version
 		}
@@ -417,7 +411,7 @@ func (a *Admin) loadAdminVars(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
-	v, err := parseAdminVars(raw, a.version)
+	v, err := codec.ParseAdminVars(raw, a.version)
 	if err != nil {
 		return err
 	}
@@ -427,13 +421,13 @@ func (a *Admin) loadAdminVars(ctx context.Context) error {
 	old := a.vars.Load()
 	rebound := old != nil && old.MySQLIfaces != v.MySQLIfaces
 	if rebound {
-		if err := a.rebind(v.MySQLIfaces, old.MySQLIfaces); err != nil {
+		if err := a.srv.Rebind(v.MySQLIfaces, old.MySQLIfaces); err != nil {
 			return fmt.Errorf("global_variables row admin-mysql_ifaces: %w; the admin interface keeps listening on %s", err, old.MySQLIfaces)
 		}
 	}
 	if err := a.tables.ServeMetrics(v.Raw["restapi_enabled"] == "true", atoiOr0(v.Raw["restapi_port"])); err != nil {
 		if rebound {
-			if rerr := a.rebind(old.MySQLIfaces, v.MySQLIfaces); rerr != nil {
+			if rerr := a.srv.Rebind(old.MySQLIfaces, v.MySQLIfaces); rerr != nil {
 				a.log.Error("admin-mysql_ifaces: cannot go back to the previous listeners", "ifaces", old.MySQLIfaces, "err", rerr)
 			}
 		}
@@ -479,7 +473,7 @@ func (a *Admin) varsFromMemory(ctx context.Context, prefix string) (map[string]s
 	order := make([]string, 0, len(r.Rows))
 	for _, row := range r.Rows {
 		name := store.Deref(row[0])
-		canon, ok := canonicalVar(name)
+		canon, ok := codec.CanonicalVar(name)
 		if !ok {
 			return nil, nil, fmt.Errorf("global_variables row %s: unknown variable; delete the row", name)
 		}
@@ -770,14 +764,6 @@ func sortedServers(in []config.MySQLServer) []config.MySQLServer {
 // connection-pool table shows them to peers.
 func (a *Admin) runtimeServersChecksum() uint64 {
 	return cluster.RawChecksum(a.runtimeServersRows().Rows)
-}
-
-func strs(vals ...string) []*string {
-	out := make([]*string, len(vals))
-	for i := range vals {
-		out[i] = &vals[i]
-	}
-	return out
 }
 
 func (a *Admin) loadProxySQLServers(ctx context.Context) error {

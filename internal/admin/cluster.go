@@ -142,7 +142,7 @@ func (a *Admin) runtimeServersRows() *store.Result {
 		case "SHUNNED":
 			st = "ONLINE"
 		}
-		r.Rows = append(r.Rows, strs(fmt.Sprint(s.HostgroupID), s.Hostname, fmt.Sprint(s.Port), fmt.Sprint(s.GtidPort), st,
+		r.Rows = append(r.Rows, store.Row(fmt.Sprint(s.HostgroupID), s.Hostname, fmt.Sprint(s.Port), fmt.Sprint(s.GtidPort), st,
 			fmt.Sprint(s.Weight), fmt.Sprint(s.Compression), fmt.Sprint(s.MaxConnections), fmt.Sprint(s.MaxReplicationLag),
 			fmt.Sprint(s.UseSSL), fmt.Sprint(s.MaxLatencyMs), s.Comment))
 	}
@@ -260,7 +260,7 @@ func (a *Admin) writePulled(ctx context.Context, p *cluster.Pull) error {
 			if !strings.HasPrefix(name, prefix+"-") || cluster.PerNodeVariable(name) {
 				continue
 			}
-			if _, known := canonicalVar(name); !known {
+			if _, known := codec.CanonicalVar(name); !known {
 				return fmt.Errorf("variable %s from the peer is unknown to sqlgate", name)
 			}
 			if err := exec("INSERT OR REPLACE INTO main.global_variables VALUES (?, ?)", name, store.Deref(row[1])); err != nil {

@@ -299,6 +299,15 @@ func Deref(s *string) string {
 	return *s
 }
 
+// Row is a result row of non-NULL values.
+func Row(vals ...string) []*string {
+	out := make([]*string, len(vals))
+	for i := range vals {
+		out[i] = &vals[i]
+	}
+	return out
+}
+
 // Result is a fully read query result; admin tables are small.
 type Result struct {
 	Cols []string

@@ -1,4 +1,4 @@
-package admin
+package codec
 
 import (
 	"fmt"
@@ -6,9 +6,9 @@ import (
 	"strings"
 )
 
-// adminVarDefaults are ProxySQL 2.7's admin-* variables (without the
+// AdminVarDefaults are ProxySQL 2.7's admin-* variables (without the
 // prefix) and compiled defaults. admin-version is filled in at start.
-var adminVarDefaults = map[string]string{
+var AdminVarDefaults = map[string]string{
 	"admin_credentials":                           "admin:admin",
 	"stats_credentials":                           "stats:stats",
 	"stats_mysql_connections":                     "60",
@@ -84,17 +84,17 @@ type AdminVars struct {
 	Raw map[string]string
 }
 
-// parseAdminVars validates raw (names without the "admin-" prefix). The
+// ParseAdminVars validates raw (names without the "admin-" prefix). The
 // error names the variable and the rule it breaks.
-func parseAdminVars(raw map[string]string, version string) (*AdminVars, error) {
+func ParseAdminVars(raw map[string]string, version string) (*AdminVars, error) {
 	v := &AdminVars{Raw: map[string]string{}}
-	for k, d := range adminVarDefaults {
+	for k, d := range AdminVarDefaults {
 		v.Raw[k] = d
 	}
 	v.Raw["version"] = version
 	for k, val := range raw {
 		k = strings.ToLower(k)
-		def, ok := adminVarDefaults[k]
+		def, ok := AdminVarDefaults[k]
 		if !ok {
 			return nil, fmt.Errorf("global_variables row admin-%s: unknown variable", k)
 		}

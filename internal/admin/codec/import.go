@@ -1,4 +1,4 @@
-package admin
+package codec
 
 import (
 	"context"
@@ -11,22 +11,26 @@ import (
 	"sqlgate/internal/runtime"
 )
 
-// cnfToMemory writes the sections of cfg that belong to module m into the
+// Import writes the sections of cfg that belong to module (LOAD's name:
+// "MYSQL SERVERS", "ADMIN VARIABLES", ...) into the
 // main schema with INSERT OR REPLACE, as ProxySQL's LOAD ... FROM CONFIG and
 // its boot sequence do: rows with the same primary key are replaced, other
 // rows are kept. It returns the number of rows written.
-func (a *Admin) cnfToMemory(ctx context.Context, cfg *config.Config, m *module) (int, error) {
+//
+// An unknown variable is not an error, as in ProxySQL: warn is told and
+// the variable skipped.
+func Import(ctx context.Context, st *store.Store, cfg *config.Config, module string, warn func(msg string, args ...any)) (int, error) {
 	n := 0
 	ins := func(table string, cols []string, vals ...any) error {
 		q := "INSERT OR REPLACE INTO main." + table + " (" + strings.Join(cols, ", ") + ") VALUES (" +
 			strings.TrimSuffix(strings.Repeat("?, ", len(cols)), ", ") + ")"
-		if _, err := a.st.Conn.ExecContext(ctx, q, vals...); err != nil {
+		if _, err := st.Conn.ExecContext(ctx, q, vals...); err != nil {
 			return fmt.Errorf("%s: %s: %s", cfg.Path, table, store.SQLiteMessage(err))
 		}
 		n++
 		return nil
 	}
-	switch m.name {
+	switch module {
 	case "MYSQL SERVERS":
 		for _, s := range cfg.MySQLServers {
 			if err := ins("mysql_servers", []string{"hostgroup_id", "hostname", "port", "gtid_port", "status", "weight",
@@ -59,7 +63,7 @@ func (a *Admin) cnfToMemory(ctx context.Context, cfg *config.Config, m *module) 
 		}
 	case "MYSQL QUERY RULES":
 		for _, r := range cfg.MySQLQueryRules {
-			cols := append([]string{"active"}, ruleColumns...)
+			cols := append([]string{"active"}, store.ColumnNames("mysql_query_rules", "active")...)
 			vals := []any{b2i(r.Active), r.RuleID, r.Username, r.Schemaname, r.FlagIN, r.ClientAddr, r.ProxyAddr,
 				r.ProxyPort, r.Digest, r.MatchDigest, r.MatchPattern, b2i(r.NegateMatchPattern), r.ReModifiers, r.FlagOUT,
 				r.ReplacePattern, r.DestinationHostgroup, r.CacheTTL, r.CacheEmptyResult, r.CacheTimeout, r.Reconnect,
@@ -70,14 +74,14 @@ func (a *Admin) cnfToMemory(ctx context.Context, cfg *config.Config, m *module) 
 			}
 		}
 		for _, f := range cfg.MySQLQueryRulesFastRouting {
-			if err := ins("mysql_query_rules_fast_routing", fastRoutingCols,
+			if err := ins("mysql_query_rules_fast_routing", store.ColumnNames("mysql_query_rules_fast_routing"),
 				f.Username, f.Schemaname, f.FlagIN, f.DestinationHostgroup, f.Comment); err != nil {
 				return n, err
 			}
 		}
 	case "MYSQL VARIABLES", "ADMIN VARIABLES":
 		src, prefix := cfg.MySQLVariables, "mysql-"
-		if m.name == "ADMIN VARIABLES" {
+		if module == "ADMIN VARIABLES" {
 			src, prefix = cfg.AdminVariables, "admin-"
 		}
 		names := make([]string, 0, len(src))
@@ -86,9 +90,9 @@ func (a *Admin) cnfToMemory(ctx context.Context, cfg *config.Config, m *module) 
 		}
 		sort.Strings(names)
 		for _, k := range names {
-			name, ok := canonicalVar(prefix + k)
+			name, ok := CanonicalVar(prefix + k)
 			if !ok {
-				a.log.Warn("config: unknown variable ignored", "file", cfg.Path, "variable", prefix+k)
+				warn("config: unknown variable ignored", "file", cfg.Path, "variable", prefix+k)
 				continue
 			}
 			if err := ins("global_variables", []string{"variable_name", "variable_value"}, name, src[k]); err != nil {
@@ -113,16 +117,16 @@ func b2i(b bool) int {
 	return 0
 }
 
-// canonicalVar returns the stored spelling of a prefixed variable name and
+// CanonicalVar returns the stored spelling of a prefixed variable name and
 // whether it is known.
-func canonicalVar(name string) (string, bool) {
+func CanonicalVar(name string) (string, bool) {
 	lower := strings.ToLower(name)
 	switch {
 	case strings.HasPrefix(lower, "mysql-"):
 		c, ok := runtime.CanonicalMySQLVar(name[len("mysql-"):])
 		return "mysql-" + c, ok
 	case strings.HasPrefix(lower, "admin-"):
-		_, ok := adminVarDefaults[lower[len("admin-"):]]
+		_, ok := AdminVarDefaults[lower[len("admin-"):]]
 		return lower, ok
 	}
 	return name, false

@@ -1,10 +1,20 @@
-package admin
+// Package server is the admin interface's MySQL side: the
+// admin-mysql_ifaces listeners, logins with admin-admin_credentials or
+// admin-stats_credentials, and a goroutine per session that reads
+// statements and writes text results. ProxySQL's own statements are a
+// table of {match, run} (commands.go); every other statement runs on the
+// admin's SQLite store. What a LOAD or SAVE does is the Admin's.
+package server
 
 import (
+	"context"
+	"crypto/tls"
 	"errors"
 	"fmt"
 	"io"
+	"log/slog"
 	"net"
+	"sync"
 	"sync/atomic"
 	"syscall"
 	"time"
@@ -21,90 +31,143 @@ const adminCaps = wire.ClientLongPassword | wire.ClientFoundRows | wire.ClientLo
 
 var sessionIDs atomic.Uint32
 
-// Listen opens the admin-mysql_ifaces listeners and serves them until
-// Close, and starts the stats_history sampler. It fails if no listener can
-// be opened.
-func (a *Admin) Listen() error {
-	if err := a.rebind(a.vars.Load().MySQLIfaces, ""); err != nil {
-		return err
+// Admin is what the sessions ask of the admin. Statements of admin
+// sessions run between Lock and Unlock, the admin's global mutex (as in
+// ProxySQL), and so do the refreshes of a stats session.
+type Admin interface {
+	sync.Locker
+	Store() *store.Store
+	Version() string
+	NodeUUID() string
+	// GlobalChecksum is SELECT GLOBAL_CHECKSUM(): the cluster's hash of
+	// every module's checksum.
+	GlobalChecksum() uint64
+	// Login returns user's stored password and whether user is in
+	// admin-admin_credentials or admin-stats_credentials.
+	Login(user string) (password string, admin, stats bool)
+	ReadOnly() bool // admin-read_only: SQL may not write
+	SetReadOnly(bool)
+	// KnownVariable reports whether SET may change a prefixed variable
+	// (admin-x or mysql-x).
+	KnownVariable(name string) bool
+	// Refresh regenerates the runtime_* and stats_* tables upper (the
+	// statement in upper case) reads; statsOnly limits it to stats.
+	Refresh(ctx context.Context, upper string, statsOnly bool) error
+	// LoadSave runs LOAD|SAVE <module> TO|FROM <layer>, returning the rows
+	// affected and the info text.
+	LoadSave(ctx context.Context, verb, module, dir, layer string) (uint64, string, error)
+	// ProxySelect answers a cluster peer's PROXY_SELECT fetch.
+	ProxySelect(upper string) (*store.Result, error)
+	// TableChecksum answers CHECKSUM [DISK|MEMORY] MYSQL <what>.
+	TableChecksum(ctx context.Context, layer, what string) (*store.Result, uint64, string, error)
+	ResetDigests()          // TRUNCATE stats_mysql_query_digest
+	Control() Controller    // the data path, nil when it is not running
+	Shutdown(reason string) // PROXYSQL SHUTDOWN / KILL
+}
+
+// Controller is the data path as admin commands switch it.
+type Controller interface {
+	Pause() error         // PROXYSQL PAUSE
+	Resume() error        // PROXYSQL RESUME
+	FlushQueryCache() int // PROXYSQL FLUSH QUERY CACHE; returns the entries dropped
+	FlushLogs() error     // PROXYSQL FLUSH LOGS: reopen the events log
+}
+
+// Server serves the admin interface's listeners.
+type Server struct {
+	adm        Admin
+	tls        *tls.Config // offered to clients when not nil
+	log        *slog.Logger
+	handshakes *wire.Handshakes // clients not yet logged in, bounded
+
+	lnMu      sync.Mutex
+	listeners []net.Listener
+}
+
+// New returns a server for adm with no listeners yet (see Rebind).
+func New(adm Admin, tlsConfig *tls.Config, log *slog.Logger) *Server {
+	if log == nil {
+		log = slog.Default()
 	}
-	a.tables.StartHistory(&a.mu, func() map[string]string {
-		if v := a.vars.Load(); v != nil {
-			return v.Raw
-		}
-		return nil
-	})
-	return nil
+	return &Server{adm: adm, tls: tlsConfig, log: log, handshakes: wire.NewHandshakes(maxAdminHandshakes)}
 }
 
 // Addrs returns the addresses the admin listeners are bound to.
-func (a *Admin) Addrs() []net.Addr {
-	a.lnMu.Lock()
-	defer a.lnMu.Unlock()
+func (srv *Server) Addrs() []net.Addr {
+	srv.lnMu.Lock()
+	defer srv.lnMu.Unlock()
 	var out []net.Addr
-	for _, ln := range a.listeners {
+	for _, ln := range srv.listeners {
 		out = append(out, ln.Addr())
 	}
 	return out
 }
 
-// rebind replaces the listeners (bound to prev) with ones on ifaces (a
+// Close closes the listeners; sessions end when their client does or the
+// store closes.
+func (srv *Server) Close() {
+	for _, ln := range srv.swapListeners(nil) {
+		ln.Close()
+	}
+}
+
+// Rebind replaces the listeners (bound to prev) with ones on ifaces (a
 // ';'-separated list of host:port or socket paths). On error the old
 // listeners stay. An address already held by one of this node's own
 // listeners (a change of host on the same port) is taken over: the old
 // listeners close, the new ones bind, and if that fails the old ones are
 // bound again.
-func (a *Admin) rebind(ifaces, prev string) error {
+func (srv *Server) Rebind(ifaces, prev string) error {
 	lns, err := wire.ListenAll("admin-mysql_ifaces", ifaces)
 	if err != nil && errors.Is(err, syscall.EADDRINUSE) && prev != "" {
-		old := a.swapListeners(nil)
+		old := srv.swapListeners(nil)
 		for _, ln := range old {
 			ln.Close()
 		}
 		if lns, err = wire.ListenAll("admin-mysql_ifaces", ifaces); err != nil {
 			back, berr := wire.ListenAll("admin-mysql_ifaces", prev)
 			if berr != nil {
-				a.log.Error("admin-mysql_ifaces: cannot listen on the previous addresses again", "ifaces", prev, "err", berr)
+				srv.log.Error("admin-mysql_ifaces: cannot listen on the previous addresses again", "ifaces", prev, "err", berr)
 			}
-			a.serveListeners(back)
+			srv.serveListeners(back)
 			return err
 		}
 	}
 	if err != nil {
 		return err
 	}
-	for _, ln := range a.swapListeners(lns) {
+	for _, ln := range srv.swapListeners(lns) {
 		ln.Close()
 	}
-	a.serveListeners(lns)
+	srv.serveListeners(lns)
 	return nil
 }
 
 // swapListeners installs lns and returns the listeners they replace.
-func (a *Admin) swapListeners(lns []net.Listener) []net.Listener {
-	a.lnMu.Lock()
-	defer a.lnMu.Unlock()
-	old := a.listeners
-	a.listeners = lns
+func (srv *Server) swapListeners(lns []net.Listener) []net.Listener {
+	srv.lnMu.Lock()
+	defer srv.lnMu.Unlock()
+	old := srv.listeners
+	srv.listeners = lns
 	return old
 }
 
-func (a *Admin) serveListeners(lns []net.Listener) {
+func (srv *Server) serveListeners(lns []net.Listener) {
 	if lns == nil {
 		return
 	}
-	a.lnMu.Lock()
-	if a.listeners == nil {
-		a.listeners = lns
+	srv.lnMu.Lock()
+	if srv.listeners == nil {
+		srv.listeners = lns
 	}
-	a.lnMu.Unlock()
+	srv.lnMu.Unlock()
 	for _, ln := range lns {
-		a.log.Info("admin interface listening", "addr", ln.Addr().String())
-		go a.serve(ln)
+		srv.log.Info("admin interface listening", "addr", ln.Addr().String())
+		go srv.serve(ln)
 	}
 }
 
-func (a *Admin) serve(ln net.Listener) {
+func (srv *Server) serve(ln net.Listener) {
 	for {
 		nc, err := ln.Accept()
 		if err != nil {
@@ -115,7 +178,7 @@ func (a *Admin) serve(ln net.Listener) {
 			}
 			return
 		}
-		go a.serveConn(nc)
+		go srv.ServeConn(nc)
 	}
 }
 
@@ -126,7 +189,8 @@ const maxAdminHandshakes = 64
 
 // session is one admin client connection.
 type session struct {
-	a      *Admin
+	srv    *Server
+	a      Admin
 	c      *wire.Conn
 	id     uint32
 	user   string
@@ -138,26 +202,27 @@ type session struct {
 	sc     *store.StatsConn // a stats session's own SQLite connection, opened on first use
 }
 
-func (a *Admin) serveConn(nc net.Conn) {
-	s := &session{a: a, c: wire.NewConn(nc), id: sessionIDs.Add(1), remote: nc.RemoteAddr().String()}
+// ServeConn serves one accepted connection until the client leaves.
+func (srv *Server) ServeConn(nc net.Conn) {
+	s := &session{srv: srv, a: srv.adm, c: wire.NewConn(nc), id: sessionIDs.Add(1), remote: nc.RemoteAddr().String()}
 	s.local = isLocal(nc)
 	defer nc.Close()
-	if !a.handshakes.Enter(adminHandshakeTimeout) {
+	if !srv.handshakes.Enter(adminHandshakeTimeout) {
 		nc.SetWriteDeadline(time.Now().Add(time.Second))
 		s.c.WritePacket(wire.AppendErr(nil, wire.Errorf(wire.ErConCount, "08004", "Too many connections: %d admin clients are still logging in", maxAdminHandshakes)))
 		s.c.Flush()
 		return
 	}
 	err := s.handshake()
-	a.handshakes.Leave()
+	srv.handshakes.Leave()
 	if err != nil {
 		var we *wire.Error
 		if errors.As(err, &we) {
 			s.c.WritePacket(wire.AppendErr(nil, we))
 			s.c.Flush()
-			a.log.Warn("admin login refused", "client", s.remote, "err", we.Message)
+			srv.log.Warn("admin login refused", "client", s.remote, "err", we.Message)
 		} else if !errors.Is(err, io.EOF) {
-			a.log.Debug("admin handshake failed", "client", s.remote, "err", err)
+			srv.log.Debug("admin handshake failed", "client", s.remote, "err", err)
 		}
 		return
 	}
@@ -187,13 +252,13 @@ func (s *session) handshake() error {
 	s.c.Conn.SetDeadline(time.Now().Add(adminHandshakeTimeout))
 	defer s.c.Conn.SetDeadline(time.Time{})
 	caps := uint32(adminCaps)
-	if s.a.tls != nil {
+	if s.srv.tls != nil {
 		caps |= wire.ClientSSL
 	}
 	salt := wire.NewSalt()
-	g := wire.Greeting{ServerVersion: s.a.version, ConnID: s.id, Salt: salt, Caps: caps, Charset: 33,
+	g := wire.Greeting{ServerVersion: s.a.Version(), ConnID: s.id, Salt: salt, Caps: caps, Charset: 33,
 		Status: wire.StatusAutocommit, AuthPlugin: wire.NativePassword}
-	hr, _, err := s.c.Accept(&g, s.a.tls, wire.Errorf(wire.ErAccessDenied, "28000", "TLS is not enabled on the admin interface"))
+	hr, _, err := s.c.Accept(&g, s.srv.tls, wire.Errorf(wire.ErAccessDenied, "28000", "TLS is not enabled on the admin interface"))
 	if err != nil {
 		return err
 	}
@@ -212,12 +277,7 @@ func (s *session) handshake() error {
 		}
 		resp = append([]byte(nil), r...)
 	}
-	v := s.a.vars.Load()
-	pw, isAdmin := v.Credentials[hr.User]
-	spw, isStats := v.StatsCredentials[hr.User]
-	if !isAdmin && isStats {
-		pw = spw
-	}
+	pw, isAdmin, isStats := s.a.Login(hr.User)
 	using := "YES"
 	if len(resp) == 0 {
 		using = "NO"
@@ -233,7 +293,7 @@ func (s *session) handshake() error {
 	if (hr.User == "admin" && isAdmin || hr.User == "stats" && !isAdmin) && !s.local {
 		// The same answer as a wrong password, so a remote client cannot
 		// test the default passwords; the log says why.
-		s.a.log.Warn(fmt.Sprintf("admin login refused: user '%s' can only connect locally; add another user to admin-%s for remote access",
+		s.srv.log.Warn(fmt.Sprintf("admin login refused: user '%s' can only connect locally; add another user to admin-%s for remote access",
 			hr.User, map[bool]string{true: "admin_credentials", false: "stats_credentials"}[isAdmin]), "client", s.remote)
 		return denied
 	}

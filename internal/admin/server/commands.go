@@ -1,4 +1,4 @@
-package admin
+package server
 
 import (
 	"context"
@@ -16,8 +16,6 @@ import (
 
 	"sqlgate/internal/admin/codec"
 	"sqlgate/internal/admin/store"
-	"sqlgate/internal/cluster"
-	"sqlgate/internal/config"
 	"sqlgate/internal/wire"
 )
 
@@ -55,9 +53,9 @@ var (
 	truncDigest          = regexp.MustCompile(`(?i)^TRUNCATE (?:TABLE )?(?:stats\.)?(stats_mysql_query_digest(?:_reset)?)$`)
 )
 
-// adminErr is an error reported to the admin client as ProxySQL does:
+// Errorf is an error reported to the admin client as ProxySQL does:
 // errno 1045, the text prefixed with "ProxySQL Admin Error: ".
-func adminErr(format string, args ...any) *wire.Error {
+func Errorf(format string, args ...any) *wire.Error {
 	return wire.Errorf(1045, "28000", "ProxySQL Admin Error: "+format, args...)
 }
 
@@ -76,7 +74,7 @@ func (s *session) query(text string) {
 	)
 	switch {
 	case q == "":
-		err = adminErr("empty query")
+		err = Errorf("empty query")
 	case s.stats:
 		var release func()
 		res, n, info, release, err = s.statsStatement(q)
@@ -92,7 +90,7 @@ func (s *session) query(text string) {
 		if errors.As(err, &we) {
 			s.writeErr(we)
 		} else {
-			s.writeErr(adminErr("%s", err.Error()))
+			s.writeErr(Errorf("%s", err.Error()))
 		}
 	case res != nil:
 		s.writeResult(res)
@@ -108,10 +106,10 @@ func (s *session) adminStatement(q string) (*store.Result, uint64, string, error
 		return res, 0, "", nil
 	}
 	a := s.a
-	a.mu.Lock()
-	defer a.mu.Unlock()
-	if a.st == nil || a.st.Closed() {
-		return nil, 0, "", adminErr("the admin store is closed")
+	a.Lock()
+	defer a.Unlock()
+	if st := a.Store(); st == nil || st.Closed() {
+		return nil, 0, "", Errorf("the admin store is closed")
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
 	defer cancel()
@@ -119,7 +117,7 @@ func (s *session) adminStatement(q string) (*store.Result, uint64, string, error
 }
 
 func single(col, val string) *store.Result {
-	return &store.Result{Cols: []string{col}, Rows: [][]*string{strs(val)}}
+	return &store.Result{Cols: []string{col}, Rows: [][]*string{store.Row(val)}}
 }
 
 // txControl matches the transaction statements the admin answers OK and
@@ -134,11 +132,11 @@ func (s *session) probe(q string) (*store.Result, bool) {
 	upper := strings.ToUpper(q)
 	switch {
 	case upper == "SELECT GLOBAL_CHECKSUM()":
-		return single("CHECKSUM", strconv.FormatUint(cluster.GlobalChecksum(a.Checksums()), 10)), true
+		return single("CHECKSUM", strconv.FormatUint(a.GlobalChecksum(), 10)), true
 	case upper == "SELECT @@VERSION_COMMENT LIMIT 1":
 		return single("'(ProxySQL Admin Module)'", "(ProxySQL Admin Module)"), true
 	case strings.HasPrefix(upper, "SELECT CONCAT(@@VERSION, ' ', @@VERSION_COMMENT)"):
-		v := a.version + " Admin Module"
+		v := a.Version() + " Admin Module"
 		return single("'"+v+"'", v), true
 	case upper == "SELECT USER()" || upper == "SELECT CURRENT_USER()":
 		col := "user()"
@@ -151,14 +149,14 @@ func (s *session) probe(q string) (*store.Result, bool) {
 	case strings.HasPrefix(upper, "SELECT CONNECTION_ID()"):
 		return single("CONNECTION_ID()", "0"), true
 	case upper == "SELECT DATABASE(), USER() LIMIT 1":
-		return &store.Result{Cols: []string{"DATABASE()", "USER()"}, Rows: [][]*string{strs(s.database(), s.user)}}, true
+		return &store.Result{Cols: []string{"DATABASE()", "USER()"}, Rows: [][]*string{store.Row(s.database(), s.user)}}, true
 	case strings.HasPrefix(upper, "SELECT @@VERSION"):
 		// As in ProxySQL, this also answers SELECT @@version_comment.
-		return single("@@version", a.version), true
+		return single("@@version", a.Version()), true
 	case strings.HasPrefix(upper, "SELECT VERSION()"):
-		return single("version()", a.version), true
+		return single("version()", a.Version()), true
 	case strings.HasPrefix(upper, "SELECT @@GLOBAL.READ_ONLY"):
-		return single("@@global.read_only", map[bool]string{true: "1", false: "0"}[a.vars.Load().ReadOnly]), true
+		return single("@@global.read_only", map[bool]string{true: "1", false: "0"}[a.ReadOnly()]), true
 	case upper == "SELECT DATABASE()":
 		return single("DATABASE()", s.database()), true
 	case upper == "SELECT DATABASE() AS NAME":
@@ -190,7 +188,7 @@ func (s *session) statsStatement(q string) (res *store.Result, n uint64, info st
 	upper := strings.ToUpper(q)
 	if strings.HasPrefix(upper, "LOAD ") || strings.HasPrefix(upper, "SAVE ") || strings.HasPrefix(upper, "SET ") ||
 		strings.HasPrefix(upper, "PROXYSQL ") || strings.HasPrefix(upper, "PROXY_SELECT ") {
-		return nil, 0, "", release, adminErr("Command not allowed: user %q has read-only access to the stats tables (admin-stats_credentials)", s.user)
+		return nil, 0, "", release, Errorf("Command not allowed: user %q has read-only access to the stats tables (admin-stats_credentials)", s.user)
 	}
 	rq, refresh := q, upper
 	if m := statsVarRE.FindStringSubmatch(q); m != nil {
@@ -199,36 +197,36 @@ func (s *session) statsStatement(q string) (res *store.Result, n uint64, info st
 		// as in ProxySQL, and the stats_mysql_global counters by name.
 		name := strings.ToLower(m[1])
 		if (strings.HasPrefix(name, "admin-") || strings.HasPrefix(name, "mysql-")) && name != "mysql-max_allowed_packet" {
-			return nil, 0, "", release, adminErr("Command not allowed: user %q (admin-stats_credentials) cannot read @@%s; a stats user reads @@version, @@version_comment, @@sql_mode, @@max_allowed_packet (@@mysql-max_allowed_packet) and the stats_mysql_global counters (SELECT @@Questions); the admin-* and mysql-* variables are for admin-admin_credentials users", s.user, m[1])
+			return nil, 0, "", release, Errorf("Command not allowed: user %q (admin-stats_credentials) cannot read @@%s; a stats user reads @@version, @@version_comment, @@sql_mode, @@max_allowed_packet (@@mysql-max_allowed_packet) and the stats_mysql_global counters (SELECT @@Questions); the admin-* and mysql-* variables are for admin-admin_credentials users", s.user, m[1])
 		}
 	}
 	if r, ok := rewriteVariableQuery(q); ok {
 		rq, refresh = r, "STATS_MYSQL_GLOBAL GLOBAL_VARIABLES"
-	} else if r, ok := showRewrite(q, s.a.version); ok {
+	} else if r, ok := showRewrite(q, s.a.Version()); ok {
 		// The stats session's own schema is stats (its main is empty).
 		r = strings.Replace(r, " FROM sqlite_master", " FROM stats.sqlite_master", 1)
 		rq = strings.Replace(r, " FROM main.sqlite_master", " FROM stats.sqlite_master", 1)
 		refresh = strings.ToUpper(rq)
 	}
 
-	slots := s.a.st.StatsSlots
+	slots := s.a.Store().StatsSlots
 	wait := time.NewTimer(store.StatementTimeout)
 	defer wait.Stop()
 	select {
 	case slots <- struct{}{}:
 		release = func() { <-slots }
 	case <-wait.C:
-		return nil, 0, "", release, adminErr("%d stats statements are already running, the most the admin interface runs at once; retry", store.MaxStatsStatements)
+		return nil, 0, "", release, Errorf("%d stats statements are already running, the most the admin interface runs at once; retry", store.MaxStatsStatements)
 	}
 	if err := s.refreshForStats(refresh); err != nil {
 		return nil, 0, "", release, err
 	}
 	if s.sc == nil {
 		ctx, cancel := context.WithTimeout(context.Background(), store.StatementTimeout)
-		s.sc, err = s.a.st.OpenStatsConn(ctx)
+		s.sc, err = s.a.Store().OpenStatsConn(ctx)
 		cancel()
 		if err != nil {
-			return nil, 0, "", release, adminErr("%v", err)
+			return nil, 0, "", release, Errorf("%v", err)
 		}
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), store.StatementTimeout)
@@ -251,14 +249,14 @@ func (s *session) refreshForStats(upper string) error {
 		return nil
 	}
 	a := s.a
-	a.mu.Lock()
-	defer a.mu.Unlock()
-	if a.st == nil || a.st.Closed() {
-		return adminErr("the admin store is closed")
+	a.Lock()
+	defer a.Unlock()
+	if st := a.Store(); st == nil || st.Closed() {
+		return Errorf("the admin store is closed")
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
 	defer cancel()
-	return a.refresh(ctx, upper, true)
+	return a.Refresh(ctx, upper, true)
 }
 
 // command is one statement form the admin interface answers itself;
@@ -279,24 +277,24 @@ var commands = []command{
 	}},
 	{prefix("PROXY_SELECT "), func(s *session, _ context.Context, _, upper string, _ []string) (*store.Result, uint64, string, error) {
 		// Cluster fetches: the stored resultsets, verbatim.
-		r, err := s.a.proxySelect(strings.Join(strings.Fields(upper), " "))
+		r, err := s.a.ProxySelect(strings.Join(strings.Fields(upper), " "))
 		return r, 0, "", err
 	}},
 	{pattern(loadUserRE), func(s *session, ctx context.Context, _, _ string, _ []string) (*store.Result, uint64, string, error) {
 		// A single-user load republishes all users: the result is the same
 		// for that user and never leaves runtime half-updated.
-		_, _, err := s.a.loadSave(ctx, "LOAD", "MYSQL USERS", "TO", "RUNTIME")
+		_, _, err := s.a.LoadSave(ctx, "LOAD", "MYSQL USERS", "TO", "RUNTIME")
 		return nil, 0, "", err
 	}},
 	{pattern(loadSaveRE), func(s *session, ctx context.Context, _, _ string, m []string) (*store.Result, uint64, string, error) {
-		n, info, err := s.a.loadSave(ctx, strings.ToUpper(m[1]), strings.ToUpper(m[2]), strings.ToUpper(m[3]), strings.ToUpper(m[4]))
+		n, info, err := s.a.LoadSave(ctx, strings.ToUpper(m[1]), strings.ToUpper(m[2]), strings.ToUpper(m[3]), strings.ToUpper(m[4]))
 		return nil, n, info, err
 	}},
 	{prefix("SET "), func(s *session, ctx context.Context, q, _ string, _ []string) (*store.Result, uint64, string, error) {
 		return s.set(ctx, q[len("SET "):])
 	}},
 	{exact("SELECT CONFIG FILE"), func(s *session, ctx context.Context, _, _ string, _ []string) (*store.Result, uint64, string, error) {
-		text, err := codec.ConfigFile(ctx, s.a.st, true)
+		text, err := codec.ConfigFile(ctx, s.a.Store(), true)
 		if err != nil {
 			return nil, 0, "", err
 		}
@@ -305,28 +303,28 @@ var commands = []command{
 	{exact("PROXYSQL FLUSH LOGS"), func(s *session, _ context.Context, _, _ string, _ []string) (*store.Result, uint64, string, error) {
 		// The process log goes to stderr (nothing to reopen); the query
 		// events log starts a new file, as in ProxySQL.
-		if c := s.a.control; c != nil {
+		if c := s.a.Control(); c != nil {
 			if err := c.FlushLogs(); err != nil {
-				return nil, 0, "", adminErr("%v", err)
+				return nil, 0, "", Errorf("%v", err)
 			}
 		}
 		return nil, 0, "", nil
 	}},
 	{exact("PROXYSQL FLUSH QUERY CACHE"), func(s *session, _ context.Context, _, _ string, _ []string) (*store.Result, uint64, string, error) {
-		if c := s.a.control; c != nil {
-			s.a.log.Info("PROXYSQL FLUSH QUERY CACHE", "entries", c.FlushQueryCache())
+		if c := s.a.Control(); c != nil {
+			s.srv.log.Info("PROXYSQL FLUSH QUERY CACHE", "entries", c.FlushQueryCache())
 		}
 		return nil, 0, "", nil
 	}},
 	{exact("PROXYSQL PAUSE", "PROXYSQL RESUME"), func(s *session, _ context.Context, _, upper string, _ []string) (*store.Result, uint64, string, error) {
-		a := s.a
-		a.log.Info("received " + upper + " command")
-		if a.control == nil {
-			return nil, 0, "", adminErr("ProxySQL MySQL module not running, impossible to %s", strings.ToLower(strings.TrimPrefix(upper, "PROXYSQL ")))
+		s.srv.log.Info("received " + upper + " command")
+		c := s.a.Control()
+		if c == nil {
+			return nil, 0, "", Errorf("ProxySQL MySQL module not running, impossible to %s", strings.ToLower(strings.TrimPrefix(upper, "PROXYSQL ")))
 		}
-		f := a.control.Pause
+		f := c.Pause
 		if upper == "PROXYSQL RESUME" {
-			f = a.control.Resume
+			f = c.Resume
 		}
 		if err := f(); err != nil {
 			// ProxySQL sends these texts without the admin prefix.
@@ -335,52 +333,43 @@ var commands = []command{
 		return nil, 0, "", nil
 	}},
 	{exact("PROXYSQL SHUTDOWN", "PROXYSQL KILL", "PROXYSQL SHUTDOWN SLOW"), func(s *session, _ context.Context, q, _ string, _ []string) (*store.Result, uint64, string, error) {
-		s.a.log.Info("shutdown requested on the admin interface", "command", q, "user", s.user)
-		s.a.shutOnce.Do(func() { close(s.a.shutdown) })
+		s.a.Shutdown(fmt.Sprintf("%s by admin user %s from %s", q, s.user, s.remote))
 		return nil, 0, "", nil
 	}},
 	{exact("PROXYSQL READONLY", "PROXYSQL READWRITE"), func(s *session, _ context.Context, _, upper string, _ []string) (*store.Result, uint64, string, error) {
-		val := "true"
-		if upper == "PROXYSQL READWRITE" {
-			val = "false"
-		}
-		v := *s.a.vars.Load()
-		v.ReadOnly = val == "true"
-		v.Raw = cloneMap(v.Raw)
-		v.Raw["read_only"] = val
-		s.a.vars.Store(&v)
+		s.a.SetReadOnly(upper == "PROXYSQL READONLY")
 		return nil, 0, "", nil
 	}},
 	{exact("PROXYSQL CLUSTER_NODE_UUID"), func(s *session, _ context.Context, _, _ string, _ []string) (*store.Result, uint64, string, error) {
-		return single("uuid", s.a.uuid), 0, "", nil
+		return single("uuid", s.a.NodeUUID()), 0, "", nil
 	}},
-	{matchFunc(func(s *session, q string) (string, bool) { return showRewrite(q, s.a.version) }), func(s *session, ctx context.Context, _, _ string, m []string) (*store.Result, uint64, string, error) {
+	{matchFunc(func(s *session, q string) (string, bool) { return showRewrite(q, s.a.Version()) }), func(s *session, ctx context.Context, _, _ string, m []string) (*store.Result, uint64, string, error) {
 		return s.sqlite(ctx, m[0], "")
 	}},
 	{pattern(nodeUUIDRE), func(s *session, _ context.Context, _, _ string, m []string) (*store.Result, uint64, string, error) {
 		if s.uuid != "" && s.uuid != m[1] {
-			return nil, 0, "", adminErr("CLUSTER_NODE_UUID changed within a session (%s -> %s)", s.uuid, m[1])
+			return nil, 0, "", Errorf("CLUSTER_NODE_UUID changed within a session (%s -> %s)", s.uuid, m[1])
 		}
 		if s.uuid == "" {
-			s.a.log.Info(fmt.Sprintf("Created new link with Cluster node %s : %s at interface %s", s.remote, m[1], m[2]))
+			s.srv.log.Info(fmt.Sprintf("Created new link with Cluster node %s : %s at interface %s", s.remote, m[1], m[2]))
 		}
 		s.uuid = m[1]
 		return nil, 0, "", nil
 	}},
 	{pattern(checksumRE), func(s *session, ctx context.Context, _, _ string, m []string) (*store.Result, uint64, string, error) {
-		return s.a.tableChecksum(ctx, strings.ToUpper(m[1]), strings.ToUpper(m[2]))
+		return s.a.TableChecksum(ctx, strings.ToUpper(m[1]), strings.ToUpper(m[2]))
 	}},
 	{pattern(configFile), func(s *session, ctx context.Context, _, upper string, m []string) (*store.Result, uint64, string, error) {
 		// As in ProxySQL, SELECT CONFIG INTO OUTFILE writes the REST API
 		// routes too and reports the bytes written; SAVE CONFIG TO FILE
 		// does neither.
 		outfile := strings.HasPrefix(upper, "SELECT")
-		text, err := codec.ConfigFile(ctx, s.a.st, outfile)
+		text, err := codec.ConfigFile(ctx, s.a.Store(), outfile)
 		if err != nil {
 			return nil, 0, "", err
 		}
 		if err := writeFileAtomic(m[1], []byte(text)); err != nil {
-			return nil, 0, "", adminErr("Cannot open file %s: %v", m[1], err)
+			return nil, 0, "", Errorf("Cannot open file %s: %v", m[1], err)
 		}
 		var n uint64
 		if outfile {
@@ -389,7 +378,7 @@ var commands = []command{
 		return nil, n, "File " + m[1] + " is saved.", nil
 	}},
 	{pattern(truncDigest), func(s *session, _ context.Context, _, _ string, _ []string) (*store.Result, uint64, string, error) {
-		s.a.tables.ResetDigests()
+		s.a.ResetDigests()
 		return nil, 0, "", nil
 	}},
 	{pattern(showFields), func(s *session, ctx context.Context, _, _ string, m []string) (*store.Result, uint64, string, error) {
@@ -400,12 +389,12 @@ var commands = []command{
 		// ProxySQL's answer: every column a varchar(255) without default.
 		r, _, _, err := s.sqlite(ctx, `SELECT name AS Field, 'varchar(255)' AS Type, CASE "notnull" WHEN 1 THEN 'NO' ELSE 'YES' END AS "Null", CASE pk WHEN 0 THEN '' ELSE 'PRI' END AS "Key", '' AS "Default", '' AS Extra FROM `+schema+".pragma_table_info("+store.Quote(m[2])+")", "")
 		if err == nil && len(r.Rows) == 0 {
-			err = adminErr("Table does not exist")
+			err = Errorf("Table does not exist")
 		}
 		return r, 0, "", err
 	}},
 	{prefix("PROXYSQL "), func(_ *session, _ context.Context, q, _ string, _ []string) (*store.Result, uint64, string, error) {
-		return nil, 0, "", adminErr("%s is not implemented by sqlgate", q)
+		return nil, 0, "", Errorf("%s is not implemented by sqlgate", q)
 	}},
 }
 
@@ -464,11 +453,12 @@ func (s *session) sqlite(ctx context.Context, q, upper string) (*store.Result, u
 	if upper == "" {
 		upper = strings.ToUpper(q)
 	}
-	if err := a.refresh(ctx, upper, false); err != nil {
+	if err := a.Refresh(ctx, upper, false); err != nil {
 		return nil, 0, "", err
 	}
-	conn := a.st.Conn
-	if a.vars.Load().ReadOnly {
+	st := a.Store()
+	conn := st.Conn
+	if a.ReadOnly() {
 		if _, err := conn.ExecContext(ctx, "PRAGMA query_only=ON"); err == nil {
 			defer conn.ExecContext(context.Background(), "PRAGMA query_only=OFF")
 		}
@@ -477,11 +467,11 @@ func (s *session) sqlite(ctx context.Context, q, upper string) (*store.Result, u
 	// runs under the admin mutex.
 	sctx, cancel := context.WithTimeout(ctx, store.StatementTimeout)
 	defer cancel()
-	a.st.ClientSQL, a.st.Denied = true, ""
+	st.ClientSQL, st.Denied = true, ""
 	r, err := store.QueryLimited(sctx, conn, q, store.MaxResultBytes)
-	a.st.ClientSQL = false
+	st.ClientSQL = false
 	if err != nil {
-		return nil, 0, "", clientError(sctx, err, a.st.Denied, "")
+		return nil, 0, "", clientError(sctx, err, st.Denied, "")
 	}
 	if len(r.Cols) > 0 {
 		return r, 0, "", nil
@@ -607,166 +597,12 @@ func (s *session) set(ctx context.Context, assignment string) (*store.Result, ui
 	name, value, _ := strings.Cut(assignment, "=")
 	name = strings.TrimSpace(name)
 	if name == "mysql-init_connect" {
-		return nil, 0, "", adminErr("ERROR: Global variable '%s' is not configurable using SET command. You must run UPDATE global_variables", name)
+		return nil, 0, "", Errorf("ERROR: Global variable '%s' is not configurable using SET command. You must run UPDATE global_variables", name)
 	}
-	if _, ok := canonicalVar(name); !ok || strings.ContainsAny(name, "'\\") {
+	if !s.a.KnownVariable(name) || strings.ContainsAny(name, "'\\") {
 		return nil, 0, fmt.Sprintf("ERROR: Unknown global variable: '%s'.", name), nil
 	}
 	return s.sqlite(ctx, "UPDATE global_variables SET variable_value="+value+" WHERE variable_name='"+name+"'", "UPDATE")
-}
-
-// loadSave runs LOAD|SAVE <module> TO|FROM <layer>. It returns
-// the rows affected ProxySQL reports: the variable rows copied between
-// memory and disk (ProxySQL runs an INSERT ... SELECT for those), the rows
-// read from the config file.
-func (a *Admin) loadSave(ctx context.Context, verb, modName, dir, layer string) (uint64, string, error) {
-	switch layer {
-	case "MEM":
-		layer = "MEMORY"
-	case "RUN":
-		layer = "RUNTIME"
-	}
-	action := verb + " " + dir + " " + layer
-	if modName == "MYSQL DIGEST" && action == "SAVE TO DISK" {
-		start := time.Now()
-		n, err := a.tables.FlushDigests(ctx, start.Unix())
-		if err != nil {
-			return 0, "", adminErr("SAVE MYSQL DIGEST TO DISK: %v", err)
-		}
-		a.log.Info(fmt.Sprintf("Saved stats_mysql_query_digest to disk: %dms to write %d entries", time.Since(start).Milliseconds(), n))
-		return uint64(n), "", nil
-	}
-	if modName == "COREDUMP" {
-		// The filters name C++ source lines of ProxySQL, which sqlgate does
-		// not have: they are kept and shown, and select nothing.
-		if action != "LOAD FROM MEMORY" && action != "LOAD TO RUNTIME" {
-			return 0, "", adminErr("%s COREDUMP %s %s is not a ProxySQL command; see LOAD COREDUMP TO RUNTIME", verb, dir, layer)
-		}
-		return 0, "", a.st.Tx(ctx, func() error {
-			return a.st.Exec(ctx, "DELETE FROM main.runtime_coredump_filters",
-				"INSERT INTO main.runtime_coredump_filters SELECT * FROM main.coredump_filters")
-		})
-	}
-	m := moduleByName(modName)
-	if m == nil {
-		switch modName {
-		case "LDAP VARIABLES", "SQLITESERVER VARIABLES", "CLICKHOUSE VARIABLES", "CLICKHOUSE USERS", "DEBUG", "PGSQL SERVERS", "PGSQL USERS", "PGSQL QUERY RULES", "PGSQL VARIABLES":
-			return 0, "", adminErr("%s are not supported by sqlgate", strings.ToLower(modName))
-		}
-		return 0, "", adminErr("unknown module %q in %s %s %s %s; modules: MYSQL SERVERS, MYSQL USERS, MYSQL QUERY RULES, MYSQL VARIABLES, ADMIN VARIABLES, PROXYSQL SERVERS, SCHEDULER, RESTAPI, MYSQL FIREWALL, COREDUMP", modName, verb, modName, dir, layer)
-	}
-	// varRows counts the variable rows a copy from schema moves.
-	varRows := func(schema string) uint64 {
-		if m.prefix == "" {
-			return 0
-		}
-		var n uint64
-		a.st.Conn.QueryRowContext(ctx, "SELECT COUNT(*) FROM "+schema+".global_variables WHERE variable_name LIKE '"+m.prefix+"-%'").Scan(&n)
-		return n
-	}
-	switch action {
-	case "LOAD TO MEMORY", "LOAD FROM DISK": // disk → memory
-		return varRows("disk"), "", a.copyLayer(ctx, m, "disk", "main", false)
-	case "SAVE FROM MEMORY", "SAVE TO DISK": // memory → disk, atomically
-		if err := a.copyLayer(ctx, m, "main", "disk", false); err != nil {
-			return 0, "", adminErr("SAVE %s TO DISK: %v; the disk configuration is unchanged", m.name, err)
-		}
-		a.persistEpochs(ctx, m)
-		return varRows("main"), "", nil
-	case "LOAD FROM MEMORY", "LOAD TO RUNTIME": // memory → runtime
-		if err := m.toRuntime(a, ctx); err != nil {
-			return 0, "", adminErr("LOAD %s TO RUNTIME: %v; the running configuration is unchanged", m.name, err)
-		}
-		a.log.Info("configuration loaded to runtime", "module", m.name)
-		return 0, "", nil
-	case "SAVE TO MEMORY", "SAVE FROM RUNTIME": // runtime → memory
-		if m.name == "MYSQL USERS" {
-			return 0, "", a.saveUsersToMemory(ctx)
-		}
-		return 0, "", m.toMemory(a, ctx)
-	case "LOAD FROM CONFIG":
-		if !m.fromConfig {
-			return 0, "", adminErr("%s cannot be loaded from the config file", m.name)
-		}
-		if a.cnfPath == "" {
-			return 0, "", adminErr("Config file unknown")
-		}
-		cfg, _, err := config.Load(a.cnfPath)
-		if err != nil {
-			return 0, "", adminErr("Unable to open or parse config file %s: %v", a.cnfPath, err)
-		}
-		var n int
-		err = a.st.Tx(ctx, func() error {
-			var err error
-			n, err = a.cnfToMemory(ctx, cfg, m)
-			return err
-		})
-		if err != nil {
-			return 0, "", adminErr("%v", err)
-		}
-		return uint64(n), "", nil
-	}
-	return 0, "", adminErr("%s %s %s %s is not a valid command; see LOAD|SAVE <module> TO|FROM MEMORY|RUNTIME|DISK|CONFIG", verb, m.name, dir, layer)
-}
-
-// saveUsersToMemory is SAVE MYSQL USERS TO MEMORY as ProxySQL runs it:
-// every user in memory becomes inactive, then each runtime account is
-// written back active, a frontend row (frontend=1, backend=0) and a backend
-// row (backend=1, frontend=0) per user, replacing the rows they collide
-// with.
-func (a *Admin) saveUsersToMemory(ctx context.Context) error {
-	return a.st.Tx(ctx, func() error {
-		if _, err := a.st.Conn.ExecContext(ctx, "UPDATE main.mysql_users SET active=0"); err != nil {
-			return err
-		}
-		return a.st.Insert(ctx, "main.mysql_users", splitUserRows(a.rtRows["mysql_users"]), "REPLACE")
-	})
-}
-
-// checksumTables are the tables CHECKSUM [DISK|MEMORY] MYSQL <what>
-// hashes, with ProxySQL's query for each and the name it reports
-// (ProxySQL reports SERVERS SSL PARAMS as MYSQL HOSTGROUP ATTRIBUTES).
-var checksumTables = map[string]struct{ query, name string }{
-	"SERVERS":                      {"SELECT * FROM %s.mysql_servers ORDER BY hostgroup_id, hostname, port", "MYSQL SERVERS"},
-	"USERS":                        {"SELECT * FROM %s.mysql_users ORDER BY username", "MYSQL USERS"},
-	"QUERY RULES":                  {"SELECT * FROM %s.mysql_query_rules ORDER BY rule_id", "MYSQL QUERY RULES"},
-	"VARIABLES":                    {"SELECT * FROM %s.global_variables WHERE variable_name LIKE 'mysql-%%' ORDER BY variable_name", "MYSQL VARIABLES"},
-	"REPLICATION HOSTGROUPS":       {"SELECT * FROM %s.mysql_replication_hostgroups ORDER BY writer_hostgroup", "MYSQL REPLICATION HOSTGROUPS"},
-	"GROUP REPLICATION HOSTGROUPS": {"SELECT * FROM %s.mysql_group_replication_hostgroups ORDER BY writer_hostgroup", "MYSQL GROUP REPLICATION HOSTGROUPS"},
-	"GALERA HOSTGROUPS":            {"SELECT * FROM %s.mysql_galera_hostgroups ORDER BY writer_hostgroup", "MYSQL GALERA HOSTGROUPS"},
-	"AURORA HOSTGROUPS":            {"SELECT * FROM %s.mysql_aws_aurora_hostgroups ORDER BY writer_hostgroup", "MYSQL AURORA HOSTGROUPS"},
-	"HOSTGROUP ATTRIBUTES":         {"SELECT * FROM %s.mysql_hostgroup_attributes ORDER BY hostgroup_id", "MYSQL HOSTGROUP ATTRIBUTES"},
-	"SERVERS SSL PARAMS":           {"SELECT * FROM %s.mysql_servers_ssl_params ORDER BY hostname, port, username", "MYSQL HOSTGROUP ATTRIBUTES"},
-}
-
-// tableChecksum answers CHECKSUM [DISK|MEMORY|MEM] MYSQL <what>: a
-// diagnostic hash of the table printed as 0x%X%X without padding.
-// DISK exists for the five tables ProxySQL keeps on disk checksums for.
-func (a *Admin) tableChecksum(ctx context.Context, layer, what string) (*store.Result, uint64, string, error) {
-	schema := "main"
-	if layer == "DISK" {
-		switch what {
-		case "SERVERS", "USERS", "QUERY RULES", "VARIABLES", "REPLICATION HOSTGROUPS":
-			schema = "disk"
-		default:
-			return nil, 0, "", adminErr("CHECKSUM DISK MYSQL %s is not a ProxySQL command; see CHECKSUM MEMORY MYSQL %s", what, what)
-		}
-	}
-	t := checksumTables[what]
-	r, err := a.st.Query(ctx, fmt.Sprintf(t.query, schema))
-	if err != nil {
-		return nil, 0, "", err
-	}
-	h := cluster.RawChecksum(r.Rows)
-	return &store.Result{Cols: []string{"table", "checksum"}, Rows: [][]*string{strs(t.name, fmt.Sprintf("0x%X%X", uint32(h), uint32(h>>32)))}}, 0, "", nil
-}
-
-func cloneMap(m map[string]string) map[string]string {
-	out := make(map[string]string, len(m))
-	for k, v := range m {
-		out[k] = v
-	}
-	return out
 }
 
 // writeFileAtomic writes via a temporary file and rename.
@@ -785,16 +621,16 @@ func clientError(ctx context.Context, err error, denied, who string) error {
 	var se *sqlite.Error
 	switch {
 	case errors.Is(err, store.ErrResultTooLarge):
-		return adminErr("the result exceeds %d MiB, the bound on an admin result; select fewer rows or columns (WHERE, LIMIT)", store.MaxResultBytes>>20)
+		return Errorf("the result exceeds %d MiB, the bound on an admin result; select fewer rows or columns (WHERE, LIMIT)", store.MaxResultBytes>>20)
 	case errors.Is(ctx.Err(), context.DeadlineExceeded):
-		return adminErr("statement stopped after %s, the time limit of a statement on the admin interface; narrow the query", store.StatementTimeout)
+		return Errorf("statement stopped after %s, the time limit of a statement on the admin interface; narrow the query", store.StatementTimeout)
 	case errors.As(err, &se) && se.Code() == sqlite3.SQLITE_TOOBIG:
-		return adminErr("%s: a value or statement on the admin interface is limited to %d MiB", store.SQLiteMessage(err), map[bool]int{true: store.StatsValueLimit >> 20, false: store.AdminValueLimit >> 20}[who != ""])
+		return Errorf("%s: a value or statement on the admin interface is limited to %d MiB", store.SQLiteMessage(err), map[bool]int{true: store.StatsValueLimit >> 20, false: store.AdminValueLimit >> 20}[who != ""])
 	case errors.As(err, &se) && (se.Code()&0xff == sqlite3.SQLITE_AUTH || strings.Contains(err.Error(), "not authorized")) && denied != "":
 		if who != "" {
-			return adminErr("Command not allowed: user %q (admin-stats_credentials) can only read the stats, monitor and stats_history schemas; this statement needs %s", who, denied)
+			return Errorf("Command not allowed: user %q (admin-stats_credentials) can only read the stats, monitor and stats_history schemas; this statement needs %s", who, denied)
 		}
-		return adminErr("%s is not allowed on the admin interface: each statement commits on its own, because the admin connection is shared by every session and the cluster (BEGIN, COMMIT and ROLLBACK are accepted and ignored, as in ProxySQL)", denied)
+		return Errorf("%s is not allowed on the admin interface: each statement commits on its own, because the admin connection is shared by every session and the cluster (BEGIN, COMMIT and ROLLBACK are accepted and ignored, as in ProxySQL)", denied)
 	}
-	return adminErr("%s", store.SQLiteMessage(err))
+	return Errorf("%s", store.SQLiteMessage(err))
 }
