@@ -119,14 +119,27 @@ func (d *rowDecoder) boolean(col string) bool {
 
 const maxInt32 = 1<<31 - 1
 
+// decodeRows decodes every row of r with one, stopping at the first row
+// with a bad value: a LOAD applies a table whole or not at all.
+func decodeRows[T any](table string, r *store.Result, key func(*rowDecoder) string, one func(*rowDecoder) T) ([]T, error) {
+	var out []T
+	for _, d := range newDecoders(table, r, key) {
+		v := one(d)
+		if d.err != nil {
+			return nil, d.err
+		}
+		out = append(out, v)
+	}
+	return out, nil
+}
+
 func serverKey(d *rowDecoder) string {
 	return fmt.Sprintf("hostgroup_id=%s, hostname=%s, port=%s", d.text("hostgroup_id"), d.text("hostname"), d.text("port"))
 }
 
 // Servers decodes mysql_servers rows.
 func Servers(r *store.Result) ([]config.MySQLServer, error) {
-	var out []config.MySQLServer
-	for _, d := range newDecoders("mysql_servers", r, serverKey) {
+	return decodeRows("mysql_servers", r, serverKey, func(d *rowDecoder) config.MySQLServer {
 		s := config.MySQLServer{
 			HostgroupID:       d.integer("hostgroup_id", 0, maxInt32),
 			Hostname:          d.text("hostname"),
@@ -152,19 +165,14 @@ func Servers(r *store.Result) ([]config.MySQLServer, error) {
 		if s.Compression != 0 {
 			d.fail("compression", "backend compression is not implemented by sqlgate; set it to 0")
 		}
-		if d.err != nil {
-			return nil, d.err
-		}
-		out = append(out, s)
-	}
-	return out, nil
+		return s
+	})
 }
 
 // ReplicationHostgroups decodes mysql_replication_hostgroups rows.
 func ReplicationHostgroups(r *store.Result) ([]config.ReplicationHostgroup, error) {
-	var out []config.ReplicationHostgroup
 	key := func(d *rowDecoder) string { return "writer_hostgroup=" + d.text("writer_hostgroup") }
-	for _, d := range newDecoders("mysql_replication_hostgroups", r, key) {
+	return decodeRows("mysql_replication_hostgroups", r, key, func(d *rowDecoder) config.ReplicationHostgroup {
 		h := config.ReplicationHostgroup{
 			WriterHostgroup: d.integer("writer_hostgroup", 0, maxInt32),
 			ReaderHostgroup: d.integer("reader_hostgroup", 0, maxInt32),
@@ -179,21 +187,16 @@ func ReplicationHostgroups(r *store.Result) ([]config.ReplicationHostgroup, erro
 		if d.err == nil && h.WriterHostgroup == h.ReaderHostgroup {
 			d.fail("reader_hostgroup", "must differ from writer_hostgroup (%d)", h.WriterHostgroup)
 		}
-		if d.err != nil {
-			return nil, d.err
-		}
-		out = append(out, h)
-	}
-	return out, nil
+		return h
+	})
 }
 
 // Users decodes mysql_users rows.
 func Users(r *store.Result) ([]config.MySQLUser, error) {
-	var out []config.MySQLUser
 	key := func(d *rowDecoder) string {
 		return fmt.Sprintf("username=%s, frontend=%s, backend=%s", d.text("username"), d.text("frontend"), d.text("backend"))
 	}
-	for _, d := range newDecoders("mysql_users", r, key) {
+	return decodeRows("mysql_users", r, key, func(d *rowDecoder) config.MySQLUser {
 		u := config.MySQLUser{
 			Username:              d.text("username"),
 			Password:              d.text("password"),
@@ -216,19 +219,14 @@ func Users(r *store.Result) ([]config.MySQLUser, error) {
 		if u.FastForward {
 			d.fail("fast_forward", "fast_forward is not implemented by sqlgate; set it to 0")
 		}
-		if d.err != nil {
-			return nil, d.err
-		}
-		out = append(out, u)
-	}
-	return out, nil
+		return u
+	})
 }
 
 // Rules decodes mysql_query_rules rows, inactive ones included.
 func Rules(r *store.Result) ([]config.MySQLQueryRule, error) {
-	var out []config.MySQLQueryRule
 	key := func(d *rowDecoder) string { return "rule_id=" + d.text("rule_id") }
-	for _, d := range newDecoders("mysql_query_rules", r, key) {
+	return decodeRows("mysql_query_rules", r, key, func(d *rowDecoder) config.MySQLQueryRule {
 		q := config.MySQLQueryRule{
 			RuleID:               d.integer("rule_id", 1, maxInt32),
 			Active:               d.boolean("active"),
@@ -271,19 +269,14 @@ func Rules(r *store.Result) ([]config.MySQLQueryRule, error) {
 			// silently routing without it would break read-your-writes.
 			d.fail("gtid_from_hostgroup", "GTID consistent reads are not implemented by sqlgate yet; set it to NULL or make the rule inactive")
 		}
-		if d.err != nil {
-			return nil, d.err
-		}
-		out = append(out, q)
-	}
-	return out, nil
+		return q
+	})
 }
 
 // ProxySQLServers decodes proxysql_servers rows.
 func ProxySQLServers(r *store.Result) ([]config.ProxySQLServer, error) {
-	var out []config.ProxySQLServer
 	key := func(d *rowDecoder) string { return d.text("hostname") + ":" + d.text("port") }
-	for _, d := range newDecoders("proxysql_servers", r, key) {
+	return decodeRows("proxysql_servers", r, key, func(d *rowDecoder) config.ProxySQLServer {
 		p := config.ProxySQLServer{
 			Hostname: d.text("hostname"),
 			Port:     d.integer("port", 1, 65535),
@@ -293,21 +286,16 @@ func ProxySQLServers(r *store.Result) ([]config.ProxySQLServer, error) {
 		if p.Hostname == "" {
 			d.fail("hostname", "must not be empty")
 		}
-		if d.err != nil {
-			return nil, d.err
-		}
-		out = append(out, p)
-	}
-	return out, nil
+		return p
+	})
 }
 
 // FastRouting decodes mysql_query_rules_fast_routing rows.
 func FastRouting(r *store.Result) ([]config.FastRoute, error) {
-	var out []config.FastRoute
 	key := func(d *rowDecoder) string {
 		return fmt.Sprintf("username=%s, schemaname=%s, flagIN=%s", d.text("username"), d.text("schemaname"), d.text("flagIN"))
 	}
-	for _, d := range newDecoders("mysql_query_rules_fast_routing", r, key) {
+	return decodeRows("mysql_query_rules_fast_routing", r, key, func(d *rowDecoder) config.FastRoute {
 		f := config.FastRoute{
 			Username:             d.text("username"),
 			Schemaname:           d.text("schemaname"),
@@ -315,12 +303,8 @@ func FastRouting(r *store.Result) ([]config.FastRoute, error) {
 			DestinationHostgroup: d.integer("destination_hostgroup", 0, maxInt32),
 			Comment:              d.text("comment"),
 		}
-		if d.err != nil {
-			return nil, d.err
-		}
-		out = append(out, f)
-	}
-	return out, nil
+		return f
+	})
 }
 
 func sslParamsKey(d *rowDecoder) string {
@@ -330,8 +314,7 @@ func sslParamsKey(d *rowDecoder) string {
 // ServersSSLParams reads mysql_servers_ssl_params. The files are
 // read, and checked, when the runtime is built.
 func ServersSSLParams(r *store.Result) ([]config.ServerSSLParams, error) {
-	var out []config.ServerSSLParams
-	for _, d := range newDecoders("mysql_servers_ssl_params", r, sslParamsKey) {
+	return decodeRows("mysql_servers_ssl_params", r, sslParamsKey, func(d *rowDecoder) config.ServerSSLParams {
 		p := config.ServerSSLParams{
 			Hostname: d.text("hostname"), Port: d.integer("port", 0, 65535), Username: d.text("username"),
 			SSLCA: d.text("ssl_ca"), SSLCert: d.text("ssl_cert"), SSLKey: d.text("ssl_key"),
@@ -341,10 +324,6 @@ func ServersSSLParams(r *store.Result) ([]config.ServerSSLParams, error) {
 		if p.Hostname == "" {
 			d.fail("hostname", "must not be empty")
 		}
-		if d.err != nil {
-			return nil, d.err
-		}
-		out = append(out, p)
-	}
-	return out, nil
+		return p
+	})
 }
