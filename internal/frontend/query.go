@@ -20,23 +20,6 @@ import (
 	"sqlgate/internal/wire"
 )
 
-// Reasons a backend connection stays attached to its session (bits of
-// backend.Conn.Pinned). Each one stands for server-side state that only
-// that connection holds.
-const (
-	pinUserVariable uint32 = 1 << iota
-	pinTempTable
-	pinLockTables
-	pinGetLock
-	pinFoundRows
-	pinPrepare
-	pinSQLLogBin0
-	pinUnparsedSet
-	pinNextTrx
-	pinCursor
-	pinRuleNoMultiplex // a query rule with multiplex=0 ran on it
-)
-
 // loadDataLocalRE matches the digest of LOAD DATA ... LOCAL INFILE.
 var loadDataLocalRE = regexp.MustCompile(`(?i)^LOAD DATA (?:LOW_PRIORITY |CONCURRENT )?LOCAL INFILE`)
 
@@ -415,23 +398,9 @@ func (s *Session) afterStatement(rt *runtime.Snapshot, hg int, bc *backend.Conn,
 				s.state.Schema = ""
 			}
 		}
-		s.applyFlags(bc, info)
-		if info.IsSet {
-			if info.SetParsed {
-				if s.state.ApplySet(bc, info.Set) {
-					bc.Pinned |= pinNextTrx
-				}
-			} else if info.Multiplex == stmt.MultiplexNone {
-				// A rule that sets multiplex for this SET tells sqlgate
-				// it is harmless, as in ProxySQL.
-				bc.Pinned |= pinUnparsedSet
-			}
-		}
-		switch info.Multiplex {
-		case stmt.MultiplexOff:
-			bc.Pinned |= pinRuleNoMultiplex
-		case stmt.MultiplexOn:
-			bc.Pinned &^= pinRuleNoMultiplex
+		bc.Pinned = info.Pins(bc.Pinned)
+		if info.IsSet && info.SetParsed && s.state.ApplySet(bc, info.Set) {
+			bc.Pinned |= stmt.PinNextTrx
 		}
 		if ri.InsertID > 0 {
 			s.lastInsertID, s.lastInsertHG = ri.InsertID, hg
@@ -458,42 +427,6 @@ func (s *Session) afterStatement(rt *runtime.Snapshot, hg int, bc *backend.Conn,
 		(s.insertDelay > 0 && s.lastInsertHG == hg)
 	if !keep {
 		s.detach(hg, bc)
-	}
-}
-
-// flagPins maps statement flags to the pins they set or clear.
-var flagPins = []struct {
-	flag  router.StmtFlags
-	pin   uint32
-	clear bool
-}{
-	{router.FlagTempTable, pinTempTable, false},
-	{router.FlagLockTables, pinLockTables, false},
-	{router.FlagUnlockTables, pinLockTables, true},
-	{router.FlagGetLock, pinGetLock, false},
-	{router.FlagFoundRows, pinFoundRows, false},
-	{router.FlagPrepared, pinPrepare, false},
-	{router.FlagSQLLogBin0, pinSQLLogBin0, false},
-	{router.FlagSQLLogBin1, pinSQLLogBin0, true},
-}
-
-// applyFlags records the multiplexing-relevant effects of a statement.
-func (s *Session) applyFlags(bc *backend.Conn, info *stmt.Info) {
-	f := info.Flags
-	if f == 0 {
-		return
-	}
-	if f&router.FlagUserVariable != 0 && info.Cmd != router.CmdSet && info.Multiplex != stmt.MultiplexKeepVar && info.UserVar {
-		bc.Pinned |= pinUserVariable
-	}
-	for _, fp := range flagPins {
-		switch {
-		case f&fp.flag == 0:
-		case fp.clear:
-			bc.Pinned &^= fp.pin
-		default:
-			bc.Pinned |= fp.pin
-		}
 	}
 }
 

@@ -7,18 +7,15 @@ package frontend
 import (
 	"context"
 	"crypto/tls"
-	"errors"
-	"fmt"
 	"log/slog"
 	"net"
-	"slices"
 	"sync"
 	"sync/atomic"
-	"syscall"
 	"time"
 
 	"sqlgate/internal/backend"
 	"sqlgate/internal/eventlog"
+	"sqlgate/internal/frontend/listener"
 	"sqlgate/internal/frontend/stmt"
 	"sqlgate/internal/qcache"
 	"sqlgate/internal/runtime"
@@ -53,20 +50,17 @@ type Server struct {
 
 	stop chan struct{} // closed by Shutdown: ends background loops
 
+	listeners *listener.Group
+
 	mu        sync.Mutex
 	userConns map[string]int
 	sessions  map[uint32]*Session
-	listeners []net.Listener
-	ifaces    string // mysql-interfaces given to Start, for Resume
-	paused    bool
 	closed    bool
 	draining  atomic.Bool // Shutdown started: sessions close after their current reply
 
 	handshakes  *wire.Handshakes // clients not yet logged in, bounded
 	refusedLast atomic.Int64     // unix second of the last "too many handshakes" log line
 	wg          sync.WaitGroup   // sessions
-	accepting   sync.WaitGroup   // Serve loops
-	failed      chan error
 }
 
 // NewServer returns a server using the snapshots in store and the pool.
@@ -75,9 +69,10 @@ func NewServer(store *runtime.Store, pool *backend.Pool, tlsConf *tls.Config, lo
 		Store: store, Pool: pool, pool: pool, TLS: tlsConf, Log: log, started: time.Now(),
 		userConns: map[string]int{}, sessions: map[uint32]*Session{}, Stats: stats.New(200000),
 		stop: make(chan struct{}), Events: eventlog.New(log),
-		Cache:  qcache.New(256 << 20),
-		failed: make(chan error, 16), handshakes: wire.NewHandshakes(MaxHandshakes),
+		Cache:      qcache.New(256 << 20),
+		handshakes: wire.NewHandshakes(MaxHandshakes),
 	}
+	s.listeners = listener.New(log, s.startSession)
 	go s.watchdog(s.stop)
 	s.Cache.Start()
 	return s
@@ -112,83 +107,21 @@ func (s *Server) refuseHandshake(sess *Session) {
 
 // Serve accepts connections on ln until Shutdown. It returns nil after
 // Shutdown and the accept error otherwise.
-func (s *Server) Serve(ln net.Listener) error {
-	s.mu.Lock()
-	if s.closed {
-		s.mu.Unlock()
-		ln.Close()
-		return nil
-	}
-	s.listeners = append(s.listeners, ln)
-	s.accepting.Add(1)
-	s.mu.Unlock()
-	defer s.accepting.Done()
-	var delay time.Duration
-	for {
-		nc, err := ln.Accept()
-		if err != nil {
-			s.mu.Lock()
-			closed, paused := s.closed, !slices.Contains(s.listeners, ln)
-			s.mu.Unlock()
-			if closed {
-				// Shutdown: the connections the kernel had queued are
-				// taken (see quiesce). Shutdown closes the port once the
-				// sessions are gone.
-				return nil
-			}
-			if paused {
-				// PROXYSQL PAUSE closed this listener.
-				return nil
-			}
-			var ne net.Error
-			if errors.As(err, &ne) && ne.Timeout() || errors.Is(err, syscall.EMFILE) {
-				// Out of file descriptors or similar: back off like net/http.
-				delay = min(max(2*delay, 5*time.Millisecond), time.Second)
-				s.Log.Warn("accept failed; retrying", "err", err, "delay", delay)
-				time.Sleep(delay)
-				continue
-			}
-			return err
-		}
-		delay = 0
-		if tc, ok := nc.(*net.TCPConn); ok {
-			tc.SetNoDelay(true)
-			tc.SetKeepAlive(true)
-			tc.SetKeepAlivePeriod(120 * time.Second)
-		}
-		sess := newSession(s, nc)
-		s.wg.Add(1)
-		go func() {
-			defer s.wg.Done()
-			sess.serve()
-		}()
-	}
+func (s *Server) Serve(ln net.Listener) error { return s.listeners.Serve(ln) }
+
+// startSession runs a session for a connection just accepted.
+func (s *Server) startSession(nc net.Conn) {
+	sess := newSession(s, nc)
+	s.wg.Add(1)
+	go func() {
+		defer s.wg.Done()
+		sess.serve()
+	}()
 }
 
 // Start listens on every address of mysql-interfaces and serves clients in
 // the background. A listener that fails later is reported on Failed.
-func (s *Server) Start(ifaces string) error {
-	lns, err := wire.ListenAll("mysql-interfaces", ifaces)
-	if err != nil {
-		return err
-	}
-	s.mu.Lock()
-	s.ifaces = ifaces
-	s.mu.Unlock()
-	s.serveAll(lns)
-	return nil
-}
-
-func (s *Server) serveAll(lns []net.Listener) {
-	for _, ln := range lns {
-		s.Log.Info("listening for MySQL clients", "addr", ln.Addr().String())
-		go func() {
-			if err := s.Serve(ln); err != nil {
-				s.failed <- fmt.Errorf("mysql-interfaces %s: %w", ln.Addr(), err)
-			}
-		}()
-	}
-}
+func (s *Server) Start(ifaces string) error { return s.listeners.Start(ifaces) }
 
 // Apply configures the parts of the data path that hold resources for a
 // new runtime snapshot, before the admin publishes it: the events log file
@@ -212,7 +145,7 @@ func (s *Server) FlushLogs() error {
 }
 
 // Failed delivers errors of listeners that stopped accepting.
-func (s *Server) Failed() <-chan error { return s.failed }
+func (s *Server) Failed() <-chan error { return s.listeners.Failed() }
 
 // State is what the server is doing, for the node's health.
 type State int
@@ -245,9 +178,9 @@ func (s *Server) State() State {
 		return Draining
 	case s.closed:
 		return Stopped
-	case s.paused:
+	case s.listeners.Paused():
 		return Paused
-	case len(s.listeners) == 0:
+	case !s.listeners.Listening():
 		return Stopped
 	}
 	return Serving
@@ -256,41 +189,23 @@ func (s *Server) State() State {
 // Pause stops accepting new clients (PROXYSQL PAUSE); sessions already
 // connected keep running. The error texts are ProxySQL's.
 func (s *Server) Pause() error {
+	n, err := s.listeners.Pause()
+	if err != nil {
+		return err
+	}
 	s.mu.Lock()
-	defer s.mu.Unlock()
-	if s.paused {
-		return errors.New("ProxySQL MySQL module is already paused, impossible to pause")
-	}
-	if s.closed {
-		return errors.New("ProxySQL MySQL module not running, impossible to pause")
-	}
-	lns := s.listeners
-	s.listeners, s.paused = nil, true
-	for _, ln := range lns {
-		ln.Close()
-	}
-	s.Log.Info("PROXYSQL PAUSE: stopped accepting MySQL clients", "listeners", len(lns), "sessions", len(s.sessions))
+	sessions := len(s.sessions)
+	s.mu.Unlock()
+	s.Log.Info("PROXYSQL PAUSE: stopped accepting MySQL clients", "listeners", n, "sessions", sessions)
 	return nil
 }
 
 // Resume listens again on mysql-interfaces (PROXYSQL RESUME). If an
 // address cannot be bound the server stays paused and says why.
 func (s *Server) Resume() error {
-	s.mu.Lock()
-	if !s.paused {
-		s.mu.Unlock()
-		return errors.New("ProxySQL MySQL module is not paused, impossible to resume")
+	if err := s.listeners.Resume(); err != nil {
+		return err
 	}
-	ifaces := s.ifaces
-	s.mu.Unlock()
-	lns, err := wire.ListenAll("mysql-interfaces", ifaces)
-	if err != nil {
-		return fmt.Errorf("cannot resume, still paused: %w", err)
-	}
-	s.mu.Lock()
-	s.paused = false
-	s.mu.Unlock()
-	s.serveAll(lns)
 	s.Log.Info("PROXYSQL RESUME: accepting MySQL clients again")
 	return nil
 }
@@ -316,17 +231,10 @@ func (s *Server) Shutdown(ctx context.Context) error {
 	s.closed = true
 	quiet := time.Now().Add(DrainQuiet)
 	s.draining.Store(true)
-	lns := s.listeners
-	for _, ln := range lns {
-		quiesce(ln, s.Log)
-	}
 	// The ports stay open, dropping new SYNs, until the sessions have
 	// ended: a closed port would refuse them.
-	defer func() {
-		for _, ln := range lns {
-			ln.Close()
-		}
-	}()
+	closePorts := s.listeners.Quiesce()
+	defer closePorts()
 	n := len(s.sessions)
 	for _, sess := range s.sessions {
 		// A session between statements that holds nothing: its next
@@ -343,7 +251,7 @@ func (s *Server) Shutdown(ctx context.Context) error {
 	}
 	// Sessions are added only by Serve loops; once they have ended, the
 	// session count can only fall.
-	s.accepting.Wait()
+	s.listeners.Wait()
 	done := make(chan struct{})
 	go func() { s.wg.Wait(); close(done) }()
 	select {
@@ -367,54 +275,6 @@ func (s *Server) Shutdown(ctx context.Context) error {
 		return ctx.Err()
 	}
 }
-
-// quiesce stops a listener from taking new connections without refusing
-// them, and lets its Serve loop take the ones the kernel already queued
-// or is still completing.
-//
-// Closing a listening socket resets every connection in its accept queue:
-// the client has connected and is waiting for the greeting, and gets an
-// error. Refusing a new connection fails the client's statement too. So
-// a socket filter that drops SYNs goes on the listener first: a new
-// connection attempt goes unanswered and the client's kernel sends it again after a
-// second, when the VIP has moved to the other core (without a VIP the
-// retry finds the port closed). Then the accept deadline lets Serve take
-// what is queued; Shutdown closes the listener after the drain.
-func quiesce(ln net.Listener, log *slog.Logger) {
-	tl, ok := ln.(*net.TCPListener)
-	if !ok {
-		ln.Close()
-		return
-	}
-	if rc, err := tl.SyscallConn(); err == nil {
-		rc.Control(func(fd uintptr) {
-			if err := syscall.AttachLsf(int(fd), dropSYN); err != nil {
-				log.Warn("shutdown: cannot hold new connections back; they will be refused", "addr", ln.Addr().String(), "err", err)
-			}
-		})
-	}
-	// The deadline must lie ahead: Accept does not try the queue at all
-	// once its deadline has passed.
-	tl.SetDeadline(time.Now().Add(acceptQueueWait))
-}
-
-// dropSYN is a classic BPF socket filter that drops TCP segments with SYN
-// set and ACK clear: new connection attempts. Everything else passes, so a
-// handshake already under way completes and lands in the accept queue (a
-// filter that dropped its final ACK would leave the client connected to
-// nothing). On a TCP socket the filter sees the segment from the TCP
-// header on; byte 13 holds the flags.
-var dropSYN = []syscall.SockFilter{
-	{Code: syscall.BPF_LD | syscall.BPF_B | syscall.BPF_ABS, K: 13},
-	{Code: syscall.BPF_ALU | syscall.BPF_AND | syscall.BPF_K, K: 0x12}, // SYN|ACK
-	{Code: syscall.BPF_JMP | syscall.BPF_JEQ | syscall.BPF_K, K: 0x02, Jt: 0, Jf: 1},
-	{Code: syscall.BPF_RET | syscall.BPF_K, K: 0},          // SYN alone: drop
-	{Code: syscall.BPF_RET | syscall.BPF_K, K: 0xffffffff}, // keep the whole segment
-}
-
-// acceptQueueWait is how long a stopping listener keeps taking the
-// connections that completed their TCP handshake before the filter.
-const acceptQueueWait = 20 * time.Millisecond
 
 // DrainQuiet is how long a stopping server waits for the next command of
 // a session that is between statements before it closes the session.

@@ -1,17 +1,14 @@
 package frontend
 
 import (
-	"crypto/sha1"
 	"crypto/tls"
 	"errors"
 	"fmt"
 	"io"
 	"net"
 	"strconv"
-	"strings"
 	"sync"
 	"sync/atomic"
-	"syscall"
 	"time"
 
 	"sqlgate/internal/backend"
@@ -261,9 +258,8 @@ func (s *Session) host() string {
 	return h
 }
 
-// authenticate verifies the client's credentials for user, switching the
-// client to mysql_native_password when it answered with a plugin that cannot
-// be verified against what mysql_users stores.
+// authenticate verifies the client's credentials for user (see
+// wire.Conn.VerifyLogin), with the credential mysql_users stores.
 func (s *Session) authenticate(rt *runtime.Snapshot, user, plugin string, resp []byte) error {
 	u := rt.Users[user]
 	var cred wire.Credential
@@ -274,96 +270,24 @@ func (s *Session) authenticate(rt *runtime.Snapshot, user, plugin string, resp [
 		// so a client cannot tell unknown users from wrong passwords.
 		cred, _ = wire.ParseStoredPassword("\x00no such user")
 	}
-	denied := func() error {
+	login, err := s.c.VerifyLogin(cred, s.salt, plugin, resp, s.caps&wire.ClientPluginAuth != 0, s.tls)
+	if err != nil {
+		return err
+	}
+	if !login.OK && plugin == wire.CachingSHA2Password && len(resp) > 0 && !s.tls && u != nil && !cred.HasCleartext {
+		s.srv.Log.Info("client login refused: caching_sha2_password full authentication needs TLS because mysql_users stores a hashed password; connect with TLS or use mysql_native_password",
+			"user", user, "client", s.remote)
+	}
+	if !login.OK || u == nil {
 		using := "YES"
-		if len(resp) == 0 {
+		if !login.Password {
 			using = "NO"
 		}
 		return wire.Errorf(wire.ErAccessDenied, "28000", "Access denied for user '%s'@'%s' (using password: %s)", user, s.host(), using)
 	}
-	if plugin == "" && s.caps&wire.ClientPluginAuth == 0 {
-		plugin = wire.NativePassword
-	}
-	ok := false
-	switch plugin {
-	case wire.NativePassword:
-		var st1 []byte
-		st1, ok = cred.VerifyNative(s.salt, resp)
-		if ok && st1 != nil && cred.Stage1 == nil {
-			cred.Stage1 = st1
-		}
-	case wire.CachingSHA2Password:
-		// Every failed fast authentication goes the same way whatever is
-		// stored (cleartext, a hash, or no such user): full authentication
-		// over TLS, a plain denial without it. So the exchange tells a
-		// client nothing about which users exist or how they are stored.
-		switch {
-		case cred.VerifyCachingSHA2Fast(s.salt, resp):
-			ok = true
-			if len(resp) > 0 {
-				if err := s.writeRawPacket([]byte{wire.AuthMoreData, 3}); err != nil {
-					return err
-				}
-			}
-		case len(resp) == 0:
-			ok = false
-		case !s.tls:
-			if u != nil && !cred.HasCleartext {
-				s.srv.Log.Info("client login refused: caching_sha2_password full authentication needs TLS because mysql_users stores a hashed password; connect with TLS or use mysql_native_password",
-					"user", user, "client", s.remote)
-			}
-			ok = false
-		default:
-			if err := s.writeRawPacket([]byte{wire.AuthMoreData, 4}); err != nil {
-				return err
-			}
-			pw, err := s.c.ReadPacket(4096)
-			if err != nil {
-				return err
-			}
-			pwc := append([]byte(nil), pw...)
-			for len(pwc) > 0 && pwc[len(pwc)-1] == 0 {
-				pwc = pwc[:len(pwc)-1]
-			}
-			ok = cred.VerifyCleartext(pwc)
-			if ok {
-				// Remember what full authentication revealed, so backend
-				// logins can use the real password.
-				s1 := sha1.Sum(pwc)
-				s2 := sha1.Sum(s1[:])
-				cred = wire.Credential{Cleartext: string(pwc), HasCleartext: true, Stage1: s1[:], Stage2: s2[:]}
-			}
-		}
-	default:
-		// Unknown or unsupported plugin (or a client without plugin auth
-		// that sent an old-style response): ask for mysql_native_password.
-		if err := s.writeRawPacket(wire.AppendAuthSwitch(nil, wire.NativePassword, s.salt)); err != nil {
-			return err
-		}
-		r, err := s.c.ReadPacket(4096)
-		if err != nil {
-			return err
-		}
-		resp = append([]byte(nil), r...)
-		var st1 []byte
-		st1, ok = cred.VerifyNative(s.salt, resp)
-		if ok && st1 != nil && cred.Stage1 == nil {
-			cred.Stage1 = st1
-		}
-	}
-	if !ok || u == nil {
-		return denied()
-	}
 	s.user = u
-	s.cred = cred
+	s.cred = login.Cred
 	return nil
-}
-
-func (s *Session) writeRawPacket(p []byte) error {
-	if err := s.c.WritePacket(p); err != nil {
-		return err
-	}
-	return s.c.Flush()
 }
 
 // loop reads and dispatches commands until the client quits or fails.
@@ -400,8 +324,8 @@ func (s *Session) loop() {
 				// the FIN goes with it. Only a draining session asks what
 				// the command was: nothing is added to the statement path.
 				s.c.Conn.SetReadDeadline(time.Time{})
-				setCork(s.nc, true)
-				hangable = len(p) > 0 && cleanEnd(p)
+				wire.SetCork(s.nc, true)
+				hangable = len(p) > 0 && stmt.IdleAfter(p)
 			}
 		}
 		if err != nil {
@@ -440,30 +364,9 @@ func (s *Session) loop() {
 
 var errQuit = errors.New("client quit")
 
-// setCork sets TCP_CORK on a client socket: while it is on, the kernel
-// sends only full segments, and the rest goes out when it is turned off or
-// with the FIN of a shutdown.
-func setCork(nc net.Conn, on bool) {
-	sc, ok := nc.(syscall.Conn)
-	if !ok {
-		return
-	}
-	rc, err := sc.SyscallConn()
-	if err != nil {
-		return
-	}
-	v := 0
-	if on {
-		v = 1
-	}
-	rc.Control(func(fd uintptr) {
-		syscall.SetsockoptInt(int(fd), syscall.IPPROTO_TCP, syscall.TCP_CORK, v)
-	})
-}
-
 // drainStep runs between two commands while the server drains. It ends
 // the session (true) when the client is between operations: the last
-// command ended one (see cleanEnd), its reply is still held back by the
+// command ended one (see stmt.IdleAfter), its reply is still held back by the
 // cork (so the client cannot have sent anything after it), no backend
 // connection is held (a transaction, locks, pinned state), and no next
 // command has arrived. Otherwise it sends the reply and sets how long to
@@ -477,36 +380,11 @@ func (s *Session) drainStep(hangable bool) bool {
 		s.hangUp()
 		return true
 	}
-	setCork(s.nc, false) // send the reply now
+	wire.SetCork(s.nc, false) // send the reply now
 	if len(s.backend) == 0 {
 		s.c.Conn.SetReadDeadline(time.Now().Add(DrainQuiet))
 	} else {
 		s.c.Conn.SetReadDeadline(time.Time{})
-	}
-	return false
-}
-
-// cleanEnd reports whether a client is likely idle after the reply to
-// command p, rather than about to send the next part of one operation:
-// after COM_STMT_PREPARE comes the EXECUTE, after SET NAMES or USE on a new
-// connection comes the application's statement, after BEGIN the
-// transaction. Hanging up there would lose that next command; a client
-// only checks for a closed connection when it takes it from its pool.
-func cleanEnd(p []byte) bool {
-	switch p[0] {
-	case wire.ComStmtExecute, wire.ComPing:
-		return true
-	case wire.ComQuery:
-		q := p[1:]
-		for len(q) > 0 && (q[0] == ' ' || q[0] == '\t' || q[0] == '\n' || q[0] == '\r' || q[0] == '(') {
-			q = q[1:]
-		}
-		for _, kw := range []string{"SET", "USE", "BEGIN", "START", "LOCK", "PREPARE", "XA"} {
-			if len(q) >= len(kw) && strings.EqualFold(string(q[:len(kw)]), kw) {
-				return false
-			}
-		}
-		return true
 	}
 	return false
 }

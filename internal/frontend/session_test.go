@@ -95,35 +95,6 @@ func TestRoute(t *testing.T) {
 	}
 }
 
-// TestCleanEnd pins where a draining server may hang up: after the reply
-// to a statement that ends what a client does, never in the middle of a
-// prepared statement's PREPARE/EXECUTE or a connection's set-up.
-func TestCleanEnd(t *testing.T) {
-	for _, tc := range []struct {
-		p    []byte
-		want bool
-	}{
-		{append([]byte{wire.ComQuery}, "INSERT INTO t VALUES (1)"...), true},
-		{append([]byte{wire.ComQuery}, "  select 1"...), true},
-		{append([]byte{wire.ComQuery}, "COMMIT"...), true},
-		{append([]byte{wire.ComQuery}, "SET NAMES utf8mb4"...), false},
-		{append([]byte{wire.ComQuery}, "set autocommit=0"...), false},
-		{append([]byte{wire.ComQuery}, "USE shop"...), false},
-		{append([]byte{wire.ComQuery}, "BEGIN"...), false},
-		{append([]byte{wire.ComQuery}, "start transaction"...), false},
-		{append([]byte{wire.ComQuery}, "LOCK TABLES t WRITE"...), false},
-		{[]byte{wire.ComStmtPrepare, 'S'}, false},
-		{[]byte{wire.ComStmtExecute, 1, 0, 0, 0}, true},
-		{[]byte{wire.ComStmtClose, 1, 0, 0, 0}, false},
-		{[]byte{wire.ComPing}, true},
-		{[]byte{wire.ComInitDB, 'x'}, false},
-	} {
-		if got := cleanEnd(tc.p); got != tc.want {
-			t.Errorf("cleanEnd(%q) = %v, want %v", tc.p, got, tc.want)
-		}
-	}
-}
-
 // fakePool hands out nothing and records what sessions give back.
 type fakePool struct{ released []*backend.Conn }
 

@@ -165,7 +165,7 @@ func (s *Session) comStmtExecute(rt *runtime.Snapshot, p []byte) error {
 		}
 		s.stmts.DropLongData(st)
 		if ri.Cursor {
-			bc.Pinned |= pinCursor
+			bc.Pinned |= stmt.PinCursor
 			st.Cursor, st.CursorHG = bc, hg
 		}
 		s.afterStatement(rt, hg, bc, ri, &info)
@@ -234,7 +234,7 @@ func (s *Session) closeCursor(st *stmt.Handle) {
 			bc.Broken = true
 		}
 	}
-	bc.Pinned &^= pinCursor
+	bc.Pinned &^= stmt.PinCursor
 	if s.backend[st.CursorHG] == bc && bc.Pinned == 0 && !bc.InTrans {
 		s.detach(st.CursorHG, bc)
 		if s.lockedHG == st.CursorHG {

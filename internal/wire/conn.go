@@ -257,3 +257,24 @@ func (c *Conn) Alive() bool {
 	})
 	return err == nil && alive
 }
+
+// SetCork sets TCP_CORK on a client socket: while it is on, the kernel
+// sends only full segments, and the rest goes out when it is turned off or
+// with the FIN of a shutdown.
+func SetCork(nc net.Conn, on bool) {
+	sc, ok := nc.(syscall.Conn)
+	if !ok {
+		return
+	}
+	rc, err := sc.SyscallConn()
+	if err != nil {
+		return
+	}
+	v := 0
+	if on {
+		v = 1
+	}
+	rc.Control(func(fd uintptr) {
+		syscall.SetsockoptInt(int(fd), syscall.IPPROTO_TCP, syscall.TCP_CORK, v)
+	})
+}

@@ -11,6 +11,7 @@ import (
 
 	"sqlgate/internal/digest"
 	"sqlgate/internal/router"
+	"sqlgate/internal/wire"
 )
 
 // Info is what a session learned about a statement before running it.
@@ -146,4 +147,29 @@ func ParseUse(q string) (string, bool) {
 		return "", false
 	}
 	return db, true
+}
+
+// IdleAfter reports whether a client is likely idle after the reply to
+// command p, rather than about to send the next part of one operation:
+// after COM_STMT_PREPARE comes the EXECUTE, after SET NAMES or USE on a new
+// connection comes the application's statement, after BEGIN the
+// transaction. Hanging up there would lose that next command; a client
+// only checks for a closed connection when it takes it from its pool.
+func IdleAfter(p []byte) bool {
+	switch p[0] {
+	case wire.ComStmtExecute, wire.ComPing:
+		return true
+	case wire.ComQuery:
+		q := p[1:]
+		for len(q) > 0 && (q[0] == ' ' || q[0] == '\t' || q[0] == '\n' || q[0] == '\r' || q[0] == '(') {
+			q = q[1:]
+		}
+		for _, kw := range []string{"SET", "USE", "BEGIN", "START", "LOCK", "PREPARE", "XA"} {
+			if len(q) >= len(kw) && strings.EqualFold(string(q[:len(kw)]), kw) {
+				return false
+			}
+		}
+		return true
+	}
+	return false
 }
