@@ -3,6 +3,7 @@ package main
 import (
 	"context"
 	"database/sql"
+	"errors"
 	"fmt"
 	"io"
 	"os"
@@ -14,6 +15,9 @@ import (
 
 	"sqlgate/internal/testbed"
 )
+
+// errStartRace: a node could not start (its port was taken meanwhile).
+var errStartRace = errors.New("cluster node did not start")
 
 // clusterResult is one convergence measurement.
 type clusterResult struct {
@@ -32,6 +36,7 @@ type benchNode struct {
 	pid        int
 	db         *sql.DB
 	stop       func()
+	exited     chan struct{}
 }
 
 // clusterBench starts 2 cores and `satellites` satellites of sqlgate on
@@ -81,7 +86,8 @@ proxysql_servers = ( %s )
 			return res, err
 		}
 		cmd := exec.Command(bin, "-f", "-c", cnf, "-D", d)
-		if nd.stop, err = startProcess(cmd, filepath.Join(d, "sqlgate.log"), nil); err != nil {
+		nd.exited = make(chan struct{})
+		if nd.stop, err = startProcess(cmd, filepath.Join(d, "sqlgate.log"), nd.exited); err != nil {
 			return res, err
 		}
 		nd.pid = cmd.Process.Pid
@@ -123,7 +129,18 @@ proxysql_servers = ( %s )
 			fmt.Fprintf(&b, "node %d (admin %d): %q %v\n", i, nd.admin, s, err)
 		}
 		log, _ := os.ReadFile(filepath.Join(dir, fmt.Sprintf("cl%02d", bad), "sqlgate.log"))
-		return 0, fmt.Errorf("cluster bench: %d nodes did not converge within %v:\n%s\nlog of node 2:\n%s", n, limit, b.String(), tailLines(string(log), 60))
+		return 0, fmt.Errorf("cluster bench: %d nodes did not converge within %v:\n%s\nlog of node %d:\n%s", n, limit, b.String(), bad, tailLines(string(log), 60))
+	}
+	// A port picked free may be taken by someone's outgoing connection
+	// before the node binds it: the caller retries with new ports.
+	sleep(ctx, time.Second)
+	for i, nd := range nodes {
+		select {
+		case <-nd.exited:
+			log, _ := os.ReadFile(filepath.Join(dir, fmt.Sprintf("cl%02d", i), "sqlgate.log"))
+			return res, fmt.Errorf("%w: node %d exited at start: %s", errStartRace, i, tailLines(string(log), 3))
+		default:
+		}
 	}
 	if _, err := waitAll(30 * time.Second); err != nil {
 		return res, err

@@ -102,7 +102,7 @@ func run() error {
 	flag.IntVar(&o.duration, "duration", 6, "seconds measured per sysbench run (after -warmup)")
 	flag.IntVar(&o.duration, "time", 6, "alias of -duration")
 	flag.IntVar(&o.warmup, "warmup", 1, "seconds of each sysbench run before the measurement (sysbench --report-checkpoints)")
-	quick := flag.Bool("quick", false, "smoke test: -duration 1 -warmup 0 -threads 1,4 -idle-conns 1000 -storm-time 1s, short monitor and cluster")
+	quick := flag.Bool("quick", false, "smoke test: -duration 1 -warmup 0 -threads 1,4 -idle-conns 1000 -storm-time 1s unless given, 2 s monitor windows, 2 cluster trials")
 	workloads := flag.String("workloads", "point_select,read_only,read_write", "sysbench workloads (oltp_ prefix optional)")
 	threads := flag.String("threads", "1,4,32,128", "client thread counts")
 	protocols := flag.String("protocols", "text,ps", "text (--db-ps-mode=disable) and/or ps (server-side prepared statements)")
@@ -121,15 +121,36 @@ func run() error {
 	flag.IntVar(&o.rulesThreads, "rules-threads", 4, "sysbench threads of the rules section (point_select, text)")
 	flag.StringVar(&o.out, "out", "bench/results", "directory of the results file <date>.json")
 	readme := flag.Bool("readme", false, "only rewrite README.md's Performance table from the newest results file in -out")
+	updateReadme := flag.Bool("update-readme", false, "after the run, rewrite README.md's Performance table from the newest results file in -out (make bench)")
 	flag.StringVar(&o.readme, "readme-file", "README.md", "README to rewrite with -readme")
 	flag.BoolVar(&o.verbose, "v", false, "print sysbench's output")
 	flag.Parse()
-	o.args = os.Args[1:]
+	for _, a := range os.Args[1:] {
+		if strings.TrimLeft(a, "-") != "update-readme" {
+			o.args = append(o.args, a)
+		}
+	}
 	if *readme {
 		return writeReadme(o.out, o.readme)
 	}
-	if *quick {
-		o.duration, o.warmup, *threads, o.idleConns, o.stormTime = 1, 0, "1,4", 1000, time.Second
+	if *quick { // flags given explicitly win
+		set := map[string]bool{}
+		flag.Visit(func(f *flag.Flag) { set[f.Name] = true })
+		if !set["duration"] && !set["time"] {
+			o.duration = 1
+		}
+		if !set["warmup"] {
+			o.warmup = 0
+		}
+		if !set["threads"] {
+			*threads = "1,4"
+		}
+		if !set["idle-conns"] {
+			o.idleConns = 1000
+		}
+		if !set["storm-time"] {
+			o.stormTime = time.Second
+		}
 	}
 	o.workloads, o.threads, o.protocols = splitList(*workloads), splitList(*threads), splitList(*protocols)
 	o.targets, o.sections = splitList(*targets), splitList(*only)
@@ -181,7 +202,10 @@ func run() error {
 	}
 	fmt.Fprintf(os.Stderr, "bench: targets %s; sections %s; about %s\n", strings.Join(o.targets, ","), strings.Join(o.sections, ","), estimate(o).Round(time.Second))
 
-	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	// Ctrl-C, kill, a closed terminal or a closed pipe (| head) end the run
+	// through the deferred stops, which kill exactly what it started.
+	signal.Ignore(syscall.SIGPIPE)
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM, syscall.SIGHUP)
 	defer stop()
 	started := time.Now()
 	res := &results{Meta: meta{Date: started.UTC().Format(time.RFC3339), Args: o.args,
@@ -230,6 +254,13 @@ func run() error {
 			return err
 		}
 	}
+	section := started
+	lap := func(name string) {
+		res.Meta.SectionSeconds[name] = time.Since(section).Round(time.Second).Seconds()
+		section = time.Now()
+	}
+	res.Meta.SectionSeconds = map[string]float64{}
+	lap("setup")
 	if has(o.sections, "sysbench") {
 		for _, w := range o.workloads {
 			for _, th := range o.threads {
@@ -246,6 +277,9 @@ func run() error {
 			}
 		}
 	}
+	if has(o.sections, "sysbench") {
+		lap("sysbench")
+	}
 	if has(o.sections, "idle") {
 		for _, name := range o.targets {
 			if name == tDirect || name == tHAProxy {
@@ -255,6 +289,9 @@ func run() error {
 			res.Idle = append(res.Idle, idleBench(ctx, tg[name], o.idleConns))
 		}
 	}
+	if has(o.sections, "idle") {
+		lap("idle")
+	}
 	if has(o.sections, "storm") {
 		for _, name := range o.targets {
 			fmt.Fprintf(os.Stderr, "connection storm via %s...\n", name)
@@ -262,6 +299,9 @@ func run() error {
 			// Let TIME_WAIT sockets and the backend's threads settle.
 			sleep(ctx, time.Second)
 		}
+	}
+	if has(o.sections, "storm") {
+		lap("storm")
 	}
 	if has(o.sections, "rules") {
 		for _, name := range o.targets {
@@ -277,6 +317,9 @@ func run() error {
 	}
 	if has(o.sections, "sysbench", "rules") {
 		sb.cleanup(ctx, bed.Primary.Port)
+	}
+	if has(o.sections, "rules") {
+		lap("rules")
 	}
 	// The proxies stop before the sqlgate-only sections.
 	for _, t := range tg {
@@ -294,6 +337,7 @@ func run() error {
 		}
 		res.Monitor = mon
 		res.Meta.MonitorWindowS = window.Seconds()
+		lap("monitor")
 	}
 	if has(o.sections, "cluster") && ctx.Err() == nil {
 		fmt.Fprintln(os.Stderr, "cluster convergence with 22 nodes...")
@@ -302,13 +346,22 @@ func run() error {
 			trials, idle = 2, 2*time.Second
 		}
 		for _, iv := range []time.Duration{time.Second, 200 * time.Millisecond} {
-			r, err := clusterBench(ctx, o.bin, filepath.Join(tmp, fmt.Sprintf("cluster%d", iv.Milliseconds())), 20, trials, iv, idle)
+			var r clusterResult
+			var err error
+			for try := 1; try <= 3; try++ {
+				r, err = clusterBench(ctx, o.bin, filepath.Join(tmp, fmt.Sprintf("cluster%d-%d", iv.Milliseconds(), try)), 20, trials, iv, idle)
+				if !errors.Is(err, errStartRace) {
+					break
+				}
+				fmt.Fprintf(os.Stderr, "cluster bench: %v; again with other ports\n", err)
+			}
 			if err != nil {
 				fmt.Fprintln(os.Stderr, "cluster bench:", err)
 				break
 			}
 			res.Cluster = append(res.Cluster, r)
 		}
+		lap("cluster")
 	}
 	if ctx.Err() != nil {
 		return ctx.Err()
@@ -322,13 +375,16 @@ func run() error {
 		return err
 	}
 	fmt.Println("\nresults written to", path)
+	if *updateReadme {
+		return writeReadme(o.out, o.readme)
+	}
 	return nil
 }
 
 // estimate is the expected wall time of a run with these options.
 func estimate(o options) time.Duration {
 	var d time.Duration
-	per := time.Duration(o.duration+o.warmup)*time.Second + 700*time.Millisecond
+	per := time.Duration(o.duration+o.warmup)*time.Second + 300*time.Millisecond
 	if has(o.sections, "sysbench") {
 		d += time.Duration(len(o.workloads)*len(o.threads)*len(o.protocols)*len(o.targets)) * per
 	}
@@ -339,7 +395,7 @@ func estimate(o options) time.Duration {
 		}
 	}
 	if has(o.sections, "idle") {
-		d += time.Duration(proxies) * (time.Duration(o.idleConns/1000)*time.Second + 3*time.Second)
+		d += time.Duration(proxies) * (time.Duration(o.idleConns/1000)*time.Second + 5*time.Second)
 	}
 	if has(o.sections, "storm") {
 		d += time.Duration(len(o.targets)) * (o.stormTime + 2*time.Second)
@@ -348,10 +404,10 @@ func estimate(o options) time.Duration {
 		d += time.Duration(proxies) * (3*per + 3*time.Second)
 	}
 	if has(o.sections, "monitor") {
-		d += 40 * time.Second
+		d += 35 * time.Second
 	}
 	if has(o.sections, "cluster") {
-		d += 70 * time.Second
+		d += 55 * time.Second
 	}
 	return d + 20*time.Second // MariaDB, prepare
 }
@@ -469,16 +525,28 @@ func versions(ctx context.Context, o options, bed *testbed.Bed) map[string]strin
 		}
 		return ""
 	}
-	v["sqlgate"] = first(o.bin, "--version")
-	v["sysbench"] = first("sysbench", "--version")
-	v["haproxy"] = first("haproxy", "-v")
+	// Short forms: "sqlgate 1a2b3c4", "ProxySQL 2.7.2-14-g5cc418b",
+	// "HAProxy 2.6.12-1+deb12u4", "sysbench 1.0.20".
+	short := func(s string, words int) string {
+		f := strings.Fields(strings.ReplaceAll(s, ",", ""))
+		var out []string
+		for _, w := range f {
+			if w != "version" && len(out) < words {
+				out = append(out, w)
+			}
+		}
+		return strings.Join(out, " ")
+	}
+	v["sqlgate"] = short(first(o.bin, "--version"), 2)
+	v["sysbench"] = short(first("sysbench", "--version"), 2)
+	v["haproxy"] = short(first("haproxy", "-v"), 2)
 	if contains(o.targets, tProxySQL) {
-		v["proxysql"] = first(o.proxysqlBin, "--version")
+		v["proxysql"] = short(first(o.proxysqlBin, "--version"), 2)
 	}
 	if db, err := bed.DB(bed.Primary, "app", "app", ""); err == nil {
 		var s string
 		db.QueryRowContext(ctx, "SELECT VERSION()").Scan(&s)
-		v["mariadb"] = s
+		v["mariadb"] = "MariaDB " + strings.TrimSuffix(s, "-log")
 		db.Close()
 	}
 	return v

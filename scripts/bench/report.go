@@ -22,20 +22,21 @@ type machine struct {
 }
 
 type meta struct {
-	Date           string            `json:"date"`
-	Args           []string          `json:"args"`
-	WallSeconds    float64           `json:"wall_seconds"`
-	SecondsPerRun  int               `json:"seconds_per_run"`
-	WarmupSeconds  int               `json:"warmup_seconds"`
-	Tables         int               `json:"tables"`
-	TableSize      int               `json:"table_size"`
-	ProxyThreads   int               `json:"proxy_threads"`
-	GOMAXPROCS     int               `json:"sqlgate_gomaxprocs"`
-	Targets        []string          `json:"targets"`
-	Sections       []string          `json:"sections"`
-	MonitorWindowS float64           `json:"monitor_window_s,omitempty"`
-	Machine        machine           `json:"machine"`
-	Versions       map[string]string `json:"versions"`
+	Date           string             `json:"date"`
+	Args           []string           `json:"args"`
+	WallSeconds    float64            `json:"wall_seconds"`
+	SecondsPerRun  int                `json:"seconds_per_run"`
+	WarmupSeconds  int                `json:"warmup_seconds"`
+	Tables         int                `json:"tables"`
+	TableSize      int                `json:"table_size"`
+	ProxyThreads   int                `json:"proxy_threads"`
+	GOMAXPROCS     int                `json:"sqlgate_gomaxprocs"`
+	Targets        []string           `json:"targets"`
+	Sections       []string           `json:"sections"`
+	MonitorWindowS float64            `json:"monitor_window_s,omitempty"`
+	SectionSeconds map[string]float64 `json:"section_seconds"`
+	Machine        machine            `json:"machine"`
+	Versions       map[string]string  `json:"versions"`
 }
 
 // goal is one of issue 14's targets and what this run achieved.
@@ -241,7 +242,7 @@ func header(w io.Writer, r *results) {
 	v := m.Versions
 	fmt.Fprintf(w, "sqlgate benchmark %s | %d CPUs (%s), %.0f GiB, kernel %s | load %s before, %s after\n",
 		m.Date, m.Machine.NProc, m.Machine.CPU, m.Machine.MemGiB, m.Machine.Kernel, fmtLoad(m.Machine.LoadBefore), fmtLoad(m.Machine.LoadAfter))
-	fmt.Fprintf(w, "sqlgate %s (GOMAXPROCS=%d) | %s (mysql-threads=%d) | %s | MariaDB %s | %s\n",
+	fmt.Fprintf(w, "%s (GOMAXPROCS=%d) | %s (mysql-threads=%d) | %s | %s | %s\n",
 		v["sqlgate"], m.GOMAXPROCS, orNone(v["proxysql"], "no ProxySQL"), m.ProxyThreads, v["haproxy"], v["mariadb"], v["sysbench"])
 	fmt.Fprintf(w, "%d s measured per run after %d s warm-up; sysbench %d tables x %d rows; text = --db-ps-mode=disable, ps = auto\n",
 		m.SecondsPerRun, m.WarmupSeconds, m.Tables, m.TableSize)
@@ -326,11 +327,20 @@ func printAll(w io.Writer, r *results) {
 			fmt.Fprintf(w, "%-8s %6d %13d %8.0f %7.3f %8.1f %8s  %s\n", x.Target, x.Rules, x.FastRouting, x.QPS, x.P50ms, x.CPUusPerQ, fmtRatio(x.VsNoRules), x.Failed)
 		}
 	}
-	if len(r.Targets) > 0 {
+	if len(r.Targets) > 0 && has(r.Meta.Sections, "sysbench", "idle", "rules") {
 		fmt.Fprintln(w, "\nTargets (issue 14, this run):")
 		for _, g := range r.Targets {
 			fmt.Fprintf(w, "  %-4s  %-88s %-7s %s\n", strings.ToUpper(g.Status), g.Measure, g.Target, g.Achieved)
 		}
+	}
+	if len(r.Meta.SectionSeconds) > 0 {
+		var parts []string
+		for _, k := range []string{"setup", "sysbench", "idle", "storm", "rules", "monitor", "cluster"} {
+			if v, ok := r.Meta.SectionSeconds[k]; ok {
+				parts = append(parts, fmt.Sprintf("%s %.0f s", k, v))
+			}
+		}
+		fmt.Fprintf(w, "\nWall time %.0f s: %s.\n", r.Meta.WallSeconds, strings.Join(parts, ", "))
 	}
 	if len(r.Monitor) > 0 {
 		printMonitor(w, r.Monitor, time.Duration(r.Meta.MonitorWindowS*float64(time.Second)))
@@ -407,6 +417,17 @@ func num(v float64) string {
 	return string(out)
 }
 
+// ms prints milliseconds with three significant digits or more.
+func ms(v float64) string {
+	switch {
+	case v < 10:
+		return fmt.Sprintf("%.3f", v)
+	case v < 100:
+		return fmt.Sprintf("%.1f", v)
+	}
+	return fmt.Sprintf("%.0f", v)
+}
+
 func readmeTables(w io.Writer, r *results, path string) {
 	m := r.Meta
 	v := m.Versions
@@ -414,7 +435,7 @@ func readmeTables(w io.Writer, r *results, path string) {
 	fmt.Fprintf(w, "From [`%s`](%s), written by `make bench` on %s: %d CPUs (%s), load average %s before and %s after;\n",
 		path, path, strings.TrimSuffix(strings.Replace(m.Date, "T", " ", 1), "Z")+" UTC", m.Machine.NProc, m.Machine.CPU,
 		fmtLoad(m.Machine.LoadBefore), fmtLoad(m.Machine.LoadAfter))
-	fmt.Fprintf(w, "sqlgate %s (GOMAXPROCS=%d), %s and sqlgate with `mysql-threads=%d` and the same proxysql.cnf, %s, MariaDB %s, %s;\n",
+	fmt.Fprintf(w, "%s (GOMAXPROCS=%d), %s, both `mysql-threads=%d` from the same proxysql.cnf, %s, %s, %s;\n",
 		v["sqlgate"], m.GOMAXPROCS, orNone(v["proxysql"], "no ProxySQL"), m.ProxyThreads, v["haproxy"], v["mariadb"], v["sysbench"])
 	fmt.Fprintf(w, "%d s measured per row after %d s of warm-up. Client, MariaDB and proxy share the CPUs: compare within this run.\n",
 		m.SecondsPerRun, m.WarmupSeconds)
@@ -447,9 +468,9 @@ func readmeTables(w io.Writer, r *results, path string) {
 			case s.Failed != "":
 				return "failed"
 			case s.CPUusPerQ > 0:
-				return fmt.Sprintf("%s (%.1f; %.3f)", num(s.QPS), s.CPUusPerQ, s.P50ms)
+				return fmt.Sprintf("%s (%.1f; %s)", num(s.QPS), s.CPUusPerQ, ms(s.P50ms))
 			default:
-				return fmt.Sprintf("%s (%.3f)", num(s.QPS), s.P50ms)
+				return fmt.Sprintf("%s (%s)", num(s.QPS), ms(s.P50ms))
 			}
 		}
 		for _, x := range rows {
@@ -466,7 +487,7 @@ func readmeTables(w io.Writer, r *results, path string) {
 				cell(d, okd), cell(h, okh), cell(p, okp), cell(sg, ok), vs)
 		}
 	}
-	if len(r.Targets) > 0 {
+	if len(r.Targets) > 0 && has(r.Meta.Sections, "sysbench", "idle", "rules") {
 		fmt.Fprintln(w, "\nIssue 14's targets in this run:")
 		fmt.Fprintln(w)
 		fmt.Fprintln(w, "| measure | target | achieved | |")

@@ -103,6 +103,7 @@ func (s *sysbencher) run(ctx context.Context, t *target, workload string, thread
 	ctx, cancel := context.WithTimeout(ctx, time.Duration(warm+dur+90)*time.Second)
 	defer cancel()
 	cmd := exec.CommandContext(ctx, "sysbench", args...)
+	orphanKill(cmd)
 	var out strings.Builder
 	cmd.Stdout, cmd.Stderr = &out, &out
 	busy0, _ := machineCPU()
@@ -162,7 +163,9 @@ func (s *sysbencher) run(ctx context.Context, t *target, workload string, thread
 func sysbenchCmd(ctx context.Context, limit time.Duration, args ...string) (string, error) {
 	ctx, cancel := context.WithTimeout(ctx, limit)
 	defer cancel()
-	out, err := exec.CommandContext(ctx, "sysbench", args...).CombinedOutput()
+	cmd := exec.CommandContext(ctx, "sysbench", args...)
+	orphanKill(cmd)
+	out, err := cmd.CombinedOutput()
 	return string(out), err
 }
 

@@ -5,7 +5,6 @@ import (
 	"database/sql"
 	"errors"
 	"fmt"
-	"net"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -52,7 +51,24 @@ mysql_users = ( { username="app", password="app", default_hostgroup=0 } )
 `, dir, admin, port, threads, maxConns, backend)
 }
 
+// startTarget starts a proxy on free ports, again with other ports when
+// it exits at start (a port picked free can be taken before it binds).
 func startTarget(ctx context.Context, name string, o options, dir string, backendPort int) (*target, error) {
+	var err error
+	for try := 1; try <= 3; try++ {
+		var t *target
+		t, err = startTargetOnce(ctx, name, o, filepath.Join(dir, strconv.Itoa(try)), backendPort)
+		if err == nil || !errors.Is(err, errExited) {
+			return t, err
+		}
+		fmt.Fprintf(os.Stderr, "%v\nagain with other ports\n", err)
+	}
+	return nil, err
+}
+
+var errExited = errors.New("exited during start")
+
+func startTargetOnce(ctx context.Context, name string, o options, dir string, backendPort int) (*target, error) {
 	if err := os.MkdirAll(dir, 0o755); err != nil {
 		return nil, err
 	}
@@ -114,7 +130,7 @@ listen mysql
 	if err := t.waitReady(ctx, exited); err != nil {
 		t.stop()
 		log, _ := os.ReadFile(logPath)
-		return nil, fmt.Errorf("%s: %v\n%s", name, err, tailLines(string(log), 20))
+		return nil, fmt.Errorf("%s: %w\n%s", name, err, tailLines(string(log), 20))
 	}
 	return t, nil
 }
@@ -141,7 +157,7 @@ func (t *target) waitReady(ctx context.Context, exited chan struct{}) error {
 		}
 		select {
 		case <-exited:
-			return fmt.Errorf("exited during start: %v", err)
+			return fmt.Errorf("%w: %v", errExited, err)
 		case <-ctx.Done():
 			return ctx.Err()
 		case <-time.After(100 * time.Millisecond):
@@ -174,6 +190,7 @@ func startProcess(cmd *exec.Cmd, logPath string, exited chan struct{}) (func(), 
 		return nil, err
 	}
 	cmd.Stdout, cmd.Stderr = logf, logf
+	orphanKill(cmd)
 	if err := cmd.Start(); err != nil {
 		logf.Close()
 		return nil, err
@@ -196,6 +213,15 @@ func startProcess(cmd *exec.Cmd, logPath string, exited chan struct{}) (func(), 
 			<-done
 		}
 	}, nil
+}
+
+// orphanKill has the kernel kill cmd's process if this one dies without
+// cleaning up (SIGKILL, a crash): the bench leaves no proxy behind.
+func orphanKill(cmd *exec.Cmd) {
+	if cmd.SysProcAttr == nil {
+		cmd.SysProcAttr = &syscall.SysProcAttr{}
+	}
+	cmd.SysProcAttr.Pdeathsig = syscall.SIGKILL
 }
 
 // cpuSeconds reads utime+stime of pid from /proc (0 for pid 0).
@@ -304,14 +330,4 @@ func utsString(b []int8) string {
 		s = append(s, byte(c))
 	}
 	return string(s)
-}
-
-// listening reports whether something accepts on 127.0.0.1:port.
-func listening(port int) bool {
-	c, err := net.DialTimeout("tcp", fmt.Sprintf("127.0.0.1:%d", port), time.Second)
-	if err != nil {
-		return false
-	}
-	c.Close()
-	return true
 }
