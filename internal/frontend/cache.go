@@ -41,7 +41,7 @@ func (s *Session) storeCached(rt *runtime.Snapshot, k qcache.Key, rec *wire.Reco
 			return
 		}
 	}
-	s.srv.Cache.Set(k, rec.Bytes(), time.Duration(ttlMs)*time.Millisecond, now)
+	s.srv.cache.Set(k, rec.Bytes(), time.Duration(ttlMs)*time.Millisecond, now)
 }
 
 // FlushQueryCache empties the query cache (PROXYSQL FLUSH QUERY CACHE).
@@ -51,7 +51,7 @@ func (s *Server) FlushQueryCache() int { return s.Cache.Flush() }
 // beyond the registry's counters: the query cache, mirroring and timeouts.
 func (s *Server) DataPathGlobals() [][2]string {
 	st := s.Cache.Stats()
-	running, queued := s.mirrors.counts()
+	running, queued := s.mirrors.Counts()
 	i := func(n int64) string { return strconv.FormatInt(n, 10) }
 	return [][2]string{
 		{"Query_Cache_Memory_bytes", i(st.MemoryBytes)},
@@ -64,7 +64,7 @@ func (s *Server) DataPathGlobals() [][2]string {
 		{"Query_Cache_Entries", i(st.Entries)},
 		{"Mirror_concurrency", i(int64(running))},
 		{"Mirror_queue_length", i(int64(queued))},
-		{"Mirror_dropped", i(s.mirrors.dropped.Load())},
+		{"Mirror_dropped", i(s.mirrors.Dropped())},
 		{"Query_timeouts_killed", i(s.queryTimeouts.Load())},
 	}
 }

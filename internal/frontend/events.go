@@ -10,7 +10,7 @@ import (
 // shouldLog applies a rule's log column, or mysql-eventslog_default_log
 // when no rule set it, and checks that an events log file is configured.
 func (s *Session) shouldLog(rt *runtime.Snapshot, ruleLog int) bool {
-	if !s.srv.Events.Enabled() {
+	if !s.srv.events.Enabled() {
 		return false
 	}
 	if ruleLog >= 0 {
@@ -31,5 +31,5 @@ func (s *Session) logEvent(typ eventlog.EventType, hg int, query string, digest 
 	if hg >= 0 && s.lastServer != nil {
 		e.Server = s.lastServer.Addr()
 	}
-	s.srv.Events.Write(&e)
+	s.srv.events.Write(&e)
 }

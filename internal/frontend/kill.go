@@ -5,7 +5,6 @@ import (
 	"strconv"
 	"strings"
 
-	"sqlgate/internal/backend"
 	"sqlgate/internal/wire"
 )
 
@@ -51,11 +50,11 @@ func (s *Session) comKill(q string) error {
 		return errQuit
 	}
 	if !query {
-		target.killed.Store(true)
+		target.act.Kill()
 	}
-	if bc := target.killRunning(); bc != nil {
+	if bc := target.act.Claim(); bc != nil {
 		go func() {
-			defer target.kills.Done()
+			defer target.act.Done()
 			target.killQuery(bc, "KILL from session "+strconv.Itoa(int(s.id)))
 		}()
 	}
@@ -66,31 +65,4 @@ func (s *Session) comKill(q string) error {
 	}
 	s.srv.Log.Info("KILL", "by_session", s.id, "session", target.id, "query_only", query)
 	return s.writeOKStatus(wire.OK{})
-}
-
-// killRunning returns the backend connection of the statement the session
-// is running, registering the kill in s.kills as overdue does, or nil when
-// it is between statements.
-func (s *Session) killRunning() *backend.Conn {
-	s.actMu.Lock()
-	defer s.actMu.Unlock()
-	bc := s.act.running
-	if bc == nil || s.act.killSent {
-		return nil
-	}
-	s.act.killSent = true
-	s.kills.Add(1)
-	return bc
-}
-
-// wasKilled reports whether the statement running was stopped on purpose
-// (KILL, a timeout) or the session was killed: such a statement is never
-// retried, whatever error its connection then reports.
-func (s *Session) wasKilled() bool {
-	if s.killed.Load() {
-		return true
-	}
-	s.actMu.Lock()
-	defer s.actMu.Unlock()
-	return s.act.killSent
 }

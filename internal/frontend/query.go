@@ -91,7 +91,7 @@ func (s *Session) comQuery(rt *runtime.Snapshot, p []byte) error {
 	if res.MirrorHostgroup >= 0 || res.MirrorFlagOUT >= 0 {
 		s.mirror(rt, res, q, dtext, &info)
 	}
-	s.setActivity(q, hg, nil)
+	s.setActivity(q, hg)
 	if d := res.Delay; d > 0 || rt.Vars.DefaultQueryDelay > 0 {
 		// A rule's delay (or mysql-default_query_delay) throttles the
 		// statement before it runs.
@@ -106,7 +106,7 @@ func (s *Session) comQuery(rt *runtime.Snapshot, p []byte) error {
 	var ck qcache.Key
 	if caching {
 		ck = s.cacheKey(q)
-		if data, ok := s.srv.Cache.Get(ck, start); ok {
+		if data, ok := s.srv.cache.Get(ck, start); ok {
 			// A hit involves no backend: hostgroup -1 in the stats, as in
 			// ProxySQL.
 			err := s.replay(data)
@@ -136,7 +136,7 @@ func (s *Session) comQuery(rt *runtime.Snapshot, p []byte) error {
 // digest table, and marks the session idle.
 func (s *Session) record(hg int, info *stmt.Info, digest string, start time.Time) {
 	d := time.Since(start)
-	s.setActivity("", -1, nil)
+	s.setActivity("", -1)
 	st := s.srv.Stats
 	if st == nil {
 		return
@@ -267,7 +267,7 @@ func (s *Session) failed(hg int, bc *backend.Conn, ri wire.Reply, err error, can
 	if s.lockedHG == hg {
 		s.lockedHG = -1
 	}
-	if !ri.SentAny && canRetry && !wasTrx && !s.wasKilled() {
+	if !ri.SentAny && canRetry && !wasTrx && !s.act.Stopped() {
 		s.srv.Log.Debug("retrying statement after backend failure", "session", s.id, "hostgroup", hg, "server", bc.Server.Addr(), "err", err)
 		return errRetry
 	}

@@ -16,6 +16,7 @@ import (
 	"sqlgate/internal/backend"
 	"sqlgate/internal/eventlog"
 	"sqlgate/internal/frontend/listener"
+	"sqlgate/internal/frontend/mirror"
 	"sqlgate/internal/frontend/stmt"
 	"sqlgate/internal/qcache"
 	"sqlgate/internal/runtime"
@@ -27,11 +28,14 @@ import (
 type Server struct {
 	Store *runtime.Store
 	Pool  *backend.Pool
-	// pool is what sessions use of Pool; a unit test puts a fake here.
-	pool  connPool
-	Log   *slog.Logger
-	TLS   *tls.Config // nil disables TLS even when mysql-have_ssl is true
-	Stats *stats.Registry
+	// pool, cache and events are what sessions use of Pool, Cache and
+	// Events; a unit test puts fakes here.
+	pool   connPool
+	cache  queryCache
+	events eventSink
+	Log    *slog.Logger
+	TLS    *tls.Config // nil disables TLS even when mysql-have_ssl is true
+	Stats  *stats.Registry
 	// Events is the query events log (mysql-eventslog_*), configured by
 	// Apply. Datadir is where a relative mysql-eventslog_filename goes.
 	Events  *eventlog.Log
@@ -40,7 +44,7 @@ type Server struct {
 	Cache *qcache.Cache
 
 	stmts   stmt.Registry
-	mirrors mirrors
+	mirrors mirror.Queue
 	started time.Time
 
 	nextID        atomic.Uint32
@@ -73,6 +77,7 @@ func NewServer(store *runtime.Store, pool *backend.Pool, tlsConf *tls.Config, lo
 		handshakes: wire.NewHandshakes(MaxHandshakes),
 	}
 	s.listeners = listener.New(log, s.startSession)
+	s.cache, s.events = s.Cache, s.Events
 	go s.watchdog(s.stop)
 	s.Cache.Start()
 	return s
@@ -84,6 +89,20 @@ type connPool interface {
 	Acquire(ctx context.Context, hg int, w *backend.Want) (*backend.Conn, error)
 	Release(c *backend.Conn, reuse bool)
 	Options() *backend.Options
+}
+
+// queryCache is what a session needs from the query cache, once per
+// cached statement. *qcache.Cache implements it.
+type queryCache interface {
+	Get(k qcache.Key, now time.Time) ([]byte, bool)
+	Set(k qcache.Key, data []byte, ttl time.Duration, now time.Time) bool
+}
+
+// eventSink is what a session needs from the events log, once per
+// statement. *eventlog.Log implements it.
+type eventSink interface {
+	Enabled() bool
+	Write(e *eventlog.Event)
 }
 
 // MaxHandshakes bounds the client connections that are connected but not
@@ -345,7 +364,8 @@ func (s *Server) Processlist() []stats.Process {
 	out := make([]stats.Process, 0, len(sessions))
 	now := time.Now()
 	for _, sess := range sessions {
-		if p, ok := sess.process(now); ok {
+		host, port := splitHostPort(sess.remote)
+		if p, ok := sess.act.Process(now, sess.id, host, port); ok {
 			out = append(out, p)
 		}
 	}

@@ -6,17 +6,15 @@ import (
 	"fmt"
 	"io"
 	"net"
-	"strconv"
-	"sync"
 	"sync/atomic"
 	"time"
 
 	"sqlgate/internal/backend"
+	"sqlgate/internal/frontend/processlist"
 	"sqlgate/internal/frontend/sessionstate"
 	"sqlgate/internal/frontend/stmt"
 	"sqlgate/internal/router"
 	"sqlgate/internal/runtime"
-	"sqlgate/internal/stats"
 	"sqlgate/internal/wire"
 )
 
@@ -65,15 +63,9 @@ type Session struct {
 	lastServer *backend.Server // the server that ran the last statement, for the events log
 	capture    *wire.Recorder  // records the reply for the query cache, nil when not caching
 
-	// act is what the session is doing, for the processlist; guarded by
-	// actMu because the admin reads it from another goroutine.
-	actMu sync.Mutex
-	act   activity
-	kills sync.WaitGroup // watchdog kills in flight (see overdue)
-
-	// killed is set by another session's KILL CONNECTION: the statement
-	// it interrupts is never retried.
-	killed atomic.Bool
+	// act is what the session is doing, for the processlist, the
+	// watchdog and KILL, which read it from other goroutines.
+	act processlist.Entry
 
 	// busy is set from reading a command until its reply is flushed, and
 	// holding while the session keeps a backend connection between
@@ -82,46 +74,10 @@ type Session struct {
 	busy, holding atomic.Bool
 }
 
-// activity is the processlist view of a session.
-type activity struct {
-	user, db string
-	query    string // "" when idle
-	since    time.Time
-	hg       int
-	srv      string
-	srvPort  int
-	running  *backend.Conn // the connection the statement runs on, nil between round trips
-	killSent bool          // the watchdog already sent KILL QUERY for this statement
-}
-
-func (s *Session) setActivity(query string, hg int, bc *backend.Conn) {
-	s.actMu.Lock()
-	s.act.query, s.act.since, s.act.hg, s.act.killSent = query, time.Now(), hg, false
-	if bc != nil {
-		s.act.srv, s.act.srvPort = bc.Server.Host, bc.Server.Port
-	} else {
-		s.act.srv, s.act.srvPort = "", 0
-	}
-	if s.user != nil {
-		s.act.user = s.user.Name
-	}
-	s.act.db = s.state.Schema
-	s.actMu.Unlock()
-}
-
-func (s *Session) process(now time.Time) (stats.Process, bool) {
-	s.actMu.Lock()
-	defer s.actMu.Unlock()
-	if s.act.user == "" {
-		return stats.Process{}, false // still in the handshake
-	}
-	host, port := splitHostPort(s.remote)
-	p := stats.Process{SessionID: s.id, User: s.act.user, DB: s.act.db, ClientHost: host, ClientPort: strconv.Itoa(port),
-		Hostgroup: -1, Command: "Sleep", TimeMs: now.Sub(s.act.since).Milliseconds()}
-	if s.act.query != "" {
-		p.Command, p.Info, p.Hostgroup, p.SrvHost, p.SrvPort = "Query", s.act.query, s.act.hg, s.act.srv, s.act.srvPort
-	}
-	return p, true
+// setActivity records that the session began running query on hostgroup
+// hg, or went idle (query "", hg -1).
+func (s *Session) setActivity(query string, hg int) {
+	s.act.Start(s.user.Name, s.state.Schema, query, hg)
 }
 
 func newSession(srv *Server, nc net.Conn) *Session {
@@ -168,7 +124,7 @@ func (s *Session) serve() {
 	if st := s.srv.Stats; st != nil {
 		st.ClientConnectionsCreated.Add(1)
 	}
-	s.setActivity("", -1, nil)
+	s.setActivity("", -1)
 	s.loop()
 }
 

@@ -1,14 +1,19 @@
 package frontend
 
 import (
+	"bytes"
 	"context"
 	"errors"
 	"testing"
+	"time"
 
 	"sqlgate/internal/backend"
 	"sqlgate/internal/config"
+	"sqlgate/internal/eventlog"
+	"sqlgate/internal/frontend/mirror"
 	"sqlgate/internal/frontend/sessionstate"
 	"sqlgate/internal/frontend/stmt"
+	"sqlgate/internal/qcache"
 	"sqlgate/internal/runtime"
 	"sqlgate/internal/wire"
 )
@@ -132,5 +137,64 @@ func TestTransactionTracking(t *testing.T) {
 	}
 	if hg := routeOf(s, rt, "SELECT * FROM t"); hg != 20 {
 		t.Errorf("a read after the transaction routed to %d, want 20", hg)
+	}
+}
+
+// fakeCache is a query cache in a map.
+type fakeCache map[qcache.Key][]byte
+
+func (c fakeCache) Get(k qcache.Key, _ time.Time) ([]byte, bool) { d, ok := c[k]; return d, ok }
+func (c fakeCache) Set(k qcache.Key, data []byte, _ time.Duration, _ time.Time) bool {
+	c[k] = append([]byte(nil), data...)
+	return true
+}
+
+// fakeEvents keeps the events written.
+type fakeEvents struct{ got []eventlog.Event }
+
+func (e *fakeEvents) Enabled() bool            { return true }
+func (e *fakeEvents) Write(ev *eventlog.Event) { e.got = append(e.got, *ev) }
+
+// clientConn is a client socket that keeps what the session writes.
+type clientConn struct {
+	mirror.Discard
+	out bytes.Buffer
+}
+
+func (c *clientConn) Write(p []byte) (int, error) { return c.out.Write(p) }
+
+// TestQueryCacheHit: a statement a cache_ttl rule caches is answered from
+// the cache without a backend, logged with hostgroup -1; a miss goes to
+// the pool.
+func TestQueryCacheHit(t *testing.T) {
+	rt := testSnapshot(t, config.MySQLQueryRule{RuleID: 1, Active: true, MatchDigest: strp(`^SELECT`), CacheTTL: intp(60000), Apply: true})
+	rt.Vars.EventslogDefaultLog = true
+	cache, events := fakeCache{}, &fakeEvents{}
+	s := testSession(rt)
+	s.srv = &Server{pool: &fakePool{}, cache: cache, events: events}
+	cc := &clientConn{}
+	s.c = wire.NewConn(cc)
+
+	q := "SELECT * FROM t"
+	if err := s.comQuery(rt, append([]byte{wire.ComQuery}, q...)); err == nil {
+		t.Fatal("a cache miss with no backend succeeded")
+	}
+	if len(cache) != 0 {
+		t.Fatal("a failed statement was cached")
+	}
+
+	ok := wire.AppendOK(nil, wire.OKHeader, wire.OK{Status: wire.StatusAutocommit})
+	rec := &wire.Recorder{Limit: 1 << 10}
+	rec.Add(ok)
+	cache[s.cacheKey(q)] = rec.Bytes()
+	s.c.Seq = 1
+	if err := s.comQuery(rt, append([]byte{wire.ComQuery}, q...)); err != nil {
+		t.Fatalf("cache hit: %v", err)
+	}
+	if got := cc.out.Bytes(); len(got) != 4+len(ok) || !bytes.Equal(got[4:], ok) {
+		t.Fatalf("the client got %q, want the cached reply %q", got, ok)
+	}
+	if n := len(events.got); n != 2 || events.got[1].Hostgroup != -1 || events.got[1].Query != q {
+		t.Fatalf("events %+v, want the hit logged with hostgroup -1", events.got)
 	}
 }

@@ -116,7 +116,7 @@ func (s *Session) comStmtExecute(rt *runtime.Snapshot, p []byte) error {
 		ruleLog = res.Log
 	}
 	start := time.Now()
-	s.setActivity(e.Query, hg, nil)
+	s.setActivity(e.Query, hg)
 	s.last = wire.Reply{}
 	defer func() {
 		s.record(hg, &info, e.Digest, start)

@@ -75,9 +75,9 @@ func (s *Server) watchdog(stop <-chan struct{}) {
 			}
 			s.mu.Unlock()
 			for _, sess := range sessions {
-				if bc := sess.overdue(now, limit); bc != nil {
+				if bc := sess.act.Overdue(now, limit); bc != nil {
 					go func() {
-						defer sess.kills.Done()
+						defer sess.act.Done()
 						sess.killQuery(bc, "timeout "+limit.String()+" (mysql-default_query_timeout)")
 					}()
 				}
@@ -86,32 +86,11 @@ func (s *Server) watchdog(stop <-chan struct{}) {
 	}
 }
 
-// overdue returns the connection of a statement that has run longer than
-// limit, once per statement, and registers the kill in s.kills so that the
-// round trip does not give the connection back before the kill is done.
-func (s *Session) overdue(now time.Time, limit time.Duration) *backend.Conn {
-	s.actMu.Lock()
-	defer s.actMu.Unlock()
-	bc := s.act.running
-	if bc == nil || s.act.killSent || now.Sub(s.act.since) < limit {
-		return nil
-	}
-	s.act.killSent = true
-	s.kills.Add(1)
-	return bc
-}
-
 // setRunning records the backend connection a statement is running on
-// (nil when it is done). Clearing it waits for a watchdog kill in flight.
+// (nil when it is done); see processlist.Entry.Running.
 func (s *Session) setRunning(bc *backend.Conn) {
-	s.actMu.Lock()
-	s.act.running = bc
 	if bc != nil {
-		s.act.srv, s.act.srvPort = bc.Server.Host, bc.Server.Port
 		s.lastServer = bc.Server
 	}
-	s.actMu.Unlock()
-	if bc == nil {
-		s.kills.Wait()
-	}
+	s.act.Running(bc)
 }

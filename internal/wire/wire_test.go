@@ -290,3 +290,39 @@ func TestAccept(t *testing.T) {
 		}
 	}
 }
+
+// TestVerifyLogin: a native scramble is checked without a round trip; an
+// unknown plugin gets a switch to mysql_native_password and the client's
+// second answer is checked; a caching_sha2 full authentication is refused
+// without TLS before the password is asked for.
+func TestVerifyLogin(t *testing.T) {
+	cred := CleartextCredential("secret")
+	salt := NewSalt()
+	s1 := sha1.Sum([]byte("secret"))
+	resp := ScrambleNative(s1[:], salt)
+	c := NewConn(&memConn{in: bytes.NewReader(nil)})
+	if l, err := c.VerifyLogin(cred, salt, NativePassword, resp, true, false); err != nil || !l.OK || !l.Password {
+		t.Fatalf("native: %+v, %v", l, err)
+	}
+	if l, _ := c.VerifyLogin(cred, salt, NativePassword, []byte("wrong-wrong-wrong-wr"), true, false); l.OK {
+		t.Fatal("a wrong scramble was accepted")
+	}
+
+	out := &memConn{in: bytes.NewReader(stream(resp))}
+	c = NewConn(out)
+	if l, err := c.VerifyLogin(cred, salt, "dialog", []byte("x"), true, false); err != nil || !l.OK {
+		t.Fatalf("after an auth switch: %+v, %v", l, err)
+	}
+	if sent := payloads(t, out.out.Bytes()); len(sent) != 1 || sent[0][0] != 0xfe {
+		t.Fatalf("sent %q, want one auth switch request", sent)
+	}
+
+	out = &memConn{in: bytes.NewReader(nil)}
+	c = NewConn(out)
+	if l, err := c.VerifyLogin(cred, salt, CachingSHA2Password, []byte("not-the-fast-scramble-of-secret!"), true, false); err != nil || l.OK {
+		t.Fatalf("caching_sha2 without TLS: %+v, %v", l, err)
+	}
+	if out.out.Len() != 0 {
+		t.Fatalf("asked a client without TLS for its password: %q", out.out.Bytes())
+	}
+}

@@ -172,3 +172,34 @@ func TestIdleAfter(t *testing.T) {
 		}
 	}
 }
+
+// TestPins: what a statement leaves on its connection decides whether
+// the connection may go back to the pool.
+func TestPins(t *testing.T) {
+	classify := func(q string) Info { i, _, _ := Classify(q, nil); return i }
+	lock := classify("LOCK TABLES t WRITE")
+	p := lock.Pins(0)
+	if p&PinLockTables == 0 {
+		t.Fatalf("LOCK TABLES left pins %b", p)
+	}
+	unlock := classify("UNLOCK TABLES")
+	if p = unlock.Pins(p); p != 0 {
+		t.Fatalf("UNLOCK TABLES left pins %b", p)
+	}
+	userVar := classify("SELECT @x")
+	if userVar.Pins(0)&PinUserVariable == 0 {
+		t.Error("reading a user variable does not pin")
+	}
+	userVar.Multiplex = MultiplexKeepVar
+	if userVar.Pins(0) != 0 {
+		t.Error("multiplex=2 did not keep a user variable from pinning")
+	}
+	unparsed := Info{IsSet: true}
+	if unparsed.Pins(0) != PinUnparsedSet {
+		t.Error("an unparsed SET does not pin")
+	}
+	unparsed.Multiplex = MultiplexOn
+	if unparsed.Pins(PinRuleNoMultiplex) != 0 {
+		t.Error("multiplex=1 did not clear multiplex=0, or an unparsed SET with a rule's multiplex pinned")
+	}
+}
