@@ -25,8 +25,12 @@ test: deps build vet
 	$(GO) test -race -short -count=1 -timeout 20m ./internal/...
 	SQLGATE_TEST_RACE=1 $(GO) test -count=1 -timeout 30m ./cmd/sqlgate
 
+# bench: direct MariaDB, HAProxy, ProxySQL and sqlgate side by side (about
+# 15 minutes); writes bench/results/<date>.json and regenerates README.md's
+# Performance table from it. `make bench BENCHFLAGS="-duration 2 -only sysbench"`.
+BENCHFLAGS ?=
 bench: deps build
-	scripts/bench.sh
+	scripts/bench.sh $(BENCHFLAGS)
 
 # fuzz runs every fuzz target for FUZZTIME, one after another (they use
 # all cores each). `make fuzz FUZZTIME=10m`; `go test ./...` runs only the

@@ -210,7 +210,8 @@ func run() error {
 	started := time.Now()
 	res := &results{Meta: meta{Date: started.UTC().Format(time.RFC3339), Args: o.args,
 		SecondsPerRun: o.duration, WarmupSeconds: o.warmup, Tables: 4, TableSize: 10000,
-		ProxyThreads: o.proxyThreads, GOMAXPROCS: o.gomaxprocs, Targets: o.targets, Sections: o.sections}}
+		ProxyThreads: o.proxyThreads, GOMAXPROCS: o.gomaxprocs, Targets: o.targets, Sections: o.sections,
+		RuleDigest: o.rulePattern}}
 	res.Meta.Machine = machineInfo()
 	res.Meta.Machine.LoadBefore = loadavg()
 

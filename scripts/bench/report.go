@@ -35,6 +35,7 @@ type meta struct {
 	Sections       []string           `json:"sections"`
 	MonitorWindowS float64            `json:"monitor_window_s,omitempty"`
 	SectionSeconds map[string]float64 `json:"section_seconds"`
+	RuleDigest     string             `json:"rule_match_digest,omitempty"`
 	Machine        machine            `json:"machine"`
 	Versions       map[string]string  `json:"versions"`
 }
@@ -442,6 +443,9 @@ func readmeTables(w io.Writer, r *results, path string) {
 	if len(m.Args) > 0 {
 		fmt.Fprintf(w, "Run with `%s` (not the full default run).\n", strings.Join(m.Args, " "))
 	}
+	if m.SecondsPerRun < 5 {
+		fmt.Fprintf(w, "\n**A smoke run (%d s per row): too short to compare anything; the next full `make bench` replaces it.**\n", m.SecondsPerRun)
+	}
 	if len(r.Sysbench) > 0 {
 		fmt.Fprintln(w, "\nQPS (proxy CPU µs per query; p50 ms per event) and sqlgate against ProxySQL:")
 		fmt.Fprintln(w)
@@ -555,6 +559,10 @@ func readmeTables(w io.Writer, r *results, path string) {
 		}
 		for _, name := range order {
 			line(name, cases[name])
+		}
+		if m.RuleDigest != "" && len(r.Rules) > 0 {
+			fmt.Fprintf(w, "\nRule i has `match_digest='%s'` and fast-routing entry i is for schema `nomatch_i`: none matches, so every query is checked against all of them.\n",
+				strings.ReplaceAll(m.RuleDigest, "%d", "i"))
 		}
 	}
 	if len(r.Monitor) > 0 {
