@@ -109,7 +109,7 @@ func run() error {
 	targets := flag.String("targets", "direct,haproxy,proxysql,sqlgate", "targets (a missing ProxySQL binary drops its column with a message)")
 	only := flag.String("only", strings.Join(allSections, ","), "sections to run: "+strings.Join(allSections, ","))
 	flag.StringVar(&o.bin, "bin", "bin/sqlgate", "sqlgate binary")
-	flag.StringVar(&o.proxysqlBin, "proxysql", defaultProxySQL(), "ProxySQL binary (default $SQLGATE_PROXYSQL_BIN, else ../shared/proxysql/proxysql)")
+	flag.StringVar(&o.proxysqlBin, "proxysql", defaultProxySQL(), "ProxySQL binary: $SQLGATE_PROXYSQL_BIN, else ../shared/proxysql/proxysql beside the repository")
 	flag.IntVar(&o.proxyThreads, "proxy-threads", 2, "mysql-threads in the proxysql.cnf both ProxySQL and sqlgate run")
 	flag.IntVar(&o.gomaxprocs, "gomaxprocs", 2, "GOMAXPROCS of sqlgate")
 	flag.IntVar(&o.idleConns, "idle-conns", 10000, "idle client connections held open per proxy")
@@ -117,7 +117,7 @@ func run() error {
 	flag.IntVar(&o.stormWorkers, "storm-workers", 16, "concurrent clients in the connection storm")
 	flag.IntVar(&o.rules, "rules", 1000, "query rules (none matching) in the rules section")
 	flag.IntVar(&o.fastRouting, "fast-routing", 10000, "fast-routing entries (none matching) in the rules section")
-	flag.StringVar(&o.rulePattern, "rule-digest", `^SELECT c FROM nomatch_%d WHERE`, "match_digest of query rule %d (a printf pattern that no sysbench query matches; `^SELECT .* FROM nomatch_%d WHERE` makes every rule scan the query)")
+	flag.StringVar(&o.rulePattern, "rule-digest", `^SELECT c FROM nomatch_%d WHERE`, "match_digest `pattern` of query rule %d (printf; no sysbench query may match it; '^SELECT .* FROM nomatch_%d WHERE' makes every rule scan the whole query)")
 	flag.IntVar(&o.rulesThreads, "rules-threads", 4, "sysbench threads of the rules section (point_select, text)")
 	flag.StringVar(&o.out, "out", "bench/results", "directory of the results file <date>.json")
 	readme := flag.Bool("readme", false, "only rewrite README.md's Performance table from the newest results file in -out")
@@ -176,6 +176,9 @@ func run() error {
 		if n, err := strconv.Atoi(t); err != nil || n < 1 {
 			return fmt.Errorf("-threads: %q is not a positive number", t)
 		}
+	}
+	if strings.Count(o.rulePattern, "%d") != 1 || strings.Count(o.rulePattern, "%") != 1 {
+		return errors.New("-rule-digest: the pattern needs exactly one %d (the rule's number) and no other %")
 	}
 	if o.duration < 1 || o.warmup < 0 {
 		return errors.New("-duration must be at least 1 and -warmup at least 0")

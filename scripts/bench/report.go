@@ -303,7 +303,7 @@ func printAll(w io.Writer, r *results) {
 		fmt.Fprintln(w, "sysbench, MariaDB and the proxies during the run (other users of the machine); errors: ignored errors + reconnects.")
 	}
 	if len(r.Idle) > 0 {
-		fmt.Fprintln(w, "\nIdle client connections (logged in, then idle):")
+		fmt.Fprintln(w, "\nIdle client connections (logged in, then idle; not through HAProxy, where each is a MariaDB connection):")
 		fmt.Fprintf(w, "%-8s %7s %8s %10s %10s %10s %11s  %s\n", "target", "conns", "open s", "RSS before", "RSS after", "KiB/conn", "cpuus/login", "")
 		for _, x := range r.Idle {
 			fmt.Fprintf(w, "%-8s %7d %8.1f %8.1fMB %8.1fMB %10.2f %11.1f  %s\n", x.Target, x.Conns, x.OpenSeconds, x.RSSBeforeMB, x.RSSAfterMB, x.KiBPerConn, x.CPUusPerCon, x.Error)
