@@ -104,7 +104,8 @@ func evaluate(r *results) []goal {
 			s.QPSvsHAProxy, s.CPUvsHAProxy = ratio(s.QPS, h.QPS), ratio(s.CPUusPerQ, h.CPUusPerQ)
 		}
 		if d := by[k+"/"+tDirect]; d != nil && d.Failed == "" && s.Target != tDirect && d.P50ms > 0 {
-			s.AddedP50us = round1((s.P50ms - d.P50ms) * 1000)
+			v := round1((s.P50ms - d.P50ms) * 1000)
+			s.AddedP50us = &v
 		}
 	}
 	var goals []goal
@@ -147,11 +148,11 @@ func evaluate(r *results) []goal {
 		switch {
 		case !havePS:
 			na(m, "≤ ProxySQL's", noPS)
-		case sg == nil || ps == nil || d == nil || sg.P50ms == 0 || ps.P50ms == 0 || d.P50ms == 0:
+		case sg == nil || ps == nil || d == nil || sg.AddedP50us == nil || ps.AddedP50us == nil:
 			na(m, "≤ ProxySQL's", "not measured")
 		default:
-			check(m, "≤ ProxySQL's", sg.AddedP50us, sg.AddedP50us <= ps.AddedP50us,
-				fmt.Sprintf("sqlgate %+.0f µs, ProxySQL %+.0f µs", sg.AddedP50us, ps.AddedP50us))
+			a, b := *sg.AddedP50us, *ps.AddedP50us
+			check(m, "≤ ProxySQL's", a, a <= b, fmt.Sprintf("sqlgate %+.0f µs, ProxySQL %+.0f µs", a, b))
 		}
 	}
 	cpu := func(s *sysbenchResult) float64 { return s.CPUvsProxySQL }
@@ -285,8 +286,8 @@ func printAll(w io.Writer, r *results) {
 			if s.CPUusPerQ > 0 {
 				cpu, rss = fmt.Sprintf("%.1f", s.CPUusPerQ), fmt.Sprintf("%.1f", s.RSSMB)
 			}
-			if s.Target != tDirect && s.AddedP50us != 0 {
-				added = fmt.Sprintf("%+.0f", s.AddedP50us)
+			if s.AddedP50us != nil {
+				added = fmt.Sprintf("%+.0f", *s.AddedP50us)
 			}
 			errs := fmt.Sprint(s.Errors + s.Reconnects)
 			if s.Failed != "" {

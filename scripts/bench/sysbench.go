@@ -9,6 +9,7 @@ import (
 	"sort"
 	"strconv"
 	"strings"
+	"sync"
 	"time"
 )
 
@@ -33,11 +34,11 @@ type sysbenchResult struct {
 	OtherCPU   float64 `json:"other_cpus"` // CPUs busy outside sysbench, MariaDB and the proxies during the run
 	Failed     string  `json:"failed,omitempty"`
 	// Filled in by evaluate: this row against ProxySQL's and HAProxy's.
-	QPSvsProxySQL float64 `json:"qps_vs_proxysql,omitempty"`
-	CPUvsProxySQL float64 `json:"cpu_vs_proxysql,omitempty"`
-	QPSvsHAProxy  float64 `json:"qps_vs_haproxy,omitempty"`
-	CPUvsHAProxy  float64 `json:"cpu_vs_haproxy,omitempty"`
-	AddedP50us    float64 `json:"added_p50_us_over_direct,omitempty"`
+	QPSvsProxySQL float64  `json:"qps_vs_proxysql,omitempty"`
+	CPUvsProxySQL float64  `json:"cpu_vs_proxysql,omitempty"`
+	QPSvsHAProxy  float64  `json:"qps_vs_haproxy,omitempty"`
+	CPUvsHAProxy  float64  `json:"cpu_vs_haproxy,omitempty"`
+	AddedP50us    *float64 `json:"added_p50_us_over_direct,omitempty"`
 }
 
 type sysbencher struct {
@@ -104,45 +105,52 @@ func (s *sysbencher) run(ctx context.Context, t *target, workload string, thread
 	defer cancel()
 	cmd := exec.CommandContext(ctx, "sysbench", args...)
 	orphanKill(cmd)
-	var out strings.Builder
-	cmd.Stdout, cmd.Stderr = &out, &out
+	// The proxy's CPU is read when sysbench's measured interval starts
+	// and ends, which its output shows as it goes: "Threads started!"
+	// (every thread connected; the clock starts) or, after a warm-up, the
+	// checkpoint report; the final report's first line ends it. A timer
+	// stands in if the output never shows them.
+	var cpu0, cpu1 float64
+	var t0, t1 time.Time
+	out := &markWriter{checkpoint: warm > 0,
+		start: func() { cpu0, t0 = cpuSeconds(t.pid), time.Now() },
+		end:   func() { cpu1, t1 = cpuSeconds(t.pid), time.Now() }}
+	cmd.Stdout, cmd.Stderr = out, out
 	busy0, _ := machineCPU()
 	own0 := others()
+	began := time.Now()
 	if err := cmd.Start(); err != nil {
 		r.Failed = err.Error()
 		return r
 	}
-	// The proxy's CPU from the checkpoint (sysbench's clock starts once
-	// its threads are connected, a few ms after the process).
-	var cpu0 float64
-	var t0 time.Time
-	mark := func() { cpu0, t0 = cpuSeconds(t.pid), time.Now() }
-	if warm == 0 {
-		mark()
-	}
 	waited := make(chan error, 1)
 	go func() { waited <- cmd.Wait() }()
 	var err error
-	if warm > 0 {
-		select {
-		case err = <-waited:
-			waited <- err
-		case <-time.After(time.Duration(warm) * time.Second):
-			mark()
-		}
+	var timerCPU float64
+	var timerT time.Time
+	select {
+	case err = <-waited:
+		waited <- err
+	case <-time.After(time.Duration(warm) * time.Second):
+		timerCPU, timerT = cpuSeconds(t.pid), time.Now()
 	}
 	err = <-waited
-	cpu1, t1 := cpuSeconds(t.pid), time.Now()
+	exitCPU, exitT := cpuSeconds(t.pid), time.Now()
+	out.mu.Lock()
+	if t0.IsZero() || t1.IsZero() {
+		cpu0, t0, cpu1, t1 = timerCPU, timerT, exitCPU, exitT
+	}
+	out.mu.Unlock()
 	busy1, _ := machineCPU()
 	own1 := others()
 	if cmd.ProcessState != nil {
 		own1 += cmd.ProcessState.UserTime().Seconds() + cmd.ProcessState.SystemTime().Seconds()
 	}
 	if s.o.verbose {
-		fmt.Fprintln(os.Stderr, out.String())
+		fmt.Fprintf(os.Stderr, "%s\n(measured from %.3f s to %.3f s after the start)\n", out.String(), t0.Sub(began).Seconds(), t1.Sub(began).Seconds())
 	}
 	parseSysbench(out.String(), &r)
-	if el := t1.Sub(t0).Seconds(); el > 0 {
+	if el := exitT.Sub(began).Seconds(); el > 0 {
 		r.OtherCPU = round2(max(0, (busy1-busy0)-(own1-own0)) / el)
 	}
 	switch {
@@ -238,3 +246,55 @@ func parseSysbench(out string, r *sysbenchResult) {
 
 func round1(v float64) float64 { return float64(int64(v*10+0.5)) / 10 }
 func round2(v float64) float64 { return float64(int64(v*100+0.5)) / 100 }
+
+// markWriter collects sysbench's output and calls start when the measured
+// interval begins ("Threads started!" without a warm-up, the checkpoint
+// report with one) and end when the final report begins.
+type markWriter struct {
+	mu         sync.Mutex
+	buf        strings.Builder
+	line       []byte
+	checkpoint bool
+	state      int // 0 before, 1 in the checkpoint report, 2 measuring, 3 after
+	start, end func()
+}
+
+func (m *markWriter) Write(p []byte) (int, error) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	m.buf.Write(p)
+	for _, b := range p {
+		if b != '\n' {
+			m.line = append(m.line, b)
+			continue
+		}
+		l := string(m.line)
+		m.line = m.line[:0]
+		switch m.state {
+		case 0:
+			if !m.checkpoint && strings.Contains(l, "Threads started!") {
+				m.start()
+				m.state = 2
+			} else if m.checkpoint && strings.Contains(l, "Checkpoint report:") {
+				m.start()
+				m.state = 1
+			}
+		case 1:
+			if strings.Contains(l, "SQL statistics:") {
+				m.state = 2
+			}
+		case 2:
+			if strings.Contains(l, "Latency histogram") || strings.Contains(l, "SQL statistics:") {
+				m.end()
+				m.state = 3
+			}
+		}
+	}
+	return len(p), nil
+}
+
+func (m *markWriter) String() string {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	return m.buf.String()
+}
