@@ -232,7 +232,7 @@ func TestClusterWrongCredentials(t *testing.T) {
 	if got := b.must("SELECT COUNT(*) FROM runtime_mysql_query_rules"); got != "0" {
 		t.Errorf("coreB took rules with a refused account: %s", got)
 	}
-	if n := strings.Count(b.logs.String(), "msg=\"Cluster: peer 127.0.0.1:"+strconv.Itoa(a.admin)+": unable to connect: ERROR 1045 (28000): Access denied"); n != 1 {
+	if n := strings.Count(b.logs.String(), "Cluster: peer 127.0.0.1:"+strconv.Itoa(a.admin)+": unable to connect: ERROR 1045 (28000): Access denied"); n != 1 {
 		t.Errorf("the refusal was logged %d times, want once per state change:\n%s", n, b.logs)
 	}
 }

@@ -30,7 +30,7 @@ func TestClusterStopIsCleanAndQuiet(t *testing.T) {
 
 	d := b.stop(t, false, 2*time.Second)
 	t.Logf("coreB stopped %v after SIGTERM", d.Round(time.Millisecond))
-	if !strings.Contains(b.logs.String(), "msg=stopped") {
+	if !strings.Contains(b.logs.String(), "[INFO] stopped took=") {
 		t.Errorf("coreB's log has no 'stopped' line:\n%s", tail(b.logs.String(), 20))
 	}
 

@@ -138,8 +138,13 @@ mysql_variables = { interfaces="127.0.0.1:%d" monitor_username="monitor" monitor
 
 func (p *proxy) start(extra ...string) {
 	p.t.Helper()
+	p.startWith(append([]string{"-f", "-c", p.cnf, "-D", p.dir}, extra...)...)
+}
+
+// startWith starts sqlgate with exactly args (start adds the usual ones).
+func (p *proxy) startWith(args ...string) {
+	p.t.Helper()
 	p.logs = &bytes.Buffer{}
-	args := append([]string{"-f", "-c", p.cnf, "-D", p.dir}, extra...)
 	p.cmd = exec.Command(p.bin, args...)
 	p.cmd.Stdout, p.cmd.Stderr = p.logs, p.logs
 	if err := p.cmd.Start(); err != nil {

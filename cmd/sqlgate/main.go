@@ -8,11 +8,13 @@ package main
 
 import (
 	"context"
+	"errors"
 	"flag"
 	"fmt"
 	"log/slog"
 	"os"
 	"os/signal"
+	"path/filepath"
 	"runtime/pprof"
 	"sync/atomic"
 	"syscall"
@@ -23,6 +25,7 @@ import (
 	"sqlgate/internal/config"
 	"sqlgate/internal/frontend"
 	"sqlgate/internal/health"
+	"sqlgate/internal/logfile"
 	"sqlgate/internal/monitor"
 	"sqlgate/internal/runtime"
 )
@@ -49,7 +52,7 @@ func run(args []string) int {
 	}()
 	fs := flag.NewFlagSet("sqlgate", flag.ContinueOnError)
 	var (
-		foreground = fs.Bool("f", false, "run in the foreground (sqlgate always does; accepted for ProxySQL compatibility)")
+		foreground = fs.Bool("f", false, "log to stderr; otherwise the log goes to errorlog from the config file, by default DATADIR/proxysql.log (sqlgate never forks)")
 		cnf        = fs.String("c", "/etc/proxysql.cnf", "configuration file (ProxySQL's proxysql.cnf format)")
 		datadir    = fs.String("D", "", "data directory (overrides datadir in the configuration file)")
 		initial    = fs.Bool("initial", false, "ignore the saved configuration database and start from the configuration file")
@@ -67,7 +70,6 @@ func run(args []string) int {
 	if err := fs.Parse(args); err != nil {
 		return 2
 	}
-	_ = foreground
 	if *maxDigests < 1 {
 		fmt.Fprintf(os.Stderr, "sqlgate: -max-query-digests must be at least 1, got %d\n", *maxDigests)
 		return 2
@@ -89,7 +91,7 @@ func run(args []string) int {
 		fmt.Fprintf(os.Stderr, "sqlgate: -log-level: %v\n", err)
 		return 2
 	}
-	log := slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: lvl}))
+	log := slog.New(logfile.NewHandler(os.Stderr, lvl))
 	if *cpuProfile != "" {
 		f, err := os.Create(*cpuProfile)
 		if err != nil {
@@ -109,9 +111,6 @@ func run(args []string) int {
 		fmt.Fprintf(os.Stderr, "sqlgate: %v\n", err)
 		return 1
 	}
-	for _, w := range warnings {
-		log.Warn("config: " + w.String())
-	}
 	dir := cfg.Datadir
 	if *datadir != "" {
 		dir = *datadir
@@ -123,6 +122,23 @@ func run(args []string) int {
 		fmt.Fprintf(os.Stderr, "sqlgate: data directory: %v\n", err)
 		return 1
 	}
+	// As ProxySQL: in the foreground the log is stderr, otherwise errorlog
+	// or DATADIR/proxysql.log, reopened by PROXYSQL FLUSH LOGS and SIGHUP.
+	var logFile *logfile.File
+	if !*foreground {
+		path := cfg.Errorlog
+		if path == "" {
+			path = filepath.Join(dir, "proxysql.log")
+		}
+		if logFile, err = logfile.Open(path); err != nil {
+			fmt.Fprintf(os.Stderr, "sqlgate: %v\n", err)
+			return 1
+		}
+		log = slog.New(logfile.NewHandler(logFile, lvl))
+	}
+	for _, w := range warnings {
+		log.Warn("config: " + w.String())
+	}
 	tlsConf, err := frontend.LoadOrCreateTLS(dir)
 	if err != nil {
 		fmt.Fprintf(os.Stderr, "sqlgate: %v\n", err)
@@ -133,9 +149,10 @@ func run(args []string) int {
 		adminVersion = *psVersion
 	}
 	var store runtime.Store
-	pool := backend.NewPool(log)
+	pool := backend.NewPool(log.With(logfile.ModuleKey, "backend"))
 	defer pool.Close()
-	srv := frontend.NewServer(&store, pool, tlsConf, log)
+	srv := frontend.NewServer(&store, pool, tlsConf, log.With(logfile.ModuleKey, "frontend"))
+	ctl := controller{Server: srv, logFile: logFile}
 	srv.Datadir = dir
 	srv.Stats.MaxDigests.Store(int64(*maxDigests))
 	defer srv.Events.Close()
@@ -149,7 +166,7 @@ func run(args []string) int {
 	adm, err := admin.Open(admin.Options{
 		Datadir: dir, ConfigPath: *cnf, Config: cfg, Initial: *initial, Reload: *reload, Version: adminVersion,
 		ProxySQLBootVersions: *bootV1,
-		Runtime:              &store, Pool: pool, Stats: srv, Control: srv, MonitorLogs: monLogs, TLS: tlsConf, Log: log,
+		Runtime:              &store, Pool: pool, Stats: srv, Control: ctl, MonitorLogs: monLogs, TLS: tlsConf, Log: log.With(logfile.ModuleKey, "admin"),
 	})
 	if err != nil {
 		fmt.Fprintf(os.Stderr, "sqlgate: %v\n", err)
@@ -158,7 +175,7 @@ func run(args []string) int {
 	defer adm.Close()
 	// The monitor follows the runtime configuration and reports read_only
 	// results to the admin, which owns the runtime server list.
-	mon := monitor.New(&store, pool, adm, monLogs, log)
+	mon := monitor.New(&store, pool, adm, monLogs, log.With(logfile.ModuleKey, "monitor"))
 	mon.Start()
 	defer mon.Close()
 	if err := adm.Listen(); err != nil {
@@ -179,7 +196,7 @@ func run(args []string) int {
 			return 1
 		}
 		h := &nodeHealth{srv: srv, store: &store, pool: pool, requireWriter: *needWriter, stopping: stopping.Load}
-		rep, err := health.StartReporter(*healthFile, exe, h.check, log)
+		rep, err := health.StartReporter(*healthFile, exe, h.check, log.With(logfile.ModuleKey, "health"))
 		if err != nil {
 			fmt.Fprintf(os.Stderr, "sqlgate: %v\n", err)
 			return 1
@@ -191,6 +208,18 @@ func run(args []string) int {
 
 	sig := make(chan os.Signal, 2)
 	signal.Notify(sig, syscall.SIGINT, syscall.SIGTERM)
+	hup := make(chan os.Signal, 1)
+	signal.Notify(hup, syscall.SIGHUP)
+	go func() {
+		for range hup {
+			// logrotate's postrotate: the same as PROXYSQL FLUSH LOGS.
+			if err := ctl.FlushLogs(); err != nil {
+				log.Error("SIGHUP: cannot reopen the logs", "err", err)
+				continue
+			}
+			log.Info("SIGHUP: logs reopened")
+		}
+	}()
 	code := 0
 	select {
 	case s := <-sig:
@@ -229,6 +258,22 @@ func run(args []string) int {
 	srv.Shutdown(ctx)
 	stopping.Store(true)
 	return code
+}
+
+// controller is the data path as admin commands switch it, with
+// PROXYSQL FLUSH LOGS reopening the process log file as well as starting a
+// new events log file, as it does in ProxySQL.
+type controller struct {
+	*frontend.Server
+	logFile *logfile.File // nil in the foreground (stderr)
+}
+
+func (c controller) FlushLogs() error {
+	err := c.Server.FlushLogs()
+	if c.logFile != nil {
+		err = errors.Join(err, c.logFile.Reopen())
+	}
+	return err
 }
 
 // shutdownSlack bounds the part of a stop that follows the drain: cutting

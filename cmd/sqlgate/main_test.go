@@ -117,7 +117,7 @@ mysql_query_rules = ( { rule_id=1, active=1, match_pattern="^SELECT .* FOR UPDAT
 	if err := idle.PingContext(context.Background()); err == nil {
 		t.Fatal("an idle session still answers after the stop")
 	}
-	if !strings.Contains(logs.String(), "msg=stopped") {
+	if !strings.Contains(logs.String(), "[INFO] stopped took=") {
 		t.Fatalf("no 'stopped' line in the log:\n%s", logs.String())
 	}
 }

@@ -158,7 +158,7 @@ func Open(o Options) (*Admin, error) {
 		mysqlVars: map[string]string{}, checksums: map[string]cluster.Value{}, served: map[string]*store.Result{}, warned: map[string]bool{},
 		proxysqlBoot: o.ProxySQLBootVersions,
 	}
-	a.cluster = cluster.New(a, o.Log)
+	a.cluster = cluster.New(a, o.Log.With("module", "cluster"))
 	a.srv = server.New(adminSessions{a}, o.TLS, o.Log)
 	a.tables = statsdb.New(st, statsdb.Sources{Stats: o.Stats, Pool: o.Pool, Runtime: o.Runtime, Cluster: a.cluster,
 		Monitor: o.MonitorLogs, Admin: statsView{a}, Started: a.started, Log: o.Log})

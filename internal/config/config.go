@@ -19,6 +19,9 @@ func (w Warning) String() string { return w.Pos.String() + ": " + w.Msg }
 type Config struct {
 	Path    string
 	Datadir string
+	// Errorlog is the process log file when not in the foreground (-f);
+	// "" means DATADIR/proxysql.log.
+	Errorlog string
 	// AdminVariables and MySQLVariables hold the admin_variables and
 	// mysql_variables groups, keyed without the "admin-"/"mysql-" prefix;
 	// integers in decimal, booleans as "true"/"false".
@@ -169,6 +172,11 @@ func FromTree(path string, g *Group) (*Config, []Warning, error) {
 				return nil, nil, fmt.Errorf("%s: datadir: expected string, got %s", s.Value.Pos, s.Value.Kind)
 			}
 			cfg.Datadir = s.Value.Str
+		case "errorlog":
+			if s.Value.Kind != KindString {
+				return nil, nil, fmt.Errorf("%s: errorlog: expected string, got %s", s.Value.Pos, s.Value.Kind)
+			}
+			cfg.Errorlog = s.Value.Str
 		case "admin_variables":
 			err = d.variables(s, cfg.AdminVariables)
 		case "mysql_variables":

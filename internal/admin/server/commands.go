@@ -301,8 +301,8 @@ var commands = []command{
 		return single("Data", text), 0, "", nil
 	}},
 	{exact("PROXYSQL FLUSH LOGS"), func(s *session, _ context.Context, _, _ string, _ []string) (*store.Result, uint64, string, error) {
-		// The process log goes to stderr (nothing to reopen); the query
-		// events log starts a new file, as in ProxySQL.
+		// As in ProxySQL: the process log file (errorlog) is reopened,
+		// for logrotate, and the query events log starts a new file.
 		if c := s.a.Control(); c != nil {
 			if err := c.FlushLogs(); err != nil {
 				return nil, 0, "", Errorf("%v", err)
