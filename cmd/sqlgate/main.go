@@ -22,6 +22,7 @@ import (
 
 	"sqlgate/internal/admin"
 	"sqlgate/internal/backend"
+	"sqlgate/internal/certs"
 	"sqlgate/internal/config"
 	"sqlgate/internal/frontend"
 	"sqlgate/internal/health"
@@ -139,7 +140,7 @@ func run(args []string) int {
 	for _, w := range warnings {
 		log.Warn("config: " + w.String())
 	}
-	tlsConf, err := frontend.LoadOrCreateTLS(dir)
+	tlsConf, err := certs.LoadOrCreate(dir)
 	if err != nil {
 		fmt.Fprintf(os.Stderr, "sqlgate: %v\n", err)
 		return 1

@@ -16,6 +16,7 @@ import (
 	"github.com/go-sql-driver/mysql"
 
 	"sqlgate/internal/backend"
+	"sqlgate/internal/certs"
 	"sqlgate/internal/config"
 	"sqlgate/internal/frontend"
 	"sqlgate/internal/runtime"
@@ -114,7 +115,7 @@ func startProxy(t *testing.T, cfg *config.Config) *proxy {
 	pool.Configure(snap.Servers, snap.PoolOptions())
 	var srv *frontend.Server
 	if snap.Vars.HaveSSL {
-		tc, err := frontend.LoadOrCreateTLS(t.TempDir())
+		tc, err := certs.LoadOrCreate(t.TempDir())
 		if err != nil {
 			t.Fatal(err)
 		}

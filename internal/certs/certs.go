@@ -1,4 +1,9 @@
-package frontend
+// Package certs is the TLS certificate in the data directory that the
+// client and admin listeners offer: ProxySQL's file names, and a
+// self-signed CA and server certificate created on first start, as
+// ProxySQL creates them, so that TLS works before an operator installs a
+// real certificate.
+package certs
 
 import (
 	"crypto/ecdsa"
@@ -24,10 +29,10 @@ const (
 	keyFile  = "proxysql-key.pem"
 )
 
-// LoadOrCreateTLS loads the frontend certificate from dir, generating a
+// LoadOrCreate loads the listeners' certificate from dir, generating a
 // self-signed CA and server certificate there first if none exist (ProxySQL
 // does the same on first start).
-func LoadOrCreateTLS(dir string) (*tls.Config, error) {
+func LoadOrCreate(dir string) (*tls.Config, error) {
 	cert, key := filepath.Join(dir, certFile), filepath.Join(dir, keyFile)
 	if _, err := os.Stat(cert); errors.Is(err, os.ErrNotExist) {
 		if err := generateCerts(dir); err != nil {
