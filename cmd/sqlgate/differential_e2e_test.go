@@ -51,8 +51,8 @@ type difference struct {
 var intentionalDifferences = []difference{
 	{stmt: `(?i)^SHOW TABLES (FROM|IN) stats$`, sqlgate: `^stats_mysql_server_status_changes$`,
 		reason: "sqlgate's own table: every automatic server state change, how often and why (ProxySQL only logs them)"},
-	{stmt: `(?i)^SHOW TABLES FROM disk$`, sqlgate: `^sqlgate_config_epochs$`,
-		reason: "sqlgate saves each module's checksum epoch with the configuration, so a restarted node tells peers how old its configuration really is"},
+	{stmt: `(?i)^SHOW TABLES FROM disk$`, sqlgate: `^sqlgate_config_(epochs|history)$`,
+		reason: "sqlgate saves each module's checksum epoch with the configuration, so a restarted node tells peers how old its configuration really is, and keeps the history of configuration changes (SQLGATE CONFIG DIFF/RESTORE)"},
 	{stmt: `(?i)^SELECT CONFIG FILE$`, edit: [2]string{`mysql_query_rules_fast_routing:\\n\(\\n.*?\\n\)\\n`, ""},
 		reason: "the config file keeps the fast routing rules (ProxySQL's writer leaves them out, so its file loses them)"},
 	{stmt: `(?i)^SHOW GLOBAL VARIABLES LIKE 'admin-cluster%'$`, whole: true,

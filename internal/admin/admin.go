@@ -118,6 +118,9 @@ type Admin struct {
 
 	warned map[string]bool // runtime warnings already logged
 
+	// recorded is each module's checksum at its last history revision.
+	recorded map[string]string
+
 	srv *server.Server // the admin-mysql_ifaces listeners and their sessions
 }
 
@@ -212,6 +215,12 @@ func (a *Admin) boot(ctx context.Context, o Options, existed bool) error {
 		return fmt.Errorf("%s: %w", o.ConfigPath, err)
 	}
 	a.bootEpochs(ctx, o, fromCnf)
+	a.loadRecorded(ctx)
+	source := "boot from " + a.st.Path
+	if fromCnf {
+		source = "boot from " + o.ConfigPath
+	}
+	a.record(ctx, source, historyModules...)
 	return nil
 }
 

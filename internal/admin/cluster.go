@@ -169,8 +169,13 @@ func (a *Admin) ApplyPull(p *cluster.Pull) error {
 		return fmt.Errorf("%s changed locally during the pull (version %d, now %d); the local change wins, nothing applied",
 			p.Module, p.Own.Version, cur.Version)
 	}
+	source := fmt.Sprintf("pull from peer %s:%d", p.Peer.Hostname, p.Peer.Port)
 	if p.Module == cluster.MySQLServers {
-		return a.applyRuntimeServers(ctx, p)
+		if err := a.applyRuntimeServers(ctx, p); err != nil {
+			return err
+		}
+		a.record(ctx, source, cluster.MySQLServers)
+		return nil
 	}
 	if err := a.st.Tx(ctx, func() error { return a.writePulled(ctx, p) }); err != nil {
 		return err
@@ -189,6 +194,7 @@ func (a *Admin) ApplyPull(p *cluster.Pull) error {
 			return err
 		}
 	}
+	a.record(ctx, source, moduleChecksums(m)...)
 	if p.SaveToDisk {
 		if err := a.copyLayer(ctx, m, "main", "disk", false); err != nil {
 			return fmt.Errorf("saving %s to disk: %w", m.name, err)

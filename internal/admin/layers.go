@@ -12,11 +12,12 @@ import (
 	"sqlgate/internal/config"
 )
 
-// loadSave runs LOAD|SAVE <module> TO|FROM <layer>. It returns
+// loadSave runs LOAD|SAVE <module> TO|FROM <layer> for who (user@host,
+// for the configuration history). It returns
 // the rows affected ProxySQL reports: the variable rows copied between
 // memory and disk (ProxySQL runs an INSERT ... SELECT for those), the rows
 // read from the config file.
-func (a *Admin) loadSave(ctx context.Context, verb, modName, dir, layer string) (uint64, string, error) {
+func (a *Admin) loadSave(ctx context.Context, who, verb, modName, dir, layer string) (uint64, string, error) {
 	switch layer {
 	case "MEM":
 		layer = "MEMORY"
@@ -75,6 +76,7 @@ func (a *Admin) loadSave(ctx context.Context, verb, modName, dir, layer string) 
 			return 0, "", adminErr("LOAD %s TO RUNTIME: %v; the running configuration is unchanged", m.name, err)
 		}
 		a.log.Info("configuration loaded to runtime", "module", m.name)
+		a.record(ctx, fmt.Sprintf("LOAD %s TO RUNTIME by %s", m.name, who), moduleChecksums(m)...)
 		return 0, "", nil
 	case "SAVE TO MEMORY", "SAVE FROM RUNTIME": // runtime → memory
 		if m.name == "MYSQL USERS" {

@@ -78,8 +78,16 @@ func (s adminSessions) Refresh(ctx context.Context, upper string, statsOnly bool
 	return s.a.refresh(ctx, upper, statsOnly)
 }
 
-func (s adminSessions) LoadSave(ctx context.Context, verb, module, dir, layer string) (uint64, string, error) {
-	return s.a.loadSave(ctx, verb, module, dir, layer)
+func (s adminSessions) LoadSave(ctx context.Context, who, verb, module, dir, layer string) (uint64, string, error) {
+	return s.a.loadSave(ctx, who, verb, module, dir, layer)
+}
+
+func (s adminSessions) ConfigDiff(ctx context.Context, from, to int64) (*store.Result, error) {
+	return s.a.configDiff(ctx, from, to)
+}
+
+func (s adminSessions) ConfigRestore(ctx context.Context, rev int64, who string) error {
+	return s.a.configRestore(ctx, rev, who)
 }
 
 func (s adminSessions) ProxySelect(upper string) (*store.Result, error) {

@@ -1,6 +1,7 @@
 package admin
 
 import (
+	"context"
 	"fmt"
 	"strings"
 
@@ -121,6 +122,7 @@ func (a *Admin) ReadOnly(host string, port int, readOnly bool) bool {
 		ro = 1
 	}
 	a.log.Warn(fmt.Sprintf("monitor: server %s:%d has read_only=%d: %s", host, port, ro, strings.Join(desc, ", ")))
+	a.record(context.Background(), fmt.Sprintf("monitor: read_only=%d on %s:%d", ro, host, port), cluster.MySQLServers)
 	return true
 }
 

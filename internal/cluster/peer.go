@@ -299,6 +299,29 @@ var PeerQueries = []string{
 	serversV2Q, replQ, grQ, galeraQ, auroraQ, attrsQ, sslQ, runtimeSrvQ,
 }
 
+// ModuleQueries are the queries that fetch module m from a peer, in the
+// order of Pull.Results: its whole content, which its checksum covers.
+// nil for an unknown module.
+func ModuleQueries(m string) []string {
+	switch m {
+	case MySQLQueryRules:
+		return []string{rulesQ, fastQ}
+	case MySQLUsers:
+		return []string{usersQ}
+	case AdminVariables:
+		return []string{varsQuery("admin")}
+	case MySQLVariables:
+		return []string{varsQuery("mysql")}
+	case ProxySQLServers:
+		return []string{psQ}
+	case MySQLServersV2:
+		return []string{serversV2Q, replQ, grQ, galeraQ, auroraQ, attrsQ, sslQ}
+	case MySQLServers:
+		return []string{runtimeSrvQ}
+	}
+	return nil
+}
+
 // varsQuery is ProxySQL's variables fetch, without the per-node
 // variables (cluster_sync_interfaces is false).
 func varsQuery(prefix string) string {
@@ -365,21 +388,9 @@ func (c *Cluster) fetch(p Peer, cfg Config, queries ...string) ([]Result, error)
 func (c *Cluster) pull(m string, cand *candidate, cfg Config, own Value) error {
 	p := cand.n.peer
 	save := cfg.SaveToDisk[diffModule(m)]
-	var queries []string
-	switch m {
-	case MySQLQueryRules:
-		queries = []string{rulesQ, fastQ}
-	case MySQLUsers:
-		queries = []string{usersQ}
-	case AdminVariables:
-		queries = []string{varsQuery("admin")}
-	case MySQLVariables:
-		queries = []string{varsQuery("mysql")}
-	case ProxySQLServers:
-		queries = []string{psQ}
-	case MySQLServersV2:
-		queries = []string{serversV2Q, replQ, grQ, galeraQ, auroraQ, attrsQ, sslQ}
-	default:
+	queries := ModuleQueries(m)
+	if queries == nil || m == MySQLServers {
+		// The runtime servers come only with mysql_servers_v2.
 		return fmt.Errorf("no pull for module %s", m)
 	}
 	fetchRuntime := m == MySQLServersV2 && cfg.algorithm() == 1

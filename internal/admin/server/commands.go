@@ -50,6 +50,8 @@ var (
 	showScopedVarsLikeRE = regexp.MustCompile(`(?i)^SHOW (?:GLOBAL|SESSION) VARIABLES LIKE`)
 	configFile           = regexp.MustCompile(`(?i)^(?:SAVE CONFIG TO FILE|SELECT CONFIG INTO OUTFILE) '?([^']+?)'?$`)
 	nodeUUIDRE           = regexp.MustCompile(`(?i)^PROXYSQL CLUSTER_NODE_UUID ([0-9a-fA-F-]{36}) (\S+)$`)
+	configDiffRE         = regexp.MustCompile(`(?i)^SQLGATE CONFIG DIFF ([0-9]{1,18}) ([0-9]{1,18})$`)
+	configRestoreRE      = regexp.MustCompile(`(?i)^SQLGATE CONFIG RESTORE ([0-9]{1,18})$`)
 	truncDigest          = regexp.MustCompile(`(?i)^TRUNCATE (?:TABLE )?(?:stats\.)?(stats_mysql_query_digest(?:_reset)?)$`)
 )
 
@@ -283,11 +285,11 @@ var commands = []command{
 	{pattern(loadUserRE), func(s *session, ctx context.Context, _, _ string, _ []string) (*store.Result, uint64, string, error) {
 		// A single-user load republishes all users: the result is the same
 		// for that user and never leaves runtime half-updated.
-		_, _, err := s.a.LoadSave(ctx, "LOAD", "MYSQL USERS", "TO", "RUNTIME")
+		_, _, err := s.a.LoadSave(ctx, s.who(), "LOAD", "MYSQL USERS", "TO", "RUNTIME")
 		return nil, 0, "", err
 	}},
 	{pattern(loadSaveRE), func(s *session, ctx context.Context, _, _ string, m []string) (*store.Result, uint64, string, error) {
-		n, info, err := s.a.LoadSave(ctx, strings.ToUpper(m[1]), strings.ToUpper(m[2]), strings.ToUpper(m[3]), strings.ToUpper(m[4]))
+		n, info, err := s.a.LoadSave(ctx, s.who(), strings.ToUpper(m[1]), strings.ToUpper(m[2]), strings.ToUpper(m[3]), strings.ToUpper(m[4]))
 		return nil, n, info, err
 	}},
 	{prefix("SET "), func(s *session, ctx context.Context, q, _ string, _ []string) (*store.Result, uint64, string, error) {
@@ -392,6 +394,25 @@ var commands = []command{
 			err = Errorf("Table does not exist")
 		}
 		return r, 0, "", err
+	}},
+	{pattern(configDiffRE), func(s *session, ctx context.Context, _, _ string, m []string) (*store.Result, uint64, string, error) {
+		from, _ := strconv.ParseInt(m[1], 10, 64)
+		to, _ := strconv.ParseInt(m[2], 10, 64)
+		r, err := s.a.ConfigDiff(ctx, from, to)
+		if err != nil {
+			return nil, 0, "", Errorf("%v", err)
+		}
+		return r, 0, "", nil
+	}},
+	{pattern(configRestoreRE), func(s *session, ctx context.Context, _, _ string, m []string) (*store.Result, uint64, string, error) {
+		rev, _ := strconv.ParseInt(m[1], 10, 64)
+		if err := s.a.ConfigRestore(ctx, rev, s.who()); err != nil {
+			return nil, 0, "", Errorf("%v", err)
+		}
+		return nil, 0, "", nil
+	}},
+	{prefix("SQLGATE "), func(_ *session, _ context.Context, q, _ string, _ []string) (*store.Result, uint64, string, error) {
+		return nil, 0, "", Errorf("%s is not a sqlgate command; see SQLGATE CONFIG DIFF <revision> <revision> and SQLGATE CONFIG RESTORE <revision>", q)
 	}},
 	{prefix("PROXYSQL "), func(_ *session, _ context.Context, q, _ string, _ []string) (*store.Result, uint64, string, error) {
 		return nil, 0, "", Errorf("%s is not implemented by sqlgate", q)

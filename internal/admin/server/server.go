@@ -53,9 +53,13 @@ type Admin interface {
 	// Refresh regenerates the runtime_* and stats_* tables upper (the
 	// statement in upper case) reads; statsOnly limits it to stats.
 	Refresh(ctx context.Context, upper string, statsOnly bool) error
-	// LoadSave runs LOAD|SAVE <module> TO|FROM <layer>, returning the rows
-	// affected and the info text.
-	LoadSave(ctx context.Context, verb, module, dir, layer string) (uint64, string, error)
+	// LoadSave runs LOAD|SAVE <module> TO|FROM <layer> for who
+	// (user@host), returning the rows affected and the info text.
+	LoadSave(ctx context.Context, who, verb, module, dir, layer string) (uint64, string, error)
+	// ConfigDiff answers SQLGATE CONFIG DIFF <from> <to>.
+	ConfigDiff(ctx context.Context, from, to int64) (*store.Result, error)
+	// ConfigRestore answers SQLGATE CONFIG RESTORE <revision> for who.
+	ConfigRestore(ctx context.Context, rev int64, who string) error
 	// ProxySelect answers a cluster peer's PROXY_SELECT fetch.
 	ProxySelect(upper string) (*store.Result, error)
 	// TableChecksum answers CHECKSUM [DISK|MEMORY] MYSQL <what>.
@@ -300,6 +304,10 @@ func (s *session) handshake() error {
 	s.user, s.stats = hr.User, !isAdmin
 	return s.c.WritePacket(wire.AppendOK(nil, wire.OKHeader, wire.OK{Status: wire.StatusAutocommit}))
 }
+
+// who is the session's user and client host, as the configuration history
+// names the source of a change.
+func (s *session) who() string { return s.user + "@" + hostOf(s.remote) }
 
 func hostOf(addr string) string {
 	h, _, err := net.SplitHostPort(addr)

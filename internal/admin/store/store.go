@@ -111,8 +111,10 @@ func Open(ctx context.Context, diskPath string) (*Store, error) {
 			return fail(fmt.Errorf("%s: %w", diskPath, err))
 		}
 	}
-	if _, err := conn.ExecContext(ctx, EpochsDDL); err != nil {
-		return fail(fmt.Errorf("%s: %w", diskPath, err))
+	for _, ddl := range []string{EpochsDDL, HistoryDDL} {
+		if _, err := conn.ExecContext(ctx, ddl); err != nil {
+			return fail(fmt.Errorf("%s: %w", diskPath, err))
+		}
 	}
 	for _, t := range mainTables {
 		if err := s.createTable(ctx, "main", t); err != nil {
@@ -402,3 +404,12 @@ func FileExists(path string) bool {
 // that boots from disk presents its real age to its peers (the cure for
 // ProxySQL's version-1 trap, see the admin's bootEpochs).
 const EpochsDDL = "CREATE TABLE IF NOT EXISTS disk.sqlgate_config_epochs (name VARCHAR NOT NULL PRIMARY KEY, checksum VARCHAR NOT NULL, epoch INT NOT NULL)"
+
+// HistoryDDL is the configuration history: one revision per change of a
+// module's runtime content, with who made it and the whole content as
+// peers fetch it (JSON), for SQLGATE CONFIG DIFF and RESTORE. It is kept
+// in proxysql.db, which only admin users read: the content of mysql_users
+// holds passwords.
+const HistoryDDL = "CREATE TABLE IF NOT EXISTS disk.sqlgate_config_history (revision INTEGER PRIMARY KEY AUTOINCREMENT, " +
+	"time INT NOT NULL, module VARCHAR NOT NULL, version INT NOT NULL, epoch INT NOT NULL, checksum VARCHAR NOT NULL, " +
+	"source VARCHAR NOT NULL, content VARCHAR NOT NULL)"
