@@ -443,7 +443,7 @@ func (a *Admin) loadAdminVars(ctx context.Context) error {
 		return err
 	}
 	a.vars.Store(v)
-	a.bump(cluster.AdminVariables, varsChecksum("admin", v.Raw))
+	a.bump(cluster.AdminVariables, cluster.VariablesChecksum("admin", v.Raw))
 	return nil
 }
 
@@ -465,7 +465,7 @@ func (a *Admin) loadMySQLVars(ctx context.Context) error {
 		return err
 	}
 	a.mysqlVars = mv.Raw
-	a.bump(cluster.MySQLVariables, varsChecksum("mysql", mv.Raw))
+	a.bump(cluster.MySQLVariables, cluster.VariablesChecksum("mysql", mv.Raw))
 	return nil
 }
 
@@ -493,26 +493,6 @@ func (a *Admin) varsFromMemory(ctx context.Context, prefix string) (map[string]s
 	return raw, order, nil
 }
 
-// varsChecksum is the checksum of runtime_global_variables rows with the
-// prefix, minus the variables ProxySQL leaves out.
-func varsChecksum(prefix string, vals map[string]string) uint64 {
-	var names []string
-	for k := range vals {
-		if cluster.PerNodeVariable(prefix + "-" + k) {
-			continue
-		}
-		names = append(names, prefix+"-"+k)
-	}
-	sort.Strings(names)
-	rows := make([][]*string, len(names))
-	for i, n := range names {
-		v := vals[strings.TrimPrefix(n, prefix+"-")]
-		n := n
-		rows[i] = []*string{&n, &v}
-	}
-	return cluster.RawChecksum(rows)
-}
-
 func (a *Admin) loadUsers(ctx context.Context) error {
 	r, err := a.st.Query(ctx, "SELECT * FROM main.mysql_users ORDER BY username, backend")
 	if err != nil {
@@ -530,7 +510,7 @@ func (a *Admin) loadUsers(ctx context.Context) error {
 	if err := a.applyMySQL(next); err != nil {
 		return err
 	}
-	a.rtRows["mysql_users"] = activeRows(r)
+	a.rtRows["mysql_users"] = codec.ActiveRows(r)
 	// Peers rebuild the accounts from exactly these rows, so the checksum
 	// is computed from them too.
 	// A missing default schema is served as '', as ProxySQL serves it (the
@@ -545,24 +525,6 @@ func (a *Admin) loadUsers(ctx context.Context) error {
 	front, back := cluster.AccountsFromRows(served.Rows)
 	a.bump(cluster.MySQLUsers, cluster.UsersChecksum(front, back))
 	return nil
-}
-
-// activeRows keeps the rows whose "active" column is 1: runtime holds only
-// active users and rules.
-func activeRows(r *store.Result) *store.Result {
-	col := -1
-	for i, c := range r.Cols {
-		if c == "active" {
-			col = i
-		}
-	}
-	out := &store.Result{Cols: r.Cols}
-	for _, row := range r.Rows {
-		if col < 0 || row[col] != nil && *row[col] == "1" {
-			out.Rows = append(out.Rows, row)
-		}
-	}
-	return out
 }
 
 // knownHostgroups are the hostgroups defined in runtime or memory: servers
@@ -664,7 +626,7 @@ func (a *Admin) loadRules(ctx context.Context) error {
 	if err := a.applyMySQL(next); err != nil {
 		return err
 	}
-	a.rtRows["mysql_query_rules"] = activeRows(r)
+	a.rtRows["mysql_query_rules"] = codec.ActiveRows(r)
 	a.rtRows["mysql_query_rules_fast_routing"] = fr
 	sumA, err := a.st.Query(ctx, "SELECT "+strings.Join(ruleColumns, ", ")+" FROM main.mysql_query_rules WHERE active=1 ORDER BY rule_id")
 	if err != nil {

@@ -4,10 +4,9 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
-	"strconv"
 	"strings"
-	"time"
 
+	"sqlgate/internal/admin/codec"
 	"sqlgate/internal/admin/store"
 	"sqlgate/internal/cluster"
 )
@@ -83,39 +82,29 @@ func (a *Admin) insertRevision(ctx context.Context, name string, v cluster.Value
 	if err != nil {
 		return err
 	}
-	return a.st.Tx(ctx, func() error {
-		if _, err := a.st.Conn.ExecContext(ctx, "INSERT INTO disk.sqlgate_config_history (time, module, version, epoch, checksum, source, content) VALUES (?, ?, ?, ?, ?, ?, ?)",
-			time.Now().Unix(), name, v.Version, v.Epoch, v.Checksum, source, string(js)); err != nil {
-			return err
-		}
-		_, err := a.st.Conn.ExecContext(ctx, "DELETE FROM disk.sqlgate_config_history WHERE revision <= (SELECT MAX(revision) FROM disk.sqlgate_config_history) - ?", historyLimit)
-		return err
-	})
+	return a.st.AddRevision(ctx, store.Revision{Module: name, Version: v.Version, Epoch: v.Epoch, Checksum: v.Checksum,
+		Source: source, Content: js}, historyLimit)
 }
 
 // loadRecorded reads each module's last recorded checksum at boot, so a
 // restart with the same configuration adds no revision.
 func (a *Admin) loadRecorded(ctx context.Context) {
-	a.recorded = map[string]string{}
-	r, err := a.st.Query(ctx, "SELECT module, checksum FROM disk.sqlgate_config_history WHERE revision IN (SELECT MAX(revision) FROM disk.sqlgate_config_history GROUP BY module)")
-	if err != nil {
+	var err error
+	if a.recorded, err = a.st.LastRevisions(ctx); err != nil {
 		a.log.Error("configuration history: cannot read it", "err", err)
-		return
-	}
-	for _, row := range r.Rows {
-		a.recorded[store.Deref(row[0])] = store.Deref(row[1])
+		a.recorded = map[string]string{}
 	}
 }
 
 // revision reads one revision's module and content.
 func (a *Admin) revision(ctx context.Context, rev int64) (string, []cluster.Result, error) {
-	var name, js string
-	err := a.st.Conn.QueryRowContext(ctx, "SELECT module, content FROM disk.sqlgate_config_history WHERE revision = ?", rev).Scan(&name, &js)
+	r, err := a.st.Revision(ctx, rev)
 	if err != nil {
 		return "", nil, fmt.Errorf("revision %d is not in sqlgate_config_history (SELECT revision, module, source FROM sqlgate_config_history lists them; the oldest are dropped after %d)", rev, historyLimit)
 	}
+	name := r.Module
 	var content []cluster.Result
-	if err := json.Unmarshal([]byte(js), &content); err != nil {
+	if err := json.Unmarshal(r.Content, &content); err != nil {
 		return "", nil, fmt.Errorf("revision %d: content unreadable: %w", rev, err)
 	}
 	return name, content, nil
@@ -144,8 +133,12 @@ func (a *Admin) configDiff(ctx context.Context, from, to int64) (*store.Result, 
 		if i < len(c2) {
 			after = c2[i]
 		}
-		for _, d := range diffResults(before, after, keyColumns(q)) {
-			out.Rows = append(out.Rows, store.Row(d.change, queryTable(q), d.key, d.column, d.before, d.after))
+		cols := after.Cols
+		if len(cols) == 0 {
+			cols = before.Cols
+		}
+		for _, d := range codec.Diff(cols, before.Rows, after.Rows, cluster.KeyColumns(q)) {
+			out.Rows = append(out.Rows, store.Row(d.Change, cluster.QueryTable(q), d.Key, d.Column, d.Before, d.After))
 		}
 	}
 	return out, nil
@@ -180,112 +173,4 @@ func (a *Admin) configRestore(ctx context.Context, rev int64, who string) error 
 	a.log.Info(fmt.Sprintf("configuration history: %s restored to revision %d", name, rev), "by", who)
 	a.record(ctx, fmt.Sprintf("restore of revision %d by %s", rev, who), moduleChecksums(m)...)
 	return nil
-}
-
-// diffRow is one difference between two resultsets: a row added (+),
-// removed (-), or one column of a row changed (~).
-type diffRow struct {
-	change, key, column, before, after string
-}
-
-// diffResults compares two resultsets of the same query. Rows are matched
-// by their first keyCols columns; a key that is not unique on either side
-// is compared as whole rows.
-func diffResults(before, after cluster.Result, keyCols int) []diffRow {
-	cols := after.Cols
-	if len(cols) == 0 {
-		cols = before.Cols
-	}
-	keyCols = min(keyCols, len(cols))
-	render := func(row []*string) string {
-		var b strings.Builder
-		for i, v := range row {
-			if i > 0 {
-				b.WriteString(", ")
-			}
-			if i < len(cols) {
-				b.WriteString(cols[i] + "=")
-			}
-			if v == nil {
-				b.WriteString("NULL")
-			} else {
-				b.WriteString(strconv.Quote(*v))
-			}
-		}
-		return b.String()
-	}
-	index := func(rows [][]*string) (map[string][]*string, []string, bool) {
-		m := map[string][]*string{}
-		var order []string
-		unique := true
-		for _, row := range rows {
-			k := render(row[:min(keyCols, len(row))])
-			if _, dup := m[k]; dup {
-				unique = false
-			}
-			m[k] = row
-			order = append(order, k)
-		}
-		return m, order, unique
-	}
-	b, bOrder, bu := index(before.Rows)
-	a, aOrder, au := index(after.Rows)
-	if !bu || !au || keyCols == 0 {
-		// Whole rows: what was there and is not, what is there and was not.
-		keyCols = len(cols)
-		b, bOrder, _ = index(before.Rows)
-		a, aOrder, _ = index(after.Rows)
-	}
-	var out []diffRow
-	for _, k := range bOrder {
-		if _, ok := a[k]; !ok {
-			out = append(out, diffRow{change: "-", key: k, before: render(b[k])})
-		}
-	}
-	for _, k := range aOrder {
-		old, ok := b[k]
-		if !ok {
-			out = append(out, diffRow{change: "+", key: k, after: render(a[k])})
-			continue
-		}
-		for i := keyCols; i < len(cols) && i < len(old) && i < len(a[k]); i++ {
-			if v1, v2 := old[i], a[k][i]; (v1 == nil) != (v2 == nil) || v1 != nil && *v1 != *v2 {
-				out = append(out, diffRow{change: "~", key: k, column: cols[i], before: text(v1), after: text(v2)})
-			}
-		}
-	}
-	return out
-}
-
-func text(v *string) string {
-	if v == nil {
-		return "NULL"
-	}
-	return *v
-}
-
-// keyColumns is how many leading columns of a fetch query identify a row.
-func keyColumns(q string) int {
-	switch t := queryTable(q); {
-	case strings.HasSuffix(t, "mysql_servers") || strings.HasSuffix(t, "mysql_servers_v2"):
-		return 3 // hostgroup_id, hostname, port
-	case strings.HasSuffix(t, "fast_routing"), strings.HasSuffix(t, "ssl_params"):
-		return 3 // username, schemaname, flagIN / hostname, port, username
-	case strings.HasSuffix(t, "proxysql_servers"):
-		return 2 // hostname, port
-	case strings.HasSuffix(t, "mysql_users"):
-		return 0 // a user may have a frontend and a backend row: whole rows
-	}
-	return 1 // rule_id, variable_name, writer_hostgroup, hostgroup_id
-}
-
-// queryTable is the table a fetch query reads.
-func queryTable(q string) string {
-	f := strings.Fields(q)
-	for i := range f {
-		if strings.EqualFold(f[i], "FROM") && i+1 < len(f) {
-			return f[i+1]
-		}
-	}
-	return ""
 }

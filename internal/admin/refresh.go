@@ -5,7 +5,7 @@ import (
 	"fmt"
 	"strings"
 
-	"sqlgate/internal/admin/store"
+	"sqlgate/internal/admin/codec"
 	"sqlgate/internal/cluster"
 	"sqlgate/internal/config"
 )
@@ -82,40 +82,8 @@ func (a *Admin) refreshRuntimeUsers(ctx context.Context) error {
 		if _, err := a.st.Conn.ExecContext(ctx, "DELETE FROM main.runtime_mysql_users"); err != nil {
 			return err
 		}
-		return a.st.Insert(ctx, "main.runtime_mysql_users", splitUserRows(a.rtRows["mysql_users"]), "INSERT OR REPLACE")
+		return a.st.Insert(ctx, "main.runtime_mysql_users", codec.SplitUsers(a.rtRows["mysql_users"]), "INSERT OR REPLACE")
 	})
-}
-
-// splitUserRows turns mysql_users rows into ProxySQL's runtime rows: the
-// frontend accounts, then the backend accounts.
-func splitUserRows(r *store.Result) *store.Result {
-	if r == nil {
-		return nil
-	}
-	col := map[string]int{}
-	for i, c := range r.Cols {
-		col[c] = i
-	}
-	out := &store.Result{Cols: r.Cols}
-	for _, side := range []string{"frontend", "backend"} {
-		for _, row := range r.Rows {
-			if store.Deref(row[col[side]]) != "1" {
-				continue
-			}
-			n := make([]*string, len(row))
-			copy(n, row)
-			for _, c := range []string{"password", "default_schema", "attributes", "comment"} {
-				if n[col[c]] == nil {
-					n[col[c]] = new(string)
-				}
-			}
-			one, zero := "1", "0"
-			n[col["frontend"]], n[col["backend"]] = &zero, &zero
-			n[col[side]] = &one
-			out.Rows = append(out.Rows, n)
-		}
-	}
-	return out
 }
 
 // refreshRuntimeServers dumps the server tables as loaded, with each

@@ -94,10 +94,6 @@ func (s adminSessions) ProxySelect(upper string) (*store.Result, error) {
 	return s.a.proxySelect(upper)
 }
 
-func (s adminSessions) TableChecksum(ctx context.Context, layer, what string) (*store.Result, uint64, string, error) {
-	return s.a.tableChecksum(ctx, layer, what)
-}
-
 func (s adminSessions) Control() server.Controller {
 	if s.a.control == nil {
 		return nil // not a non-nil interface holding a nil Controller

@@ -215,3 +215,25 @@ func GlobalChecksum(values map[string]Value) uint64 {
 	}
 	return h.Sum64() / 2
 }
+
+// VariablesChecksum is the admin_variables or mysql_variables checksum
+// (prefix "admin" or "mysql") of vals, keyed without the prefix: the
+// checksum of the runtime_global_variables rows with the prefix, minus the
+// per-node variables ProxySQL leaves out.
+func VariablesChecksum(prefix string, vals map[string]string) uint64 {
+	var names []string
+	for k := range vals {
+		if PerNodeVariable(prefix + "-" + k) {
+			continue
+		}
+		names = append(names, prefix+"-"+k)
+	}
+	sort.Strings(names)
+	rows := make([][]*string, len(names))
+	for i, n := range names {
+		v := vals[strings.TrimPrefix(n, prefix+"-")]
+		n := n
+		rows[i] = []*string{&n, &v}
+	}
+	return RawChecksum(rows)
+}

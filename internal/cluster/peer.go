@@ -322,6 +322,33 @@ func ModuleQueries(m string) []string {
 	return nil
 }
 
+// KeyColumns is how many leading columns of a fetch query (ModuleQueries)
+// identify a row; 0 when only the whole row does.
+func KeyColumns(q string) int {
+	switch t := QueryTable(q); {
+	case strings.HasSuffix(t, "mysql_servers") || strings.HasSuffix(t, "mysql_servers_v2"):
+		return 3 // hostgroup_id, hostname, port
+	case strings.HasSuffix(t, "fast_routing"), strings.HasSuffix(t, "ssl_params"):
+		return 3 // username, schemaname, flagIN / hostname, port, username
+	case strings.HasSuffix(t, "proxysql_servers"):
+		return 2 // hostname, port
+	case strings.HasSuffix(t, "mysql_users"):
+		return 0 // a user may have a frontend and a backend row: whole rows
+	}
+	return 1 // rule_id, variable_name, writer_hostgroup, hostgroup_id
+}
+
+// QueryTable is the table a fetch query reads.
+func QueryTable(q string) string {
+	f := strings.Fields(q)
+	for i := range f {
+		if strings.EqualFold(f[i], "FROM") && i+1 < len(f) {
+			return f[i+1]
+		}
+	}
+	return ""
+}
+
 // varsQuery is ProxySQL's variables fetch, without the per-node
 // variables (cluster_sync_interfaces is false).
 func varsQuery(prefix string) string {

@@ -16,6 +16,7 @@ import (
 
 	"sqlgate/internal/admin/codec"
 	"sqlgate/internal/admin/store"
+	"sqlgate/internal/cluster"
 	"sqlgate/internal/wire"
 )
 
@@ -359,7 +360,7 @@ var commands = []command{
 		return nil, 0, "", nil
 	}},
 	{pattern(checksumRE), func(s *session, ctx context.Context, _, _ string, m []string) (*store.Result, uint64, string, error) {
-		return s.a.TableChecksum(ctx, strings.ToUpper(m[1]), strings.ToUpper(m[2]))
+		return tableChecksum(ctx, s.a.Store(), strings.ToUpper(m[1]), strings.ToUpper(m[2]))
 	}},
 	{pattern(configFile), func(s *session, ctx context.Context, _, upper string, m []string) (*store.Result, uint64, string, error) {
 		// As in ProxySQL, SELECT CONFIG INTO OUTFILE writes the REST API
@@ -654,4 +655,42 @@ func clientError(ctx context.Context, err error, denied, who string) error {
 		return Errorf("%s is not allowed on the admin interface: each statement commits on its own, because the admin connection is shared by every session and the cluster (BEGIN, COMMIT and ROLLBACK are accepted and ignored, as in ProxySQL)", denied)
 	}
 	return Errorf("%s", store.SQLiteMessage(err))
+}
+
+// checksumTables are the tables CHECKSUM [DISK|MEMORY] MYSQL <what>
+// hashes, with ProxySQL's query for each and the name it reports
+// (ProxySQL reports SERVERS SSL PARAMS as MYSQL HOSTGROUP ATTRIBUTES).
+var checksumTables = map[string]struct{ query, name string }{
+	"SERVERS":                      {"SELECT * FROM %s.mysql_servers ORDER BY hostgroup_id, hostname, port", "MYSQL SERVERS"},
+	"USERS":                        {"SELECT * FROM %s.mysql_users ORDER BY username", "MYSQL USERS"},
+	"QUERY RULES":                  {"SELECT * FROM %s.mysql_query_rules ORDER BY rule_id", "MYSQL QUERY RULES"},
+	"VARIABLES":                    {"SELECT * FROM %s.global_variables WHERE variable_name LIKE 'mysql-%%' ORDER BY variable_name", "MYSQL VARIABLES"},
+	"REPLICATION HOSTGROUPS":       {"SELECT * FROM %s.mysql_replication_hostgroups ORDER BY writer_hostgroup", "MYSQL REPLICATION HOSTGROUPS"},
+	"GROUP REPLICATION HOSTGROUPS": {"SELECT * FROM %s.mysql_group_replication_hostgroups ORDER BY writer_hostgroup", "MYSQL GROUP REPLICATION HOSTGROUPS"},
+	"GALERA HOSTGROUPS":            {"SELECT * FROM %s.mysql_galera_hostgroups ORDER BY writer_hostgroup", "MYSQL GALERA HOSTGROUPS"},
+	"AURORA HOSTGROUPS":            {"SELECT * FROM %s.mysql_aws_aurora_hostgroups ORDER BY writer_hostgroup", "MYSQL AURORA HOSTGROUPS"},
+	"HOSTGROUP ATTRIBUTES":         {"SELECT * FROM %s.mysql_hostgroup_attributes ORDER BY hostgroup_id", "MYSQL HOSTGROUP ATTRIBUTES"},
+	"SERVERS SSL PARAMS":           {"SELECT * FROM %s.mysql_servers_ssl_params ORDER BY hostname, port, username", "MYSQL HOSTGROUP ATTRIBUTES"},
+}
+
+// tableChecksum answers CHECKSUM [DISK|MEMORY|MEM] MYSQL <what>: a
+// diagnostic hash of the table printed as 0x%X%X without padding.
+// DISK exists for the five tables ProxySQL keeps on disk checksums for.
+func tableChecksum(ctx context.Context, st *store.Store, layer, what string) (*store.Result, uint64, string, error) {
+	schema := "main"
+	if layer == "DISK" {
+		switch what {
+		case "SERVERS", "USERS", "QUERY RULES", "VARIABLES", "REPLICATION HOSTGROUPS":
+			schema = "disk"
+		default:
+			return nil, 0, "", Errorf("CHECKSUM DISK MYSQL %s is not a ProxySQL command; see CHECKSUM MEMORY MYSQL %s", what, what)
+		}
+	}
+	t := checksumTables[what]
+	r, err := st.Query(ctx, fmt.Sprintf(t.query, schema))
+	if err != nil {
+		return nil, 0, "", err
+	}
+	h := cluster.RawChecksum(r.Rows)
+	return &store.Result{Cols: []string{"table", "checksum"}, Rows: [][]*string{store.Row(t.name, fmt.Sprintf("0x%X%X", uint32(h), uint32(h>>32)))}}, 0, "", nil
 }

@@ -62,8 +62,6 @@ type Admin interface {
 	ConfigRestore(ctx context.Context, rev int64, who string) error
 	// ProxySelect answers a cluster peer's PROXY_SELECT fetch.
 	ProxySelect(upper string) (*store.Result, error)
-	// TableChecksum answers CHECKSUM [DISK|MEMORY] MYSQL <what>.
-	TableChecksum(ctx context.Context, layer, what string) (*store.Result, uint64, string, error)
 	ResetDigests()          // TRUNCATE stats_mysql_query_digest
 	Control() Controller    // the data path, nil when it is not running
 	Shutdown(reason string) // PROXYSQL SHUTDOWN / KILL
