@@ -5,11 +5,13 @@ import (
 	"fmt"
 	"math/rand/v2"
 	"regexp"
+	"regexp/syntax"
 	"slices"
 	"strconv"
 	"strings"
 	"sync/atomic"
 	"time"
+	"unicode/utf8"
 )
 
 // Rule mirrors a mysql_query_rules row; nil pointers are SQL NULL.
@@ -64,10 +66,14 @@ type compiledRule struct {
 	hasDigest    bool
 	matchDigest  *regexp.Regexp
 	matchPattern *regexp.Regexp
-	global       bool
-	hits         *atomic.Int64 // stats_mysql_query_rules
-	flagOUTs     []weightedFlag
-	flagTotal    int
+	// digestPrefix and patternPrefix are literals every match of the
+	// regexes starts with, at offset 0 ("" when there is none): see
+	// anchoredPrefix.
+	digestPrefix, patternPrefix prefix
+	global                      bool
+	hits                        *atomic.Int64 // stats_mysql_query_rules
+	flagOUTs                    []weightedFlag
+	flagTotal                   int
 }
 
 // Rules is a compiled, immutable rule set, safe for concurrent use.
@@ -123,6 +129,7 @@ func Compile(rules []Rule, fast []FastRoute) (*Rules, error) {
 		if cr.matchPattern, err = comp("match_pattern", r.MatchPattern); err != nil {
 			return nil, err
 		}
+		cr.digestPrefix, cr.patternPrefix = anchoredPrefix(cr.matchDigest), anchoredPrefix(cr.matchPattern)
 		if r.ReplacePattern != nil && cr.matchPattern == nil {
 			return nil, fmt.Errorf("mysql_query_rules rule_id=%d: replace_pattern needs match_pattern", r.RuleID)
 		}
@@ -279,10 +286,10 @@ func (r *Rules) Evaluate(in Input) Result {
 		if cr.hasDigest && cr.digest != in.Digest {
 			continue
 		}
-		if cr.matchDigest != nil && cr.matchDigest.MatchString(in.DigestText) == cr.NegateMatchPattern {
+		if cr.matchDigest != nil && matches(cr.matchDigest, cr.digestPrefix, in.DigestText) == cr.NegateMatchPattern {
 			continue
 		}
-		if cr.matchPattern != nil && cr.matchPattern.MatchString(query) == cr.NegateMatchPattern {
+		if cr.matchPattern != nil && matches(cr.matchPattern, cr.patternPrefix, query) == cr.NegateMatchPattern {
 			continue
 		}
 		cr.hits.Add(1)
@@ -436,4 +443,76 @@ func (r *Rules) Hits() []RuleHits {
 		out[i] = RuleHits{RuleID: r.rules[i].RuleID, Hits: r.rules[i].hits.Load()}
 	}
 	return out
+}
+
+// prefix is a literal that every match of a regex starts with, at offset
+// 0: most rules are anchored literals ("^SELECT c FROM t WHERE"), and a
+// statement that does not start with the literal cannot match, which one
+// comparison tells instead of a run of the regex. With a thousand such
+// rules that is the difference between a thousand regex runs per
+// statement and a thousand string comparisons.
+type prefix struct {
+	lit  string
+	fold bool // ASCII letters match either case (re_modifiers CASELESS, ProxySQL's default)
+}
+
+// anchoredPrefix is re's prefix; the zero prefix (which rejects nothing)
+// when it has none. A case-insensitive prefix is kept only when it is
+// ASCII.
+func anchoredPrefix(re *regexp.Regexp) prefix {
+	if re == nil {
+		return prefix{}
+	}
+	p, err := syntax.Parse(re.String(), syntax.Perl)
+	if err != nil {
+		return prefix{}
+	}
+	p = p.Simplify()
+	if p.Op != syntax.OpConcat || len(p.Sub) < 2 || p.Sub[0].Op != syntax.OpBeginText || p.Sub[1].Op != syntax.OpLiteral {
+		return prefix{}
+	}
+	lit := p.Sub[1]
+	fold := lit.Flags&syntax.FoldCase != 0
+	for _, r := range lit.Rune {
+		if fold && r >= utf8.RuneSelf {
+			return prefix{}
+		}
+	}
+	return prefix{lit: string(lit.Rune), fold: fold}
+}
+
+// rejects reports whether s cannot match because it does not start with
+// the prefix. Under case folding some non-ASCII runes match ASCII letters
+// (U+017F matches s, U+212A matches k), so a non-ASCII byte where the
+// prefix is leaves the decision to the regex; such runes are longer than
+// the letters they match, so an s shorter than the prefix never matches.
+func (p prefix) rejects(s string) bool {
+	if len(s) < len(p.lit) {
+		return true
+	}
+	if !p.fold {
+		return s[:len(p.lit)] != p.lit
+	}
+	for i := 0; i < len(p.lit); i++ {
+		c, l := s[i], p.lit[i]
+		if c >= utf8.RuneSelf {
+			return false
+		}
+		if c != l && lower(c) != lower(l) {
+			return true
+		}
+	}
+	return false
+}
+
+func lower(c byte) byte {
+	if 'A' <= c && c <= 'Z' {
+		return c + 'a' - 'A'
+	}
+	return c
+}
+
+// matches runs re on s unless its prefix already rules s out.
+func matches(re *regexp.Regexp, p prefix, s string) bool {
+	return !p.rejects(s) && re.MatchString(s)
 }
