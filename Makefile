@@ -3,7 +3,7 @@ GO      ?= go
 VERSION ?= $(shell git describe --tags --always --dirty 2>/dev/null || echo dev)
 LDFLAGS := -X main.version=$(VERSION)
 
-.PHONY: all build test vet deps bench fuzz lab lab-status lab-failover lab-promote lab-down clean
+.PHONY: all build test vet deps bench fuzz lab lab-status lab-failover lab-promote lab-down clean deb
 
 all: build
 
@@ -87,6 +87,14 @@ lab-promote:
 lab-down:
 	@$(GO) build -o $(LAB) ./cmd/sqlgate-lab
 	$(LAB) down -dir $(LAB_DIR)
+
+# deb: bin/sqlgate_<version>_<arch>.deb, sqlgate as a systemd service
+# (packaging/, README.md "Install as a service"). The Debian version is
+# VERSION made to start with a digit: a bare commit 6da9ce1-dirty becomes
+# 0.0~git6da9ce1.dirty, a tag v1.2.0 1.2.0 (packaging/build-deb.sh).
+DEB_DIR ?= bin
+deb:
+	@GO=$(GO) packaging/build-deb.sh $(DEB_DIR) $(VERSION)
 
 clean:
 	rm -rf bin

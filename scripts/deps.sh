@@ -5,7 +5,8 @@
 #   scripts/deps.sh       everything `make test` and `make bench` need
 #   scripts/deps.sh lab   what `make lab` needs
 # keepalived and iproute2 (the VIP failover tests, the lab's network
-# namespaces) are only needed as root: without root neither can be used.
+# namespaces) are only needed as root: without root neither can be used;
+# nor can systemd-analyze and logrotate (the .deb install test).
 set -euo pipefail
 mode=${1:-all}
 case $mode in all | lab) ;; *)
@@ -25,6 +26,10 @@ if [ "$mode" = all ]; then
 	have sysbench || need+=(sysbench)
 	have haproxy || need+=(haproxy)
 	/usr/bin/python3 -c 'import MySQLdb' >/dev/null 2>&1 || need+=(python3-mysqldb) # a libmariadb client
+	if [ "$(id -u)" = 0 ]; then # the .deb install test (packaging/): unit check, log rotation
+		have systemd-analyze || need+=(systemd)
+		have logrotate || need+=(logrotate)
+	fi
 fi
 [ ${#need[@]} -eq 0 ] && exit 0
 if [ "$(id -u)" != 0 ]; then

@@ -8,11 +8,12 @@ import (
 )
 
 // TestExamplesParse keeps the README's example files true: each parses
-// without a warning, the core lists itself among the cores, and the
-// satellite carries nothing but what it needs to reach them.
+// without a warning, the core lists itself among the cores, the satellite
+// carries nothing but what it needs to reach them, and single.cnf is one
+// node.
 func TestExamplesParse(t *testing.T) {
 	files, err := filepath.Glob(filepath.Join("..", "..", "examples", "*.cnf"))
-	if err != nil || len(files) < 2 {
+	if err != nil || len(files) < 3 {
 		t.Fatalf("examples/*.cnf: %v %v", files, err)
 	}
 	for _, f := range files {
@@ -23,6 +24,14 @@ func TestExamplesParse(t *testing.T) {
 		}
 		for _, w := range warnings {
 			t.Errorf("%s: %s", f, w)
+		}
+		if filepath.Base(f) == "single.cnf" {
+			// The quick start and the .deb's /etc/sqlgate/proxysql.cnf:
+			// one node, one backend, no cluster.
+			if len(cfg.ProxySQLServers) != 0 || len(cfg.MySQLServers) != 1 || len(cfg.MySQLUsers) != 1 || cfg.Datadir != "/var/lib/sqlgate" {
+				t.Errorf("%s: want one server, one user, no proxysql_servers, datadir /var/lib/sqlgate", f)
+			}
+			continue
 		}
 		if len(cfg.ProxySQLServers) != 2 {
 			t.Errorf("%s: %d proxysql_servers, want the 2 cores", f, len(cfg.ProxySQLServers))

@@ -221,6 +221,9 @@ func run(args []string) int {
 			log.Info("SIGHUP: logs reopened")
 		}
 	}()
+	// Ready once both listeners serve and the signal handlers are in
+	// place, so a stop right after the start drains as any other.
+	notifyManager(log, "READY=1\nSTATUS=serving: admin and client listeners up")
 	code := 0
 	select {
 	case s := <-sig:
@@ -231,6 +234,7 @@ func run(args []string) int {
 		log.Error("listener failed", "err", err)
 		code = 1
 	}
+	notifyManager(log, "STOPPING=1")
 	// A stop must never hang: whatever is still running after the limit
 	// (or at a second signal) is abandoned. Everything already committed
 	// to proxysql.db is safe; SQLite's journal covers the rest.

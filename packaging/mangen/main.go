@@ -1,0 +1,226 @@
+// Command mangen writes sqlgate(8) in groff from the flags the binary
+// itself prints, so the man page cannot drift from the code:
+//
+//	mangen -sqlgate bin/sqlgate -version 1.2 > sqlgate.8
+//
+// It runs `sqlgate -h` and `sqlgate SUBCOMMAND -h` and turns Go's flag
+// usage (an "  -name type" line, then tab-indented description lines) into
+// .TP entries. The prose around them (files, signals, service) is here.
+package main
+
+import (
+	"bufio"
+	"bytes"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"time"
+)
+
+// subcommands are documented after the proxy's own flags; the guardian
+// subcommand is internal (started by sqlgate itself) and left out.
+var subcommands = []struct{ name, what string }{
+	{"healthcheck", "exit 0 when the local node serves, 1 and the reason when not; for keepalived's vrrp_script."},
+	{"keepalived-config", "print a keepalived.conf for a core, every setting with its reason."},
+	{"keepalived-notify", "append a keepalived state transition to a log file; keepalived's notify hook."},
+}
+
+type option struct {
+	name, arg string
+	desc      []string
+}
+
+// parseUsage reads Go's flag.PrintDefaults output.
+func parseUsage(text string) ([]option, error) {
+	var opts []option
+	sc := bufio.NewScanner(strings.NewReader(text))
+	for sc.Scan() {
+		line := sc.Text()
+		switch {
+		case strings.HasPrefix(line, "  -"):
+			line = strings.TrimPrefix(line, "  ")
+			// A one-letter boolean flag's description follows on the
+			// same line after a tab; otherwise what follows the name is
+			// the argument's name.
+			if name, d, ok := strings.Cut(line, "\t"); ok && !strings.Contains(name, " ") {
+				opts = append(opts, option{name: name, desc: []string{d}})
+				continue
+			}
+			name, rest, _ := strings.Cut(line, " ")
+			o := option{name: name, arg: strings.TrimSpace(rest)}
+			// flag takes the first `quoted` words of a description as the
+			// argument's name; a phrase there is not one.
+			if strings.Contains(o.arg, " ") {
+				o.arg = "value"
+			}
+			opts = append(opts, o)
+		case strings.HasPrefix(line, "    \t"):
+			if len(opts) == 0 {
+				return nil, fmt.Errorf("description before any flag: %q", line)
+			}
+			last := &opts[len(opts)-1]
+			last.desc = append(last.desc, strings.TrimPrefix(line, "    \t"))
+		}
+	}
+	if len(opts) == 0 {
+		return nil, errors.New("no flags in the usage text")
+	}
+	return opts, nil
+}
+
+// usage runs `sqlgate args... -h`; flag exits 0 on -h with ContinueOnError
+// returning flag.ErrHelp, which sqlgate maps to exit 2, so the status is
+// not checked, only that the usage text came.
+func usage(bin string, args ...string) (string, error) {
+	cmd := exec.Command(bin, append(args, "-h")...)
+	var out bytes.Buffer
+	cmd.Stdout, cmd.Stderr = &out, &out
+	done := make(chan error, 1)
+	if err := cmd.Start(); err != nil {
+		return "", err
+	}
+	go func() { done <- cmd.Wait() }()
+	select {
+	case <-done:
+	case <-time.After(10 * time.Second):
+		cmd.Process.Kill()
+		<-done
+		return "", fmt.Errorf("%s %v -h: no answer in 10s", bin, args)
+	}
+	if !strings.HasPrefix(out.String(), "Usage of ") {
+		return "", fmt.Errorf("%s %v -h: unexpected output %q", bin, args, out.String())
+	}
+	return out.String(), nil
+}
+
+// esc makes text safe in groff: backslashes, and a line starting with a
+// dot or quote would be a request.
+func esc(s string) string {
+	s = strings.ReplaceAll(s, `\`, `\e`)
+	s = strings.ReplaceAll(s, "-", `\-`)
+	if strings.HasPrefix(s, ".") || strings.HasPrefix(s, "'") {
+		s = `\&` + s
+	}
+	return s
+}
+
+func writeOptions(w io.Writer, opts []option) {
+	for _, o := range opts {
+		fmt.Fprintf(w, ".TP\n\\fB%s\\fR", esc(o.name))
+		if o.arg != "" {
+			fmt.Fprintf(w, " \\fI%s\\fR", esc(o.arg))
+		}
+		fmt.Fprintln(w)
+		for _, d := range o.desc {
+			fmt.Fprintln(w, esc(d))
+		}
+	}
+}
+
+func main() {
+	bin := flag.String("sqlgate", "bin/sqlgate", "the sqlgate binary whose flags are documented")
+	ver := flag.String("version", "", "version for the page footer")
+	date := flag.String("date", time.Now().UTC().Format("2006-01-02"), "date for the page footer")
+	installed := flag.String("installed", "/usr/bin/sqlgate", "where the package installs the binary: defaults that name the binary's own path (keepalived-config -sqlgate) show this instead")
+	flag.Parse()
+	if err := run(os.Stdout, *bin, *installed, *ver, *date); err != nil {
+		fmt.Fprintln(os.Stderr, "mangen:", err)
+		os.Exit(1)
+	}
+}
+
+func run(w io.Writer, bin, installed, ver, date string) error {
+	abs, err := filepath.Abs(bin)
+	if err != nil {
+		return err
+	}
+	usage := func(args ...string) (string, error) {
+		text, err := usage(bin, args...)
+		return strings.ReplaceAll(text, `"`+abs+`"`, `"`+installed+`"`), err
+	}
+	main, err := usage()
+	if err != nil {
+		return err
+	}
+	opts, err := parseUsage(main)
+	if err != nil {
+		return fmt.Errorf("%s -h: %w", bin, err)
+	}
+	b := bufio.NewWriter(w)
+	fmt.Fprintf(b, `.\" Generated by packaging/mangen from "sqlgate -h"; do not edit.
+.TH SQLGATE 8 "%s" "sqlgate %s" "System Administration"
+.SH NAME
+sqlgate \- a ProxySQL\-compatible MySQL proxy
+.SH SYNOPSIS
+.B sqlgate
+[\fIoptions\fR]
+.br
+.B sqlgate
+\fIsubcommand\fR [\fIoptions\fR]
+.SH DESCRIPTION
+.B sqlgate
+reads ProxySQL's
+.I proxysql.cnf
+unchanged, serves MySQL clients on
+.B mysql\-interfaces
+(default 0.0.0.0:6033) and its admin interface on
+.B admin\-mysql_ifaces
+(default 0.0.0.0:6032), and routes statements to MariaDB/MySQL hostgroups.
+It never forks. Configuration changes on a running node go through the
+admin interface (\fBLOAD ... TO RUNTIME\fR, \fBSAVE ... TO DISK\fR), as in ProxySQL.
+.SH OPTIONS
+Flags take one or two dashes.
+`, esc(date), esc(ver))
+	writeOptions(b, opts)
+	fmt.Fprintln(b, ".SH SUBCOMMANDS")
+	for _, s := range subcommands {
+		text, err := usage(s.name)
+		if err != nil {
+			return err
+		}
+		sopts, err := parseUsage(text)
+		if err != nil {
+			return fmt.Errorf("%s %s -h: %w", bin, s.name, err)
+		}
+		fmt.Fprintf(b, ".SS sqlgate %s\n%s\n", esc(s.name), esc(s.what))
+		writeOptions(b, sopts)
+	}
+	fmt.Fprint(b, `.SH SIGNALS
+.TP
+.B SIGTERM\fR, \fBSIGINT
+stop: close the listeners, let statements in flight finish for
+\fB\-drain\-timeout\fR, then exit. A second signal exits at once.
+.TP
+.B SIGHUP
+reopen the log file (for logrotate) and start a new query events log file,
+as \fBPROXYSQL FLUSH LOGS\fR does. It does not reread the configuration file.
+.SH FILES
+.TP
+.I /etc/sqlgate/proxysql.cnf
+the configuration file of the packaged service.
+.TP
+.I /var/lib/sqlgate
+the data directory: \fIproxysql.db\fR (the saved configuration, which wins
+over the file at start\-up unless \fB\-\-initial\fR or \fB\-\-reload\fR),
+\fIproxysql_stats.db\fR, TLS keys, and \fIproxysql.log\fR.
+.TP
+.I /var/lib/sqlgate/proxysql.log
+the log without \fB\-f\fR, unless \fBerrorlog\fR is set in the configuration file.
+.SH SERVICE
+The package's \fBsqlgate.service\fR runs sqlgate as the user \fBsqlgate\fR
+with Type=notify: \fBsystemctl start\fR returns once both listeners accept
+connections. \fBsystemctl reload\fR sends SIGHUP (reopens the log).
+Options for the next start go in \fBSQLGATE_OPTS\fR in \fI/etc/default/sqlgate\fR.
+.SH SEE ALSO
+.BR proxysql (1),
+.BR keepalived (8),
+.BR logrotate (8),
+.BR systemd.service (5)
+`)
+	return b.Flush()
+}
