@@ -80,6 +80,7 @@ type compiledRule struct {
 type Rules struct {
 	rules []compiledRule
 	fast  map[fastKey]int
+	index *ruleIndex // nil: visit every rule
 }
 
 // Compile validates the rules and compiles the active ones in rule_id
@@ -150,7 +151,7 @@ func Compile(rules []Rule, fast []FastRoute) (*Rules, error) {
 		out = append(out, cr)
 	}
 	slices.SortFunc(out, func(a, b compiledRule) int { return a.RuleID - b.RuleID })
-	rs := &Rules{rules: out}
+	rs := &Rules{rules: out, index: buildIndex(out)}
 	for _, f := range fast {
 		k := fastKey{f.Username, f.Schemaname, f.FlagIN}
 		if rs.fast == nil {
@@ -263,7 +264,20 @@ func (r *Rules) Evaluate(in Input) Result {
 	flag := in.FlagIN
 	query := in.Query
 	applied := false
-	for i := range r.rules {
+	var buf [32]int32
+	cand, indexed := []int32(nil), false
+	if r.index != nil {
+		cand, indexed = r.index.candidates(in.DigestText, buf[:0])
+	}
+	n := len(r.rules)
+	if indexed {
+		n = len(cand)
+	}
+	for k := 0; k < n; k++ {
+		i := k
+		if indexed {
+			i = int(cand[k])
+		}
 		cr := &r.rules[i]
 		if cr.FlagIN != flag {
 			continue
