@@ -388,7 +388,16 @@ type Want struct {
 	// example another user), higher is better; Perfect stops the scan.
 	Score   func(*Conn) int
 	Perfect int
+	// Stale, when not nil, is closed when the reason for asking this
+	// hostgroup may be outdated (a new runtime configuration): Acquire
+	// waiting for a server then returns ErrStale, so the caller can route
+	// the statement again instead of waiting for a hostgroup the new
+	// configuration may no longer have.
+	Stale <-chan struct{}
 }
+
+// ErrStale is Acquire's answer when Want.Stale closed while it waited.
+var ErrStale = errors.New("backend: the routing decision is outdated; route again")
 
 // HostgroupError is returned when no connection could be obtained; it
 // names the hostgroup, as ProxySQL's 9001/9002 errors do.
@@ -402,7 +411,7 @@ func (p *Pool) Acquire(ctx context.Context, hgID int, w *Want) (*Conn, error) {
 	o := p.opts.Load()
 	start := time.Now()
 	deadline := start.Add(o.ConnectTimeoutMax)
-	hg, err := p.waitHostgroup(ctx, hgID, start, deadline)
+	hg, err := p.waitHostgroup(ctx, hgID, start, deadline, w.Stale)
 	if err != nil {
 		return nil, err
 	}
@@ -419,6 +428,9 @@ func (p *Pool) Acquire(ctx context.Context, hgID int, w *Want) (*Conn, error) {
 			select {
 			case <-wake:
 			case <-t.C:
+			case <-w.Stale:
+				t.Stop()
+				return nil, ErrStale
 			case <-ctx.Done():
 				t.Stop()
 				return nil, ctx.Err()
@@ -492,7 +504,7 @@ func (p *Pool) Acquire(ctx context.Context, hgID int, w *Want) (*Conn, error) {
 // appear: during a failover the writer hostgroup is empty for a moment
 // (the old writer demoted, the new one not yet seen), and a write should
 // wait for the new writer rather than fail.
-func (p *Pool) waitHostgroup(ctx context.Context, id int, start, deadline time.Time) (*Hostgroup, error) {
+func (p *Pool) waitHostgroup(ctx context.Context, id int, start, deadline time.Time, stale <-chan struct{}) (*Hostgroup, error) {
 	for {
 		p.mu.RLock()
 		hg, changed := p.hgs[id], p.changed
@@ -510,6 +522,9 @@ func (p *Pool) waitHostgroup(ctx context.Context, id int, start, deadline time.T
 		select {
 		case <-changed:
 		case <-t.C:
+		case <-stale:
+			t.Stop()
+			return nil, ErrStale
 		case <-ctx.Done():
 			t.Stop()
 			return nil, ctx.Err()

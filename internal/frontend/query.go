@@ -340,13 +340,16 @@ func (s *Session) backendFor(rt *runtime.Snapshot, hg int, newConn bool) (*backe
 			User: s.user.Name, Cred: s.cred, Schema: s.state.Schema,
 			Collation: s.state.Collation(), FoundRows: s.state.FoundRows,
 		},
-		Score: s.score, Perfect: sessionstate.PerfectScore,
+		Score: s.score, Perfect: sessionstate.PerfectScore, Stale: rt.Superseded(),
 	}
 	if newConn {
 		w.Score = refuseAll
 	}
 	bc, err := s.srv.pool.Acquire(context.Background(), hg, &w)
 	if err != nil {
+		if errors.Is(err, backend.ErrStale) {
+			return nil, false, errReroute
+		}
 		var we *wire.Error
 		if errors.As(err, &we) {
 			return nil, false, we

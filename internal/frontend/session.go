@@ -365,9 +365,38 @@ func (s *Session) hangUp() {
 	s.nc.Close()
 }
 
+// errReroute says that a statement waited for a server of a hostgroup
+// chosen with a runtime configuration that has since been replaced, and
+// nothing of it was sent: dispatch routes it again with the new one.
+var errReroute = errors.New("reroute")
+
+// maxReroutes bounds how often one command is routed again: each takes a
+// new configuration published while it waited.
+const maxReroutes = 3
+
 // dispatch handles one command. A *wire.Error result is sent to the client
 // and the session goes on; any other error ends the session.
+//
+// A statement that waits for a server while a LOAD replaces the runtime
+// configuration is routed again with the new one: the wait may be for a
+// hostgroup the new rules no longer send it to, or the new servers no
+// longer have. Its rule hits and mirror copy then count twice; this is
+// rare (a reconfiguration during a wait) and the statement itself runs
+// once.
 func (s *Session) dispatch(rt *runtime.Snapshot, p []byte) error {
+	for i := 0; ; i++ {
+		err := s.dispatchOnce(rt, p)
+		if !errors.Is(err, errReroute) {
+			return err
+		}
+		if i == maxReroutes {
+			return wire.Errorf(wire.ErProxyMaxConnectTimeout, "HY000", "the runtime configuration changed %d times while the statement waited for a server; retry it", maxReroutes+1)
+		}
+		rt = s.srv.Store.Load()
+	}
+}
+
+func (s *Session) dispatchOnce(rt *runtime.Snapshot, p []byte) error {
 	switch p[0] {
 	case wire.ComQuery:
 		return s.comQuery(rt, p)

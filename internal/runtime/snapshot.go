@@ -12,6 +12,7 @@ import (
 	"sqlgate/internal/backend"
 	"sqlgate/internal/config"
 	"sqlgate/internal/router"
+	"sqlgate/internal/tlsfiles"
 	"sqlgate/internal/wire"
 )
 
@@ -31,10 +32,12 @@ type User struct {
 // Snapshot is one complete, validated runtime configuration.
 type Snapshot struct {
 	Version uint64
-	Vars    *MySQLVars
-	Users   map[string]*User
-	Servers []backend.ServerConfig
-	Rules   *router.Rules
+	// superseded is closed when a newer snapshot is published (Publish).
+	superseded chan struct{}
+	Vars       *MySQLVars
+	Users      map[string]*User
+	Servers    []backend.ServerConfig
+	Rules      *router.Rules
 	// Hostgroups lists every hostgroup that has at least one server.
 	Hostgroups map[int]bool
 	// Replication is mysql_replication_hostgroups: the pairs the monitor's
@@ -81,9 +84,9 @@ func Build(cfg *config.Config) (*Snapshot, []string, error) {
 		BackendTLS: backend.NewTLSSettings(vars.SSLP2S, vars.SSLP2SConfig)}
 	for _, p := range cfg.MySQLServersSSLParams {
 		row := fmt.Sprintf("mysql_servers_ssl_params row (hostname=%s, port=%d, username=%q)", p.Hostname, p.Port, p.Username)
-		f := backend.TLSFiles{CA: p.SSLCA, CAPath: p.SSLCAPath, Cert: p.SSLCert, Key: p.SSLKey,
+		f := tlsfiles.Files{CA: p.SSLCA, CAPath: p.SSLCAPath, Cert: p.SSLCert, Key: p.SSLKey,
 			Cipher: p.SSLCipher, CRL: p.SSLCRL, CRLPath: p.SSLCRLPath}
-		tc, err := f.TLSConfig(func(field string) string { return "column ssl_" + field }, row)
+		tc, err := f.Config(func(field string) string { return "column ssl_" + field }, row)
 		if err != nil {
 			errs = append(errs, fmt.Errorf("%s: %w", row, err))
 			continue
@@ -197,5 +200,13 @@ func (st *Store) Load() *Snapshot { return st.cur.Load() }
 // Publish makes s the current snapshot and assigns its version.
 func (st *Store) Publish(s *Snapshot) {
 	s.Version = st.version.Add(1)
-	st.cur.Store(s)
+	s.superseded = make(chan struct{})
+	if old := st.cur.Swap(s); old != nil && old.superseded != nil {
+		close(old.superseded)
+	}
 }
+
+// Superseded is closed once a newer snapshot is published: a statement
+// routed with s and still waiting for a server can then be routed again.
+// nil (never ready) for a snapshot that was not published.
+func (s *Snapshot) Superseded() <-chan struct{} { return s.superseded }
