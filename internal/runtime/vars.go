@@ -8,7 +8,7 @@ import (
 	"strings"
 	"time"
 
-	"sqlgate/internal/backend"
+	"sqlgate/internal/tlsfiles"
 )
 
 // MySQLVars are the mysql-* variables the data path reads, typed and
@@ -62,7 +62,7 @@ type MySQLVars struct {
 
 	// SSLP2S are the mysql-ssl_p2s_* variables; SSLP2SConfig the
 	// configuration read from their files at LOAD (nil: none set).
-	SSLP2S       backend.TLSFiles
+	SSLP2S       tlsfiles.Files
 	SSLP2SConfig *tls.Config
 
 	ShunOnFailures   int           // mysql-shun_on_failures
@@ -398,10 +398,10 @@ func ParseMySQLVarsInOrder(raw map[string]string, order []string) (*MySQLVars, [
 	}
 	v.Raw["server_capabilities"] = serverCapabilities(v.Raw, order)
 	warnings = append(warnings, fixCharset(v.Raw)...)
-	if v.SSLP2S != (backend.TLSFiles{}) {
+	if v.SSLP2S != (tlsfiles.Files{}) {
 		// Read now, so a missing or bad file fails the LOAD (or the
 		// start) rather than every backend connection.
-		tc, err := v.SSLP2S.TLSConfig(func(f string) string { return "mysql-ssl_p2s_" + f }, "")
+		tc, err := v.SSLP2S.Config(func(f string) string { return "mysql-ssl_p2s_" + f }, "")
 		if err != nil {
 			return nil, nil, err
 		}
