@@ -5,31 +5,18 @@ import (
 	"database/sql"
 	"errors"
 	"fmt"
-	"io"
 	"os"
 	"os/exec"
 	"path/filepath"
-	"slices"
 	"strings"
 	"time"
 
 	"sqlgate/internal/testbed"
+	"sqlgate/scripts/bench/report"
 )
 
 // errStartRace: a node could not start (its port was taken meanwhile).
 var errStartRace = errors.New("cluster node did not start")
-
-// clusterResult is one convergence measurement.
-type clusterResult struct {
-	Nodes         int       `json:"nodes"`
-	IntervalMs    int       `json:"cluster_check_interval_ms"`
-	Diffs         int       `json:"diffs_before_sync"`
-	ConvergeMs    []float64 `json:"converge_ms"` // per trial: LOAD on core A to the last node's matching checksum
-	CoreCPUPct    float64   `json:"core_cpu_percent_idle"`
-	CoreCPUPctLd  float64   `json:"core_cpu_percent_during_sync"`
-	PollsPerSec   float64   `json:"polls_per_s_served_by_core"`
-	CoreCPUusPoll float64   `json:"core_cpu_us_per_poll"`
-}
 
 type benchNode struct {
 	admin, app int
@@ -42,9 +29,9 @@ type benchNode struct {
 // clusterBench starts 2 cores and `satellites` satellites of sqlgate on
 // loopback, changes mysql_query_rules on core A `trials` times and measures
 // how long until every node shows the new checksum, and core A's CPU.
-func clusterBench(ctx context.Context, bin, dir string, satellites, trials int, interval, window time.Duration) (clusterResult, error) {
+func clusterBench(ctx context.Context, bin, dir string, satellites, trials int, interval, window time.Duration) (report.ClusterRow, error) {
 	n := 2 + satellites
-	res := clusterResult{Nodes: n, IntervalMs: int(interval.Milliseconds()), Diffs: 3}
+	res := report.ClusterRow{Nodes: n, IntervalMs: int(interval.Milliseconds()), Diffs: 3}
 	nodes := make([]*benchNode, n)
 	for i := range nodes {
 		a, err := testbed.FreePort()
@@ -173,17 +160,4 @@ proxysql_servers = ( %s )
 	}
 	res.CoreCPUPctLd = 100 * busy / busyTime.Seconds()
 	return res, nil
-}
-
-func printCluster(w io.Writer, rs []clusterResult) {
-	fmt.Fprintf(w, "\nCluster convergence: 2 cores + %d satellites (sqlgate processes on this machine), LOAD MYSQL QUERY RULES on core A\n\n", rs[0].Nodes-2)
-	fmt.Fprintf(w, "%12s %6s %28s %16s %18s %14s\n", "interval", "diffs", "to last node: min/med/max ms", "core CPU % idle", "core CPU % in sync", "us per poll")
-	for _, r := range rs {
-		c := slices.Clone(r.ConvergeMs)
-		slices.Sort(c)
-		fmt.Fprintf(w, "%10dms %6d %28s %16.2f %18.2f %14.1f\n", r.IntervalMs, r.Diffs,
-			fmt.Sprintf("%.0f / %.0f / %.0f", c[0], c[len(c)/2], c[len(c)-1]), r.CoreCPUPct, r.CoreCPUPctLd, r.CoreCPUusPoll)
-	}
-	fmt.Fprintln(w, "\nExpected by the protocol: about interval x (diffs_before_sync + 1). "+
-		strings.TrimSpace("Each satellite polls both cores every interval."))
 }

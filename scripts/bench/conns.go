@@ -13,35 +13,9 @@ import (
 	"time"
 
 	"github.com/go-sql-driver/mysql"
+
+	"sqlgate/scripts/bench/report"
 )
-
-// idleResult: RSS of a proxy holding n logged-in, idle client connections.
-type idleResult struct {
-	Target      string  `json:"target"`
-	Wanted      int     `json:"wanted"`
-	Conns       int     `json:"conns"`
-	OpenSeconds float64 `json:"open_seconds"`
-	RSSBeforeMB float64 `json:"rss_before_mb"`
-	RSSAfterMB  float64 `json:"rss_after_mb"`
-	KiBPerConn  float64 `json:"kib_per_conn"`
-	CPUusPerCon float64 `json:"cpu_us_per_login"`
-	Error       string  `json:"error,omitempty"`
-}
-
-// stormResult: connect, one query, quit, as fast as possible.
-type stormResult struct {
-	Target       string  `json:"target"`
-	Workers      int     `json:"workers"`
-	Seconds      float64 `json:"seconds"`
-	Conns        int64   `json:"conns"`
-	ConnsPerS    float64 `json:"conns_per_s"`
-	P50ms        float64 `json:"p50_ms"`
-	P99ms        float64 `json:"p99_ms"`
-	CPUusPerConn float64 `json:"proxy_cpu_us_per_conn,omitempty"`
-	Errors       int64   `json:"errors"`
-	FirstError   string  `json:"first_error,omitempty"`
-	Load1        float64 `json:"load1"`
-}
 
 func connector(port int) (driver.Connector, error) {
 	c := mysql.NewConfig()
@@ -58,15 +32,15 @@ func (quietLogger) Print(...any) {}
 // idleBench opens n connections to t (each a completed login), holds them
 // and reads the proxy's RSS before and after. Opening is bounded by 2
 // minutes; the connections are closed (COM_QUIT) at the end.
-func idleBench(ctx context.Context, t *target, n int) idleResult {
-	r := idleResult{Target: t.name, Wanted: n}
+func idleBench(ctx context.Context, t *target, n int) report.IdleRow {
+	r := report.IdleRow{Target: t.name, Wanted: n}
 	cn, err := connector(t.port)
 	if err != nil {
 		r.Error = err.Error()
 		return r
 	}
 	sleep(ctx, time.Second)
-	r.RSSBeforeMB = round1(rssKiB(t.pid) / 1024)
+	r.RSSBeforeMB = report.Round1(rssKiB(t.pid) / 1024)
 	before := rssKiB(t.pid)
 	cpu0 := cpuSeconds(t.pid)
 	conns := make([]driver.Conn, n)
@@ -96,7 +70,7 @@ func idleBench(ctx context.Context, t *target, n int) idleResult {
 		}()
 	}
 	wg.Wait()
-	r.OpenSeconds = round2(time.Since(start).Seconds())
+	r.OpenSeconds = report.Round2(time.Since(start).Seconds())
 	for _, c := range conns {
 		if c != nil {
 			r.Conns++
@@ -105,10 +79,10 @@ func idleBench(ctx context.Context, t *target, n int) idleResult {
 	cpu1 := cpuSeconds(t.pid)
 	sleep(ctx, 2*time.Second) // let the proxy settle (freed handshake buffers)
 	after := rssKiB(t.pid)
-	r.RSSAfterMB = round1(after / 1024)
+	r.RSSAfterMB = report.Round1(after / 1024)
 	if r.Conns > 0 {
-		r.KiBPerConn = round2((after - before) / float64(r.Conns))
-		r.CPUusPerCon = round1((cpu1 - cpu0) * 1e6 / float64(r.Conns))
+		r.KiBPerConn = report.Round2((after - before) / float64(r.Conns))
+		r.CPUusPerCon = report.Round1((cpu1 - cpu0) * 1e6 / float64(r.Conns))
 	}
 	if e, ok := firstErr.Load().(string); ok {
 		r.Error = fmt.Sprintf("stopped after %d connections: %s", r.Conns, e)
@@ -134,9 +108,9 @@ func idleBench(ctx context.Context, t *target, n int) idleResult {
 
 // stormBench: workers loop connect / SELECT 1 / quit through t for d
 // (and at most 200,000 connections).
-func stormBench(ctx context.Context, t *target, d time.Duration, workers int) stormResult {
+func stormBench(ctx context.Context, t *target, d time.Duration, workers int) report.StormRow {
 	const maxConns = 200000
-	r := stormResult{Target: t.name, Workers: workers}
+	r := report.StormRow{Target: t.name, Workers: workers}
 	if la := loadavg(); len(la) > 0 {
 		r.Load1 = la[0]
 	}
@@ -182,16 +156,16 @@ func stormBench(ctx context.Context, t *target, d time.Duration, workers int) st
 		all = append(all, l...)
 	}
 	sort.Slice(all, func(i, j int) bool { return all[i] < all[j] })
-	r.Seconds, r.Conns, r.Errors = round2(el), count.Load(), errs.Load()
+	r.Seconds, r.Conns, r.Errors = report.Round2(el), count.Load(), errs.Load()
 	if e, ok := firstErr.Load().(string); ok {
 		r.FirstError = e
 	}
 	if len(all) > 0 {
-		r.ConnsPerS = round1(float64(len(all)) / el)
-		r.P50ms = round2(float64(all[len(all)/2].Microseconds()) / 1000)
-		r.P99ms = round2(float64(all[len(all)*99/100].Microseconds()) / 1000)
+		r.ConnsPerS = report.Round1(float64(len(all)) / el)
+		r.P50ms = report.Round2(float64(all[len(all)/2].Microseconds()) / 1000)
+		r.P99ms = report.Round2(float64(all[len(all)*99/100].Microseconds()) / 1000)
 		if t.pid > 0 {
-			r.CPUusPerConn = round1((cpu1 - cpu0) * 1e6 / float64(len(all)))
+			r.CPUusPerConn = report.Round1((cpu1 - cpu0) * 1e6 / float64(len(all)))
 		}
 	}
 	return r

@@ -40,14 +40,15 @@ import (
 	_ "github.com/go-sql-driver/mysql"
 
 	"sqlgate/internal/testbed"
+	"sqlgate/scripts/bench/report"
 )
 
 // Target names, in table order.
 const (
-	tDirect   = "direct"
-	tHAProxy  = "haproxy"
-	tProxySQL = "proxysql"
-	tSqlgate  = "sqlgate"
+	tDirect   = report.Direct
+	tHAProxy  = report.HAProxy
+	tProxySQL = report.ProxySQL
+	tSqlgate  = report.Sqlgate
 )
 
 var allSections = []string{"sysbench", "idle", "storm", "rules", "monitor", "cluster"}
@@ -131,7 +132,7 @@ func run() error {
 		}
 	}
 	if *readme {
-		return writeReadme(o.out, o.readme)
+		return report.WriteReadme(o.out, o.readme)
 	}
 	if *quick { // flags given explicitly win
 		set := map[string]bool{}
@@ -211,7 +212,7 @@ func run() error {
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM, syscall.SIGHUP)
 	defer stop()
 	started := time.Now()
-	res := &results{Meta: meta{Date: started.UTC().Format(time.RFC3339), Args: o.args,
+	res := &report.Results{Meta: report.Meta{Date: started.UTC().Format(time.RFC3339), Args: o.args,
 		SecondsPerRun: o.duration, WarmupSeconds: o.warmup, Tables: 4, TableSize: 10000,
 		ProxyThreads: o.proxyThreads, GOMAXPROCS: o.gomaxprocs, Targets: o.targets, Sections: o.sections,
 		RuleDigest: o.rulePattern}}
@@ -350,7 +351,7 @@ func run() error {
 			trials, idle = 2, 2*time.Second
 		}
 		for _, iv := range []time.Duration{time.Second, 200 * time.Millisecond} {
-			var r clusterResult
+			var r report.ClusterRow
 			var err error
 			for try := 1; try <= 3; try++ {
 				r, err = clusterBench(ctx, o.bin, filepath.Join(tmp, fmt.Sprintf("cluster%d-%d", iv.Milliseconds(), try)), 20, trials, iv, idle)
@@ -372,15 +373,15 @@ func run() error {
 	}
 	res.Meta.Machine.LoadAfter = loadavg()
 	res.Meta.WallSeconds = time.Since(started).Round(time.Second).Seconds()
-	res.Targets = evaluate(res)
-	printAll(os.Stdout, res)
-	path, err := res.write(o.out, started)
+	res.Targets = report.Evaluate(res)
+	report.PrintAll(os.Stdout, res)
+	path, err := res.Write(o.out, started)
 	if err != nil {
 		return err
 	}
 	fmt.Println("\nresults written to", path)
 	if *updateReadme {
-		return writeReadme(o.out, o.readme)
+		return report.WriteReadme(o.out, o.readme)
 	}
 	return nil
 }

@@ -4,7 +4,6 @@ import (
 	"context"
 	"database/sql"
 	"fmt"
-	"io"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -12,16 +11,8 @@ import (
 	"time"
 
 	"sqlgate/internal/testbed"
+	"sqlgate/scripts/bench/report"
 )
-
-// monitorResult is the monitor's own CPU at one check interval.
-type monitorResult struct {
-	Backends    int     `json:"backends"`
-	IntervalMs  int     `json:"interval_ms"` // ping, read_only and replication lag
-	ChecksPerS  float64 `json:"checks_per_s"`
-	CPUPercent  float64 `json:"cpu_percent_of_one_core"` // above the idle baseline
-	CPUusPerChk float64 `json:"cpu_us_per_check"`
-}
 
 // monitorBench measures the monitor's CPU with 100 backends: a sqlgate with
 // 100 mysql_servers entries, each a distinct unix-socket path (symlinks to
@@ -29,7 +20,7 @@ type monitorResult struct {
 // max_replication_lag set, so every entry gets ping, read_only and lag
 // checks. CPU is read from /proc for a window with the monitor off (the
 // baseline), then at each interval.
-func monitorBench(ctx context.Context, bin, dir string, bed *testbed.Bed, window time.Duration, intervals []int) ([]monitorResult, error) {
+func monitorBench(ctx context.Context, bin, dir string, bed *testbed.Bed, window time.Duration, intervals []int) ([]report.MonitorRow, error) {
 	const backends = 100
 	sockDir := filepath.Join(dir, "s")
 	if err := os.MkdirAll(sockDir, 0o755); err != nil {
@@ -107,7 +98,7 @@ mysql_users = ( { username="app", password="app", default_hostgroup=1 } )
 	}
 	time.Sleep(time.Second)
 	base := measure()
-	var out []monitorResult
+	var out []report.MonitorRow
 	for _, iv := range intervals {
 		q := fmt.Sprintf("UPDATE global_variables SET variable_value='%d' WHERE variable_name IN "+
 			"('mysql-monitor_ping_interval','mysql-monitor_read_only_interval','mysql-monitor_replication_lag_interval')", iv)
@@ -123,7 +114,7 @@ mysql_users = ( { username="app", password="app", default_hostgroup=1 } )
 		time.Sleep(time.Duration(iv)*time.Millisecond + time.Second) // connections open, checks spread
 		cpu := measure() - base
 		checks := float64(backends*3) * 1000 / float64(iv)
-		r := monitorResult{Backends: backends, IntervalMs: iv, ChecksPerS: checks,
+		r := report.MonitorRow{Backends: backends, IntervalMs: iv, ChecksPerS: checks,
 			CPUPercent: 100 * cpu / window.Seconds(), CPUusPerChk: cpu * 1e6 / (checks * window.Seconds())}
 		out = append(out, r)
 	}
@@ -133,13 +124,4 @@ mysql_users = ( { username="app", password="app", default_hostgroup=1 } )
 		return out, fmt.Errorf("monitor bench: %d of %d backends answered pings; see %s", hosts, backends, filepath.Join(data, "sqlgate.log"))
 	}
 	return out, nil
-}
-
-func printMonitor(w io.Writer, rs []monitorResult, window time.Duration) {
-	fmt.Fprintf(w, "\nMonitor CPU, %d backends (ping + read_only + replication lag checks each), %v per measurement, above an idle baseline:\n\n",
-		rs[0].Backends, window)
-	fmt.Fprintf(w, "%12s %10s %16s %14s\n", "interval", "checks/s", "CPU % of 1 core", "CPU us/check")
-	for _, r := range rs {
-		fmt.Fprintf(w, "%10dms %10.0f %16.2f %14.1f\n", r.IntervalMs, r.ChecksPerS, r.CPUPercent, r.CPUusPerChk)
-	}
 }

@@ -6,21 +6,9 @@ import (
 	"fmt"
 	"os"
 	"strings"
-)
 
-// rulesResult is point_select through a proxy with some query rules or
-// fast-routing entries loaded, none of which matches sysbench's queries.
-type rulesResult struct {
-	Target      string  `json:"target"`
-	Threads     int     `json:"threads"`
-	Rules       int     `json:"query_rules"`
-	FastRouting int     `json:"fast_routing"`
-	QPS         float64 `json:"qps"`
-	P50ms       float64 `json:"p50_ms"`
-	CPUusPerQ   float64 `json:"proxy_cpu_us_per_query"`
-	VsNoRules   float64 `json:"qps_vs_no_rules,omitempty"`
-	Failed      string  `json:"failed,omitempty"`
-}
+	"sqlgate/scripts/bench/report"
+)
 
 // rulesBench measures point_select (text protocol) through t with 0 rules,
 // with o.rules query rules and with o.fastRouting fast-routing entries,
@@ -28,7 +16,7 @@ type rulesResult struct {
 // has a match_digest that no sysbench query matches, so every query is
 // tested against all of them; the fast-routing entries are for other
 // schemas. Everything is removed again at the end.
-func rulesBench(ctx context.Context, sb *sysbencher, t *target, o options) ([]rulesResult, error) {
+func rulesBench(ctx context.Context, sb *sysbencher, t *target, o options) ([]report.RulesRow, error) {
 	admin, err := t.admin()
 	if err != nil {
 		return nil, err
@@ -50,14 +38,14 @@ func rulesBench(ctx context.Context, sb *sysbencher, t *target, o options) ([]ru
 		return nil
 	}
 	defer clear()
-	var out []rulesResult
+	var out []report.RulesRow
 	measure := func(rules, fast int) {
 		fmt.Fprintf(os.Stderr, "point_select %d threads via %s with %d rules, %d fast-routing entries...\n", o.rulesThreads, t.name, rules, fast)
 		r := sb.run(ctx, t, "point_select", o.rulesThreads, "text")
-		rr := rulesResult{Target: t.name, Threads: o.rulesThreads, Rules: rules, FastRouting: fast,
+		rr := report.RulesRow{Target: t.name, Threads: o.rulesThreads, Rules: rules, FastRouting: fast,
 			QPS: r.QPS, P50ms: r.P50ms, CPUusPerQ: r.CPUusPerQ, Failed: r.Failed}
 		if len(out) > 0 && out[0].QPS > 0 {
-			rr.VsNoRules = round2(rr.QPS / out[0].QPS)
+			rr.VsNoRules = report.Round2(rr.QPS / out[0].QPS)
 		}
 		out = append(out, rr)
 	}

@@ -11,35 +11,9 @@ import (
 	"strings"
 	"sync"
 	"time"
-)
 
-// sysbenchResult is one (workload, threads, protocol, target) run.
-type sysbenchResult struct {
-	Workload   string  `json:"workload"`
-	Threads    int     `json:"threads"`
-	Protocol   string  `json:"protocol"` // text or ps
-	Target     string  `json:"target"`
-	Seconds    float64 `json:"seconds"` // measured
-	QPS        float64 `json:"qps"`
-	TPS        float64 `json:"tps"`
-	Queries    int64   `json:"queries"`
-	P50ms      float64 `json:"p50_ms"` // per sysbench event (a query for point_select, a transaction otherwise)
-	P95ms      float64 `json:"p95_ms"`
-	P99ms      float64 `json:"p99_ms"`
-	Errors     int     `json:"errors"`
-	Reconnects int     `json:"reconnects"`
-	CPUusPerQ  float64 `json:"proxy_cpu_us_per_query,omitempty"`
-	RSSMB      float64 `json:"proxy_rss_mb,omitempty"`
-	Load1      float64 `json:"load1"`      // 1-minute load average when the run started
-	OtherCPU   float64 `json:"other_cpus"` // CPUs busy outside sysbench, MariaDB and the proxies during the run
-	Failed     string  `json:"failed,omitempty"`
-	// Filled in by evaluate: this row against ProxySQL's and HAProxy's.
-	QPSvsProxySQL float64  `json:"qps_vs_proxysql,omitempty"`
-	CPUvsProxySQL float64  `json:"cpu_vs_proxysql,omitempty"`
-	QPSvsHAProxy  float64  `json:"qps_vs_haproxy,omitempty"`
-	CPUvsHAProxy  float64  `json:"cpu_vs_haproxy,omitempty"`
-	AddedP50us    *float64 `json:"added_p50_us_over_direct,omitempty"`
-}
+	"sqlgate/scripts/bench/report"
+)
 
 type sysbencher struct {
 	o          options
@@ -69,8 +43,8 @@ func (s *sysbencher) cleanup(ctx context.Context, port int) {
 // run runs one sysbench measurement through t. The first -warmup seconds
 // are cut off with --report-checkpoints (sysbench 1.0 resets its counters
 // and histogram there); the proxy's CPU is read at the same moment.
-func (s *sysbencher) run(ctx context.Context, t *target, workload string, threads int, protocol string) sysbenchResult {
-	r := sysbenchResult{Workload: workload, Threads: threads, Protocol: protocol, Target: t.name}
+func (s *sysbencher) run(ctx context.Context, t *target, workload string, threads int, protocol string) report.SysbenchRow {
+	r := report.SysbenchRow{Workload: workload, Threads: threads, Protocol: protocol, Target: t.name}
 	if la := loadavg(); len(la) > 0 {
 		r.Load1 = la[0]
 	}
@@ -151,7 +125,7 @@ func (s *sysbencher) run(ctx context.Context, t *target, workload string, thread
 	}
 	parseSysbench(out.String(), &r)
 	if el := exitT.Sub(began).Seconds(); el > 0 {
-		r.OtherCPU = round2(max(0, (busy1-busy0)-(own1-own0)) / el)
+		r.OtherCPU = report.Round2(max(0, (busy1-busy0)-(own1-own0)) / el)
 	}
 	switch {
 	case err != nil:
@@ -162,8 +136,8 @@ func (s *sysbencher) run(ctx context.Context, t *target, workload string, thread
 		fmt.Fprintf(os.Stderr, "sysbench %s via %s: %s\n", workload, t.name, r.Failed)
 	}
 	if t.pid > 0 && r.Queries > 0 {
-		r.CPUusPerQ = round1((cpu1 - cpu0) * 1e6 / float64(r.Queries))
-		r.RSSMB = round1(rssKiB(t.pid) / 1024)
+		r.CPUusPerQ = report.Round1((cpu1 - cpu0) * 1e6 / float64(r.Queries))
+		r.RSSMB = report.Round1(rssKiB(t.pid) / 1024)
 	}
 	return r
 }
@@ -189,7 +163,7 @@ var (
 // checkpoint's report comes first and the final one covers only the time
 // after it; the histogram (printed once, before the final report's
 // statistics) covers the same interval.
-func parseSysbench(out string, r *sysbenchResult) {
+func parseSysbench(out string, r *report.SysbenchRow) {
 	hist := ""
 	if i := strings.LastIndex(out, "Latency histogram"); i >= 0 {
 		hist = out[i:]
@@ -204,7 +178,7 @@ func parseSysbench(out string, r *sysbenchResult) {
 		r.Queries, _ = strconv.ParseInt(m[1], 10, 64)
 		r.QPS, _ = strconv.ParseFloat(m[2], 64)
 		if r.QPS > 0 {
-			r.Seconds = round2(float64(r.Queries) / r.QPS)
+			r.Seconds = report.Round2(float64(r.Queries) / r.QPS)
 		}
 	}
 	if m := reTx.FindStringSubmatch(out); m != nil {
@@ -243,9 +217,6 @@ func parseSysbench(out string, r *sysbenchResult) {
 		r.P50ms, r.P95ms, r.P99ms = pct(0.50), pct(0.95), pct(0.99)
 	}
 }
-
-func round1(v float64) float64 { return float64(int64(v*10+0.5)) / 10 }
-func round2(v float64) float64 { return float64(int64(v*100+0.5)) / 100 }
 
 // markWriter collects sysbench's output and calls start when the measured
 // interval begins ("Threads started!" without a warm-up, the checkpoint

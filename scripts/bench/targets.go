@@ -16,6 +16,7 @@ import (
 	"time"
 
 	"sqlgate/internal/testbed"
+	"sqlgate/scripts/bench/report"
 )
 
 // target is one thing sysbench connects to. pid is 0 for direct.
@@ -296,8 +297,8 @@ func loadavg() []float64 {
 	return out
 }
 
-func machineInfo() machine {
-	m := machine{NProc: runtime.NumCPU()}
+func machineInfo() report.Machine {
+	m := report.Machine{NProc: runtime.NumCPU()}
 	var u syscall.Utsname
 	if syscall.Uname(&u) == nil {
 		m.Kernel = utsString(u.Release[:])

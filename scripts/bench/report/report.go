@@ -1,4 +1,8 @@
-package main
+// Package report is what make bench writes and shows: the results file
+// (bench/results/<date>.json), the tables printed at the end of a run,
+// issue 14's targets evaluated against a run, and the README's
+// Performance section generated from the newest results file.
+package report
 
 import (
 	"encoding/json"
@@ -6,12 +10,26 @@ import (
 	"io"
 	"os"
 	"path/filepath"
+	"slices"
 	"sort"
 	"strings"
 	"time"
 )
 
-type machine struct {
+// Target names, in table order.
+const (
+	Direct   = "direct"
+	HAProxy  = "haproxy"
+	ProxySQL = "proxysql"
+	Sqlgate  = "sqlgate"
+)
+
+// Round1 and Round2 round to one and two decimals for the results file.
+func Round1(v float64) float64 { return float64(int64(v*10+0.5)) / 10 }
+func Round2(v float64) float64 { return float64(int64(v*100+0.5)) / 100 }
+
+// Machine is where a run ran.
+type Machine struct {
 	NProc      int       `json:"nproc"`
 	CPU        string    `json:"cpu"`
 	MemGiB     float64   `json:"mem_gib"`
@@ -21,7 +39,7 @@ type machine struct {
 	LoadAfter  []float64 `json:"load_after"`
 }
 
-type meta struct {
+type Meta struct {
 	Date           string             `json:"date"`
 	Args           []string           `json:"args"`
 	WallSeconds    float64            `json:"wall_seconds"`
@@ -36,12 +54,12 @@ type meta struct {
 	MonitorWindowS float64            `json:"monitor_window_s,omitempty"`
 	SectionSeconds map[string]float64 `json:"section_seconds"`
 	RuleDigest     string             `json:"rule_match_digest,omitempty"`
-	Machine        machine            `json:"machine"`
+	Machine        Machine            `json:"machine"`
 	Versions       map[string]string  `json:"versions"`
 }
 
-// goal is one of issue 14's targets and what this run achieved.
-type goal struct {
+// Goal is one of issue 14's targets and what this run achieved.
+type Goal struct {
 	Measure  string  `json:"measure"`
 	Target   string  `json:"target"`
 	Value    float64 `json:"value"`
@@ -49,18 +67,18 @@ type goal struct {
 	Status   string  `json:"status"` // pass, miss, n/a
 }
 
-type results struct {
-	Meta     meta             `json:"meta"`
-	Sysbench []sysbenchResult `json:"sysbench"`
-	Idle     []idleResult     `json:"idle"`
-	Storm    []stormResult    `json:"storm"`
-	Rules    []rulesResult    `json:"rules"`
-	Targets  []goal           `json:"targets"`
-	Monitor  []monitorResult  `json:"monitor"`
-	Cluster  []clusterResult  `json:"cluster"`
+type Results struct {
+	Meta     Meta          `json:"meta"`
+	Sysbench []SysbenchRow `json:"sysbench"`
+	Idle     []IdleRow     `json:"idle"`
+	Storm    []StormRow    `json:"storm"`
+	Rules    []RulesRow    `json:"rules"`
+	Targets  []Goal        `json:"targets"`
+	Monitor  []MonitorRow  `json:"monitor"`
+	Cluster  []ClusterRow  `json:"cluster"`
 }
 
-func (r *results) write(dir string, started time.Time) (string, error) {
+func (r *Results) Write(dir string, started time.Time) (string, error) {
 	if err := os.MkdirAll(dir, 0o755); err != nil {
 		return "", err
 	}
@@ -73,7 +91,7 @@ func (r *results) write(dir string, started time.Time) (string, error) {
 }
 
 // key of a sysbench row without the target.
-func rowKey(s sysbenchResult) string {
+func rowKey(s SysbenchRow) string {
 	return fmt.Sprintf("%s/%d/%s", s.Workload, s.Threads, s.Protocol)
 }
 
@@ -81,12 +99,12 @@ func ratio(a, b float64) float64 {
 	if a <= 0 || b <= 0 {
 		return 0
 	}
-	return round2(a / b)
+	return Round2(a / b)
 }
 
 // evaluate fills the ratio columns and returns the targets of issue 14.
-func evaluate(r *results) []goal {
-	by := map[string]*sysbenchResult{}
+func Evaluate(r *Results) []Goal {
+	by := map[string]*SysbenchRow{}
 	for i := range r.Sysbench {
 		s := &r.Sysbench[i]
 		by[rowKey(*s)+"/"+s.Target] = s
@@ -97,36 +115,36 @@ func evaluate(r *results) []goal {
 		if s.Failed != "" {
 			continue
 		}
-		if p := by[k+"/"+tProxySQL]; p != nil && p.Failed == "" && s.Target != tDirect {
+		if p := by[k+"/"+ProxySQL]; p != nil && p.Failed == "" && s.Target != Direct {
 			s.QPSvsProxySQL, s.CPUvsProxySQL = ratio(s.QPS, p.QPS), ratio(s.CPUusPerQ, p.CPUusPerQ)
 		}
-		if h := by[k+"/"+tHAProxy]; h != nil && h.Failed == "" && s.Target != tDirect {
+		if h := by[k+"/"+HAProxy]; h != nil && h.Failed == "" && s.Target != Direct {
 			s.QPSvsHAProxy, s.CPUvsHAProxy = ratio(s.QPS, h.QPS), ratio(s.CPUusPerQ, h.CPUusPerQ)
 		}
-		if d := by[k+"/"+tDirect]; d != nil && d.Failed == "" && s.Target != tDirect && d.P50ms > 0 {
-			v := round1((s.P50ms - d.P50ms) * 1000)
+		if d := by[k+"/"+Direct]; d != nil && d.Failed == "" && s.Target != Direct && d.P50ms > 0 {
+			v := Round1((s.P50ms - d.P50ms) * 1000)
 			s.AddedP50us = &v
 		}
 	}
-	var goals []goal
+	var goals []Goal
 	na := func(measure, target, why string) {
-		goals = append(goals, goal{Measure: measure, Target: target, Achieved: why, Status: "n/a"})
+		goals = append(goals, Goal{Measure: measure, Target: target, Achieved: why, Status: "n/a"})
 	}
 	check := func(measure, target string, v float64, ok bool, achieved string) {
 		st := "miss"
 		if ok {
 			st = "pass"
 		}
-		goals = append(goals, goal{Measure: measure, Target: target, Value: v, Achieved: achieved, Status: st})
+		goals = append(goals, Goal{Measure: measure, Target: target, Value: v, Achieved: achieved, Status: st})
 	}
 	// worst sqlgate/ProxySQL ratio over the rows sel selects.
-	worst := func(sel func(s *sysbenchResult) bool, val func(s *sysbenchResult) float64, higherWorse bool) (float64, string, int) {
+	worst := func(sel func(s *SysbenchRow) bool, val func(s *SysbenchRow) float64, higherWorse bool) (float64, string, int) {
 		var w float64
 		var where string
 		n := 0
 		for i := range r.Sysbench {
 			s := &r.Sysbench[i]
-			if s.Target != tSqlgate || !sel(s) {
+			if s.Target != Sqlgate || !sel(s) {
 				continue
 			}
 			v := val(s)
@@ -140,11 +158,11 @@ func evaluate(r *results) []goal {
 		}
 		return w, where, n
 	}
-	havePS := contains(r.Meta.Targets, tProxySQL)
+	havePS := slices.Contains(r.Meta.Targets, ProxySQL)
 	const noPS = "no ProxySQL in this run"
 	for _, proto := range []string{"text", "ps"} {
 		m := "added latency over direct, 1 thread point_select p50 (" + proto + ")"
-		sg, ps, d := by["point_select/1/"+proto+"/"+tSqlgate], by["point_select/1/"+proto+"/"+tProxySQL], by["point_select/1/"+proto+"/"+tDirect]
+		sg, ps, d := by["point_select/1/"+proto+"/"+Sqlgate], by["point_select/1/"+proto+"/"+ProxySQL], by["point_select/1/"+proto+"/"+Direct]
 		switch {
 		case !havePS:
 			na(m, "≤ ProxySQL's", noPS)
@@ -155,9 +173,9 @@ func evaluate(r *results) []goal {
 			check(m, "≤ ProxySQL's", a, a <= b, fmt.Sprintf("sqlgate %+.0f µs, ProxySQL %+.0f µs", a, b))
 		}
 	}
-	cpu := func(s *sysbenchResult) float64 { return s.CPUvsProxySQL }
+	cpu := func(s *SysbenchRow) float64 { return s.CPUvsProxySQL }
 	m := "proxy CPU µs/query at 1 thread, sqlgate / ProxySQL"
-	if w, where, n := worst(func(s *sysbenchResult) bool { return s.Threads == 1 }, cpu, true); !havePS {
+	if w, where, n := worst(func(s *SysbenchRow) bool { return s.Threads == 1 }, cpu, true); !havePS {
 		na(m, "≤ 1.0", noPS)
 	} else if n == 0 {
 		na(m, "≤ 1.0", "not measured")
@@ -165,7 +183,7 @@ func evaluate(r *results) []goal {
 		check(m, "≤ 1.0", w, w <= 1.0, fmt.Sprintf("worst %.2f (%s) of %d rows", w, where, n))
 	}
 	m = "proxy CPU µs/query, sqlgate / ProxySQL, 4 and 32 threads, point_select and read_only"
-	if w, where, n := worst(func(s *sysbenchResult) bool {
+	if w, where, n := worst(func(s *SysbenchRow) bool {
 		return (s.Threads == 4 || s.Threads == 32) && (s.Workload == "point_select" || s.Workload == "read_only")
 	}, cpu, true); !havePS {
 		na(m, "≤ 0.85", noPS)
@@ -175,7 +193,7 @@ func evaluate(r *results) []goal {
 		check(m, "≤ 0.85", w, w <= 0.85, fmt.Sprintf("worst %.2f (%s) of %d rows", w, where, n))
 	}
 	m = "QPS, sqlgate / ProxySQL, every row"
-	if w, where, n := worst(func(*sysbenchResult) bool { return true }, func(s *sysbenchResult) float64 { return s.QPSvsProxySQL }, false); !havePS {
+	if w, where, n := worst(func(*SysbenchRow) bool { return true }, func(s *SysbenchRow) float64 { return s.QPSvsProxySQL }, false); !havePS {
 		na(m, "≥ 1.0", noPS)
 	} else if n == 0 {
 		na(m, "≥ 1.0", "not measured")
@@ -183,12 +201,12 @@ func evaluate(r *results) []goal {
 		check(m, "≥ 1.0", w, w >= 1.0, fmt.Sprintf("worst %.2f (%s) of %d rows", w, where, n))
 	}
 	m = "RSS per idle client connection"
-	var idleSG, idlePS *idleResult
+	var idleSG, idlePS *IdleRow
 	for i := range r.Idle {
 		switch r.Idle[i].Target {
-		case tSqlgate:
+		case Sqlgate:
 			idleSG = &r.Idle[i]
-		case tProxySQL:
+		case ProxySQL:
 			idlePS = &r.Idle[i]
 		}
 	}
@@ -211,9 +229,9 @@ func evaluate(r *results) []goal {
 		if x.Rules > 0 && x.VsNoRules > 0 {
 			nRules = x.Rules
 			switch x.Target {
-			case tSqlgate:
+			case Sqlgate:
 				sgRules = x.VsNoRules
-			case tProxySQL:
+			case ProxySQL:
 				psRules = x.VsNoRules
 			}
 		}
@@ -230,7 +248,7 @@ func evaluate(r *results) []goal {
 	return goals
 }
 
-var targetTitle = map[string]string{tDirect: "direct", tHAProxy: "HAProxy", tProxySQL: "ProxySQL", tSqlgate: "sqlgate"}
+var targetTitle = map[string]string{Direct: "direct", HAProxy: "HAProxy", ProxySQL: "ProxySQL", Sqlgate: "sqlgate"}
 
 func fmtRatio(v float64) string {
 	if v == 0 {
@@ -239,7 +257,7 @@ func fmtRatio(v float64) string {
 	return fmt.Sprintf("%.2f", v)
 }
 
-func header(w io.Writer, r *results) {
+func header(w io.Writer, r *Results) {
 	m := r.Meta
 	v := m.Versions
 	fmt.Fprintf(w, "sqlgate benchmark %s | %d CPUs (%s), %.0f GiB, kernel %s | load %s before, %s after\n",
@@ -268,7 +286,7 @@ func fmtLoad(l []float64) string {
 // its ratios to ProxySQL and HAProxy and the machine's load), the idle,
 // storm and rules sections, the targets and sqlgate's monitor and cluster
 // measurements.
-func printAll(w io.Writer, r *results) {
+func PrintAll(w io.Writer, r *Results) {
 	fmt.Fprintln(w)
 	header(w, r)
 	if len(r.Sysbench) > 0 {
@@ -319,7 +337,7 @@ func printAll(w io.Writer, r *results) {
 		}
 		for _, x := range r.Storm {
 			fmt.Fprintf(w, "%-8s %8d %8.0f %7.2f %7.2f %11.1f %5s %5s %6d  %s\n", x.Target, x.Conns, x.ConnsPerS, x.P50ms, x.P99ms, x.CPUusPerConn,
-				fmtRatio(ratio(x.ConnsPerS, rate[tProxySQL])), fmtRatio(ratio(x.ConnsPerS, rate[tHAProxy])), x.Errors, x.FirstError)
+				fmtRatio(ratio(x.ConnsPerS, rate[ProxySQL])), fmtRatio(ratio(x.ConnsPerS, rate[HAProxy])), x.Errors, x.FirstError)
 		}
 	}
 	if len(r.Rules) > 0 {
@@ -329,7 +347,7 @@ func printAll(w io.Writer, r *results) {
 			fmt.Fprintf(w, "%-8s %6d %13d %8.0f %7.3f %8.1f %8s  %s\n", x.Target, x.Rules, x.FastRouting, x.QPS, x.P50ms, x.CPUusPerQ, fmtRatio(x.VsNoRules), x.Failed)
 		}
 	}
-	if len(r.Targets) > 0 && has(r.Meta.Sections, "sysbench", "idle", "rules") {
+	if len(r.Targets) > 0 && hasAny(r.Meta.Sections, "sysbench", "idle", "rules") {
 		fmt.Fprintln(w, "\nTargets (issue 14, this run):")
 		for _, g := range r.Targets {
 			fmt.Fprintf(w, "  %-4s  %-88s %-7s %s\n", strings.ToUpper(g.Status), g.Measure, g.Target, g.Achieved)
@@ -345,10 +363,10 @@ func printAll(w io.Writer, r *results) {
 		fmt.Fprintf(w, "\nWall time %.0f s: %s.\n", r.Meta.WallSeconds, strings.Join(parts, ", "))
 	}
 	if len(r.Monitor) > 0 {
-		printMonitor(w, r.Monitor, time.Duration(r.Meta.MonitorWindowS*float64(time.Second)))
+		PrintMonitor(w, r.Monitor, time.Duration(r.Meta.MonitorWindowS*float64(time.Second)))
 	}
 	if len(r.Cluster) > 0 {
-		printCluster(w, r.Cluster)
+		PrintCluster(w, r.Cluster)
 	}
 }
 
@@ -358,7 +376,7 @@ const (
 )
 
 // newestResults is the newest <date>.json in dir.
-func newestResults(dir string) (string, error) {
+func NewestResults(dir string) (string, error) {
 	files, err := filepath.Glob(filepath.Join(dir, "????-??-??.json"))
 	if err != nil {
 		return "", err
@@ -372,8 +390,8 @@ func newestResults(dir string) (string, error) {
 
 // writeReadme replaces what is between the markers in readme with tables
 // made from the newest results file.
-func writeReadme(dir, readme string) error {
-	path, err := newestResults(dir)
+func WriteReadme(dir, readme string) error {
+	path, err := NewestResults(dir)
 	if err != nil {
 		return err
 	}
@@ -381,7 +399,7 @@ func writeReadme(dir, readme string) error {
 	if err != nil {
 		return err
 	}
-	var r results
+	var r Results
 	if err := json.Unmarshal(b, &r); err != nil {
 		return fmt.Errorf("%s: %w", path, err)
 	}
@@ -430,7 +448,7 @@ func ms(v float64) string {
 	return fmt.Sprintf("%.0f", v)
 }
 
-func readmeTables(w io.Writer, r *results, path string) {
+func readmeTables(w io.Writer, r *Results, path string) {
 	m := r.Meta
 	v := m.Versions
 	fmt.Fprintf(w, "<!-- generated by `go run ./scripts/bench -readme` from %s; do not edit by hand -->\n", path)
@@ -454,19 +472,19 @@ func readmeTables(w io.Writer, r *results, path string) {
 		fmt.Fprintln(w, "|---|---|---|---|---|---|---|---|")
 		type row struct {
 			k  string
-			by map[string]sysbenchResult
+			by map[string]SysbenchRow
 		}
 		var rows []*row
 		idx := map[string]*row{}
 		for _, s := range r.Sysbench {
 			k := rowKey(s)
 			if idx[k] == nil {
-				idx[k] = &row{k: k, by: map[string]sysbenchResult{}}
+				idx[k] = &row{k: k, by: map[string]SysbenchRow{}}
 				rows = append(rows, idx[k])
 			}
 			idx[k].by[s.Target] = s
 		}
-		cell := func(s sysbenchResult, ok bool) string {
+		cell := func(s SysbenchRow, ok bool) string {
 			switch {
 			case !ok:
 				return "-"
@@ -479,20 +497,20 @@ func readmeTables(w io.Writer, r *results, path string) {
 			}
 		}
 		for _, x := range rows {
-			sg, ok := x.by[tSqlgate]
+			sg, ok := x.by[Sqlgate]
 			vs := "-"
 			if ok && sg.QPSvsProxySQL > 0 {
 				vs = fmt.Sprintf("%.2f, %s", sg.QPSvsProxySQL, fmtRatio(sg.CPUvsProxySQL))
 			}
 			parts := strings.Split(x.k, "/")
-			d, okd := x.by[tDirect]
-			h, okh := x.by[tHAProxy]
-			p, okp := x.by[tProxySQL]
+			d, okd := x.by[Direct]
+			h, okh := x.by[HAProxy]
+			p, okp := x.by[ProxySQL]
 			fmt.Fprintf(w, "| %s | %s | %s | %s | %s | %s | %s | %s |\n", parts[0], parts[1], parts[2],
 				cell(d, okd), cell(h, okh), cell(p, okp), cell(sg, ok), vs)
 		}
 	}
-	if len(r.Targets) > 0 && has(r.Meta.Sections, "sysbench", "idle", "rules") {
+	if len(r.Targets) > 0 && hasAny(r.Meta.Sections, "sysbench", "idle", "rules") {
 		fmt.Fprintln(w, "\nIssue 14's targets in this run:")
 		fmt.Fprintln(w)
 		fmt.Fprintln(w, "| measure | target | achieved | |")
@@ -507,7 +525,7 @@ func readmeTables(w io.Writer, r *results, path string) {
 		fmt.Fprintln(w, "| measure | direct | HAProxy | ProxySQL | sqlgate |")
 		fmt.Fprintln(w, "|---|---|---|---|---|")
 		line := func(name string, val map[string]string) {
-			fmt.Fprintf(w, "| %s | %s | %s | %s | %s |\n", name, orNone(val[tDirect], "-"), orNone(val[tHAProxy], "-"), orNone(val[tProxySQL], "-"), orNone(val[tSqlgate], "-"))
+			fmt.Fprintf(w, "| %s | %s | %s | %s | %s |\n", name, orNone(val[Direct], "-"), orNone(val[HAProxy], "-"), orNone(val[ProxySQL], "-"), orNone(val[Sqlgate], "-"))
 		}
 		if len(r.Idle) > 0 {
 			val := map[string]string{}
@@ -584,4 +602,127 @@ func readmeTables(w io.Writer, r *results, path string) {
 		}
 		fmt.Fprintf(w, "Cluster of 2 cores + %d satellites (sqlgate): a rule change reaches every node in %s (median).\n", r.Cluster[0].Nodes-2, strings.Join(parts, ", "))
 	}
+}
+
+// SysbenchRow is one (workload, threads, protocol, target) run.
+type SysbenchRow struct {
+	Workload   string  `json:"workload"`
+	Threads    int     `json:"threads"`
+	Protocol   string  `json:"protocol"` // text or ps
+	Target     string  `json:"target"`
+	Seconds    float64 `json:"seconds"` // measured
+	QPS        float64 `json:"qps"`
+	TPS        float64 `json:"tps"`
+	Queries    int64   `json:"queries"`
+	P50ms      float64 `json:"p50_ms"` // per sysbench event (a query for point_select, a transaction otherwise)
+	P95ms      float64 `json:"p95_ms"`
+	P99ms      float64 `json:"p99_ms"`
+	Errors     int     `json:"errors"`
+	Reconnects int     `json:"reconnects"`
+	CPUusPerQ  float64 `json:"proxy_cpu_us_per_query,omitempty"`
+	RSSMB      float64 `json:"proxy_rss_mb,omitempty"`
+	Load1      float64 `json:"load1"`      // 1-minute load average when the run started
+	OtherCPU   float64 `json:"other_cpus"` // CPUs busy outside sysbench, MariaDB and the proxies during the run
+	Failed     string  `json:"failed,omitempty"`
+	// Filled in by evaluate: this row against ProxySQL's and HAProxy's.
+	QPSvsProxySQL float64  `json:"qps_vs_proxysql,omitempty"`
+	CPUvsProxySQL float64  `json:"cpu_vs_proxysql,omitempty"`
+	QPSvsHAProxy  float64  `json:"qps_vs_haproxy,omitempty"`
+	CPUvsHAProxy  float64  `json:"cpu_vs_haproxy,omitempty"`
+	AddedP50us    *float64 `json:"added_p50_us_over_direct,omitempty"`
+}
+
+// IdleRow: RSS of a proxy holding n logged-in, idle client connections.
+type IdleRow struct {
+	Target      string  `json:"target"`
+	Wanted      int     `json:"wanted"`
+	Conns       int     `json:"conns"`
+	OpenSeconds float64 `json:"open_seconds"`
+	RSSBeforeMB float64 `json:"rss_before_mb"`
+	RSSAfterMB  float64 `json:"rss_after_mb"`
+	KiBPerConn  float64 `json:"kib_per_conn"`
+	CPUusPerCon float64 `json:"cpu_us_per_login"`
+	Error       string  `json:"error,omitempty"`
+}
+
+// StormRow: connect, one query, quit, as fast as possible.
+type StormRow struct {
+	Target       string  `json:"target"`
+	Workers      int     `json:"workers"`
+	Seconds      float64 `json:"seconds"`
+	Conns        int64   `json:"conns"`
+	ConnsPerS    float64 `json:"conns_per_s"`
+	P50ms        float64 `json:"p50_ms"`
+	P99ms        float64 `json:"p99_ms"`
+	CPUusPerConn float64 `json:"proxy_cpu_us_per_conn,omitempty"`
+	Errors       int64   `json:"errors"`
+	FirstError   string  `json:"first_error,omitempty"`
+	Load1        float64 `json:"load1"`
+}
+
+// RulesRow is point_select through a proxy with some query rules or
+// fast-routing entries loaded, none of which matches sysbench's queries.
+type RulesRow struct {
+	Target      string  `json:"target"`
+	Threads     int     `json:"threads"`
+	Rules       int     `json:"query_rules"`
+	FastRouting int     `json:"fast_routing"`
+	QPS         float64 `json:"qps"`
+	P50ms       float64 `json:"p50_ms"`
+	CPUusPerQ   float64 `json:"proxy_cpu_us_per_query"`
+	VsNoRules   float64 `json:"qps_vs_no_rules,omitempty"`
+	Failed      string  `json:"failed,omitempty"`
+}
+
+// MonitorRow is the monitor's own CPU at one check interval.
+type MonitorRow struct {
+	Backends    int     `json:"backends"`
+	IntervalMs  int     `json:"interval_ms"` // ping, read_only and replication lag
+	ChecksPerS  float64 `json:"checks_per_s"`
+	CPUPercent  float64 `json:"cpu_percent_of_one_core"` // above the idle baseline
+	CPUusPerChk float64 `json:"cpu_us_per_check"`
+}
+
+// ClusterRow is one convergence measurement.
+type ClusterRow struct {
+	Nodes         int       `json:"nodes"`
+	IntervalMs    int       `json:"cluster_check_interval_ms"`
+	Diffs         int       `json:"diffs_before_sync"`
+	ConvergeMs    []float64 `json:"converge_ms"` // per trial: LOAD on core A to the last node's matching checksum
+	CoreCPUPct    float64   `json:"core_cpu_percent_idle"`
+	CoreCPUPctLd  float64   `json:"core_cpu_percent_during_sync"`
+	PollsPerSec   float64   `json:"polls_per_s_served_by_core"`
+	CoreCPUusPoll float64   `json:"core_cpu_us_per_poll"`
+}
+
+func PrintMonitor(w io.Writer, rs []MonitorRow, window time.Duration) {
+	fmt.Fprintf(w, "\nMonitor CPU, %d backends (ping + read_only + replication lag checks each), %v per measurement, above an idle baseline:\n\n",
+		rs[0].Backends, window)
+	fmt.Fprintf(w, "%12s %10s %16s %14s\n", "interval", "checks/s", "CPU % of 1 core", "CPU us/check")
+	for _, r := range rs {
+		fmt.Fprintf(w, "%10dms %10.0f %16.2f %14.1f\n", r.IntervalMs, r.ChecksPerS, r.CPUPercent, r.CPUusPerChk)
+	}
+}
+
+func PrintCluster(w io.Writer, rs []ClusterRow) {
+	fmt.Fprintf(w, "\nCluster convergence: 2 cores + %d satellites (sqlgate processes on this machine), LOAD MYSQL QUERY RULES on core A\n\n", rs[0].Nodes-2)
+	fmt.Fprintf(w, "%12s %6s %28s %16s %18s %14s\n", "interval", "diffs", "to last node: min/med/max ms", "core CPU % idle", "core CPU % in sync", "us per poll")
+	for _, r := range rs {
+		c := slices.Clone(r.ConvergeMs)
+		slices.Sort(c)
+		fmt.Fprintf(w, "%10dms %6d %28s %16.2f %18.2f %14.1f\n", r.IntervalMs, r.Diffs,
+			fmt.Sprintf("%.0f / %.0f / %.0f", c[0], c[len(c)/2], c[len(c)-1]), r.CoreCPUPct, r.CoreCPUPctLd, r.CoreCPUusPoll)
+	}
+	fmt.Fprintln(w, "\nExpected by the protocol: about interval x (diffs_before_sync + 1). "+
+		strings.TrimSpace("Each satellite polls both cores every interval."))
+}
+
+// hasAny reports whether xs holds any of want.
+func hasAny(xs []string, want ...string) bool {
+	for _, w := range want {
+		if slices.Contains(xs, w) {
+			return true
+		}
+	}
+	return false
 }
