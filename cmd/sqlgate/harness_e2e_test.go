@@ -13,6 +13,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"math/rand/v2"
 	"net"
 	"os"
 	"os/exec"
@@ -90,15 +91,37 @@ func buildBinary(t *testing.T) string {
 	return binPath
 }
 
+// freePort returns a port nothing listens on, for a sqlgate to bind a
+// moment later. It is taken below the kernel's ephemeral range (32768 and
+// up on Linux), where a port the kernel gave to "bind :0" would stay free
+// only until the next outgoing connection of any test running alongside
+// (MariaDB clients, sysbench, peers) took it; a port is handed out once
+// per test binary.
 func freePort(t *testing.T) int {
 	t.Helper()
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
+	portsMu.Lock()
+	defer portsMu.Unlock()
+	for range 1000 {
+		p := 20000 + rand.IntN(12000)
+		if portsGiven[p] {
+			continue
+		}
+		ln, err := net.Listen("tcp", fmt.Sprintf("127.0.0.1:%d", p))
+		if err != nil {
+			continue
+		}
+		ln.Close()
+		portsGiven[p] = true
+		return p
 	}
-	defer ln.Close()
-	return ln.Addr().(*net.TCPAddr).Port
+	t.Fatal("no free port in 20000-31999")
+	return 0
 }
+
+var (
+	portsMu    sync.Mutex
+	portsGiven = map[int]bool{}
+)
 
 // proxy is a sqlgate process started from a proxysql.cnf, restartable.
 type proxy struct {
