@@ -181,12 +181,9 @@ func (a *Admin) ApplyPull(p *cluster.Pull) error {
 		return err
 	}
 	a.adopt = map[string]cluster.Value{p.Module: {Checksum: p.Checksum, Epoch: p.Epoch}}
-	err := m.toRuntime(a, ctx)
+	err := a.loadOrRevert(ctx, m, "cluster: restoring memory from runtime after a failed pull")
 	a.adopt = nil
 	if err != nil {
-		if rerr := m.toMemory(a, ctx); rerr != nil {
-			a.log.Error("cluster: restoring memory from runtime after a failed pull", "module", m.name, "err", rerr)
-		}
 		return err
 	}
 	if p.Module == cluster.MySQLServersV2 && p.Runtime != nil {

@@ -164,10 +164,7 @@ func (a *Admin) configRestore(ctx context.Context, rev int64, who string) error 
 	if err := a.st.Tx(ctx, func() error { return a.writePulled(ctx, p) }); err != nil {
 		return fmt.Errorf("restoring revision %d into MEMORY: %w", rev, err)
 	}
-	if err := m.toRuntime(a, ctx); err != nil {
-		if rerr := m.toMemory(a, ctx); rerr != nil {
-			a.log.Error("configuration history: restoring memory from runtime after a failed restore", "module", m.name, "err", rerr)
-		}
+	if err := a.loadOrRevert(ctx, m, "configuration history: restoring memory from runtime after a failed restore"); err != nil {
 		return fmt.Errorf("LOAD %s TO RUNTIME of revision %d: %w; the running configuration is unchanged", m.name, rev, err)
 	}
 	a.log.Info(fmt.Sprintf("configuration history: %s restored to revision %d", name, rev), "by", who)

@@ -120,10 +120,16 @@ func (a *Admin) saveUsersToMemory(ctx context.Context) error {
 	})
 }
 
-func cloneMap(m map[string]string) map[string]string {
-	out := make(map[string]string, len(m))
-	for k, v := range m {
-		out[k] = v
+// loadOrRevert loads module m's MEMORY tables, just rewritten (by a pull,
+// a restore), to RUNTIME. If that fails, MEMORY is put back from RUNTIME,
+// so nothing is left half-applied; failing that too is logged as
+// revertFailed.
+func (a *Admin) loadOrRevert(ctx context.Context, m *module, revertFailed string) error {
+	err := m.toRuntime(a, ctx)
+	if err != nil {
+		if rerr := m.toMemory(a, ctx); rerr != nil {
+			a.log.Error(revertFailed, "module", m.name, "err", rerr)
+		}
 	}
-	return out
+	return err
 }

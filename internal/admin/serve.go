@@ -2,6 +2,7 @@ package admin
 
 import (
 	"context"
+	"maps"
 	"net"
 
 	"sqlgate/internal/admin/codec"
@@ -64,7 +65,7 @@ func (s adminSessions) Login(user string) (password string, admin, stats bool) {
 func (s adminSessions) SetReadOnly(on bool) {
 	v := *s.a.vars.Load()
 	v.ReadOnly = on
-	v.Raw = cloneMap(v.Raw)
+	v.Raw = maps.Clone(v.Raw)
 	v.Raw["read_only"] = map[bool]string{true: "true", false: "false"}[on]
 	s.a.vars.Store(&v)
 }

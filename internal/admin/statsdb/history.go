@@ -249,22 +249,6 @@ func (t *Tables) FlushDigests(ctx context.Context, now int64) (int, error) {
 	for i := range rows {
 		rows[i] = append([]any{now}, rows[i]...)
 	}
-	err := t.st.Tx(ctx, func() error {
-		const batch = 32
-		one := "(" + strings.TrimSuffix(strings.Repeat("?, ", 15), ", ") + ")"
-		for rs := rows; len(rs) > 0; {
-			n := min(batch, len(rs))
-			var args []any
-			for _, r := range rs[:n] {
-				args = append(args, r...)
-			}
-			q := "INSERT INTO stats_history.history_mysql_query_digest VALUES " + strings.TrimSuffix(strings.Repeat(one+", ", n), ", ")
-			if _, err := t.st.Conn.ExecContext(ctx, q, args...); err != nil {
-				return err
-			}
-			rs = rs[n:]
-		}
-		return nil
-	})
+	err := t.st.InsertBatches(ctx, "stats_history.history_mysql_query_digest", 32, rows)
 	return len(rows), err
 }
