@@ -526,17 +526,11 @@ func (s *Session) comChangeUser(rt *runtime.Snapshot, p []byte) error {
 	}
 	if len(resp) == 0 {
 		s.salt = wire.NewSalt()
-		if err := s.c.WritePacket(wire.AppendAuthSwitch(nil, wire.NativePassword, s.salt)); err != nil {
-			return err
-		}
-		if err := s.c.Flush(); err != nil {
-			return err
-		}
-		r, err := s.c.ReadPacket(4096)
+		r, err := s.c.SwitchToNative(s.salt)
 		if err != nil {
 			return err
 		}
-		plugin, resp = wire.NativePassword, append([]byte(nil), r...)
+		plugin, resp = wire.NativePassword, r
 	}
 	oldUser, oldCred := s.user, s.cred
 	if err := s.authenticate(rt, cu.User, plugin, append([]byte(nil), resp...)); err != nil {

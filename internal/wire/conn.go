@@ -206,20 +206,7 @@ func (c *Conn) Flush() error { return c.bw.Flush() }
 // be read, with one non-blocking recv with MSG_PEEK. A closed peer or a
 // socket it cannot inspect reports false.
 func Readable(nc net.Conn) bool {
-	sc, ok := nc.(syscall.Conn)
-	if !ok {
-		return false
-	}
-	rc, err := sc.SyscallConn()
-	if err != nil {
-		return false
-	}
-	n := 0
-	var b [1]byte
-	rc.Read(func(fd uintptr) bool {
-		n, _, _ = syscall.Recvfrom(int(fd), b[:], syscall.MSG_PEEK|syscall.MSG_DONTWAIT)
-		return true // never wait for readiness
-	})
+	n, _ := peek(nc)
 	return n > 0
 }
 
@@ -238,24 +225,40 @@ func (c *Conn) Alive() bool {
 	if tc, ok := nc.(*tls.Conn); ok {
 		nc = tc.NetConn()
 	}
+	n, err := peek(nc)
+	if err == errNotSocket {
+		return true // nothing to look at
+	}
+	// EAGAIN: nothing to read, the peer is there. n == 0: orderly close.
+	// n > 0: unsolicited data. Any other error: broken.
+	return n <= 0 && (err == syscall.EAGAIN || err == syscall.EWOULDBLOCK)
+}
+
+// errNotSocket is peek's answer for a connection without a socket.
+var errNotSocket = errors.New("wire: not a socket")
+
+// peek is one non-blocking recv with MSG_PEEK on nc's socket, which never
+// waits for readiness: n and the recv's error (EAGAIN when nothing is
+// waiting; an error reaching the socket is returned too).
+func peek(nc net.Conn) (int, error) {
 	sc, ok := nc.(syscall.Conn)
 	if !ok {
-		return true
+		return 0, errNotSocket
 	}
 	rc, err := sc.SyscallConn()
 	if err != nil {
-		return false
+		return 0, err
 	}
-	alive := false
 	var b [1]byte
-	err = rc.Read(func(fd uintptr) bool {
-		n, _, rerr := syscall.Recvfrom(int(fd), b[:], syscall.MSG_PEEK|syscall.MSG_DONTWAIT)
-		// EAGAIN: nothing to read, the peer is there. n == 0: orderly
-		// close. n > 0: unsolicited data. Any other error: broken.
-		alive = n <= 0 && (rerr == syscall.EAGAIN || rerr == syscall.EWOULDBLOCK)
-		return true // never wait for readiness
-	})
-	return err == nil && alive
+	n := 0
+	var rerr error
+	if err := rc.Read(func(fd uintptr) bool {
+		n, _, rerr = syscall.Recvfrom(int(fd), b[:], syscall.MSG_PEEK|syscall.MSG_DONTWAIT)
+		return true
+	}); err != nil {
+		return 0, err
+	}
+	return n, rerr
 }
 
 // SetCork sets TCP_CORK on a client socket: while it is on, the kernel

@@ -80,14 +80,11 @@ func (c *Conn) verifyLogin(cred Credential, salt []byte, plugin string, respp *[
 	default:
 		// Unknown or unsupported plugin (or a client without plugin auth
 		// that sent an old-style response): ask for mysql_native_password.
-		if err := c.writeFlush(AppendAuthSwitch(nil, NativePassword, salt)); err != nil {
-			return cred, false, err
-		}
-		r, err := c.ReadPacket(4096)
+		r, err := c.SwitchToNative(salt)
 		if err != nil {
 			return cred, false, err
 		}
-		resp = append([]byte(nil), r...)
+		resp = r
 		*respp = resp
 		var st1 []byte
 		st1, ok = cred.VerifyNative(salt, resp)
@@ -96,6 +93,20 @@ func (c *Conn) verifyLogin(cred Credential, salt []byte, plugin string, respp *[
 		}
 	}
 	return cred, ok, nil
+}
+
+// SwitchToNative asks the client to authenticate again with
+// mysql_native_password over salt (an AuthSwitchRequest) and returns its
+// answer, a copy of at most 4 KiB.
+func (c *Conn) SwitchToNative(salt []byte) ([]byte, error) {
+	if err := c.writeFlush(AppendAuthSwitch(nil, NativePassword, salt)); err != nil {
+		return nil, err
+	}
+	r, err := c.ReadPacket(4096)
+	if err != nil {
+		return nil, err
+	}
+	return append([]byte(nil), r...), nil
 }
 
 func (c *Conn) writeFlush(p []byte) error {

@@ -267,17 +267,9 @@ func (s *session) handshake() error {
 	s.caps = hr.Caps & caps
 	resp := hr.AuthResponse
 	if hr.AuthPlugin != "" && hr.AuthPlugin != wire.NativePassword {
-		if err := s.c.WritePacket(wire.AppendAuthSwitch(nil, wire.NativePassword, salt)); err != nil {
+		if resp, err = s.c.SwitchToNative(salt); err != nil {
 			return err
 		}
-		if err := s.c.Flush(); err != nil {
-			return err
-		}
-		r, err := s.c.ReadPacket(4096)
-		if err != nil {
-			return err
-		}
-		resp = append([]byte(nil), r...)
 	}
 	pw, isAdmin, isStats := s.a.Login(hr.User)
 	using := "YES"
