@@ -56,18 +56,11 @@ func (l *Lab) Failover(ctx context.Context, w io.Writer) (*FailoverReport, error
 	if l.ProxyPID(to) == 0 || l.Health(to) != "0" {
 		return nil, fmt.Errorf("lab: core %s is not serving (health %s): nothing could take over; see `sqlgate-lab status`", to, l.Health(to))
 	}
-	o := l.ClientLoad()
-	o.Duration = time.Minute
-	ld, err := load.Start(ctx, o)
+	ld, err := l.warmLoad(ctx, w, 2*time.Second, true)
 	if err != nil {
 		return nil, err
 	}
 	defer ld.Stop()
-	fmt.Fprintf(w, "load: %d workers writing numbered rows through %s from %s\n", ld.Options().Workers, o.Addr, o.NetNS)
-	time.Sleep(2 * time.Second)
-	if r := ld.Report(); r.Writes == 0 {
-		return nil, fmt.Errorf("lab: the load wrote nothing in 2s before the fault (connect errors: %d, last: %s; failures: %v)", r.ConnectRetries, r.LastConnectError, r.TopErrors(3))
-	}
 	r := &FailoverReport{From: from, To: to}
 	kill := time.Now()
 	r.Killed = kill
@@ -187,18 +180,11 @@ func (l *Lab) Promote(ctx context.Context, w io.Writer) (*PromoteReport, error) 
 	if old.PID() == 0 {
 		return nil, fmt.Errorf("lab: the primary %s is not running; see `sqlgate-lab status`", old.Name)
 	}
-	o := l.ClientLoad()
-	o.Duration = time.Minute
-	ld, err := load.Start(ctx, o)
+	ld, err := l.warmLoad(ctx, w, 1500*time.Millisecond, false)
 	if err != nil {
 		return nil, err
 	}
 	defer ld.Stop()
-	fmt.Fprintf(w, "load: %d workers writing numbered rows through %s\n", ld.Options().Workers, o.Addr)
-	time.Sleep(1500 * time.Millisecond)
-	if r := ld.Report(); r.Writes == 0 {
-		return nil, fmt.Errorf("lab: the load wrote nothing in 1.5s before the fault (connect errors: %d, last: %s; failures: %v)", r.ConnectRetries, r.LastConnectError, r.TopErrors(3))
-	}
 	r := &PromoteReport{Old: old.Name, Writers: map[string][]string{}}
 	kill := time.Now()
 	r.Killed = kill
@@ -288,4 +274,28 @@ func (r *PromoteReport) Print(w io.Writer) {
 	for _, p := range Proxies {
 		fmt.Fprintf(w, "  writer on %-4s %s\n", p, strings.Join(r.Writers[p], ", "))
 	}
+}
+
+// warmLoad starts the lab's client load (for up to a minute) and lets it
+// run for warm before a fault, failing if it wrote nothing by then: a
+// measurement of a fault needs writes on both sides of it. showNS names
+// the namespace the load runs in.
+func (l *Lab) warmLoad(ctx context.Context, w io.Writer, warm time.Duration, showNS bool) (*load.Load, error) {
+	o := l.ClientLoad()
+	o.Duration = time.Minute
+	ld, err := load.Start(ctx, o)
+	if err != nil {
+		return nil, err
+	}
+	from := ""
+	if showNS {
+		from = " from " + o.NetNS
+	}
+	fmt.Fprintf(w, "load: %d workers writing numbered rows through %s%s\n", ld.Options().Workers, o.Addr, from)
+	time.Sleep(warm)
+	if r := ld.Report(); r.Writes == 0 {
+		ld.Stop()
+		return nil, fmt.Errorf("lab: the load wrote nothing in %v before the fault (connect errors: %d, last: %s; failures: %v)", warm, r.ConnectRetries, r.LastConnectError, r.TopErrors(3))
+	}
+	return ld, nil
 }
