@@ -174,33 +174,37 @@ func Evaluate(r *Results) []Goal {
 		}
 	}
 	cpu := func(s *SysbenchRow) float64 { return s.CPUvsProxySQL }
-	m := "proxy CPU µs/query at 1 thread, sqlgate / ProxySQL"
-	if w, where, n := worst(func(s *SysbenchRow) bool { return s.Threads == 1 }, cpu, true); !havePS {
-		na(m, "≤ 1.0", noPS)
-	} else if n == 0 {
-		na(m, "≤ 1.0", "not measured")
-	} else {
-		check(m, "≤ 1.0", w, w <= 1.0, fmt.Sprintf("worst %.2f (%s) of %d rows", w, where, n))
+	qps := func(s *SysbenchRow) float64 { return s.QPSvsProxySQL }
+	for _, g := range []struct {
+		measure, target string
+		limit           float64
+		atMost          bool // the ratio must stay at or below limit (CPU), else at or above (QPS)
+		sel             func(*SysbenchRow) bool
+		val             func(*SysbenchRow) float64
+	}{
+		{"proxy CPU µs/query at 1 thread, sqlgate / ProxySQL", "≤ 1.0", 1.0, true,
+			func(s *SysbenchRow) bool { return s.Threads == 1 }, cpu},
+		{"proxy CPU µs/query, sqlgate / ProxySQL, 4 and 32 threads, point_select and read_only", "≤ 0.85", 0.85, true,
+			func(s *SysbenchRow) bool {
+				return (s.Threads == 4 || s.Threads == 32) && (s.Workload == "point_select" || s.Workload == "read_only")
+			}, cpu},
+		{"QPS, sqlgate / ProxySQL, every row", "≥ 1.0", 1.0, false, func(*SysbenchRow) bool { return true }, qps},
+	} {
+		w, where, n := worst(g.sel, g.val, g.atMost)
+		switch {
+		case !havePS:
+			na(g.measure, g.target, noPS)
+		case n == 0:
+			na(g.measure, g.target, "not measured")
+		default:
+			ok := w >= g.limit
+			if g.atMost {
+				ok = w <= g.limit
+			}
+			check(g.measure, g.target, w, ok, fmt.Sprintf("worst %.2f (%s) of %d rows", w, where, n))
+		}
 	}
-	m = "proxy CPU µs/query, sqlgate / ProxySQL, 4 and 32 threads, point_select and read_only"
-	if w, where, n := worst(func(s *SysbenchRow) bool {
-		return (s.Threads == 4 || s.Threads == 32) && (s.Workload == "point_select" || s.Workload == "read_only")
-	}, cpu, true); !havePS {
-		na(m, "≤ 0.85", noPS)
-	} else if n == 0 {
-		na(m, "≤ 0.85", "not measured")
-	} else {
-		check(m, "≤ 0.85", w, w <= 0.85, fmt.Sprintf("worst %.2f (%s) of %d rows", w, where, n))
-	}
-	m = "QPS, sqlgate / ProxySQL, every row"
-	if w, where, n := worst(func(*SysbenchRow) bool { return true }, func(s *SysbenchRow) float64 { return s.QPSvsProxySQL }, false); !havePS {
-		na(m, "≥ 1.0", noPS)
-	} else if n == 0 {
-		na(m, "≥ 1.0", "not measured")
-	} else {
-		check(m, "≥ 1.0", w, w >= 1.0, fmt.Sprintf("worst %.2f (%s) of %d rows", w, where, n))
-	}
-	m = "RSS per idle client connection"
+	m := "RSS per idle client connection"
 	var idleSG, idlePS *IdleRow
 	for i := range r.Idle {
 		switch r.Idle[i].Target {
