@@ -236,7 +236,8 @@ func (s *Session) run(rt *runtime.Snapshot, hg int, pkt []byte, kind wire.ReplyK
 		ri, err := s.roundTrip(rt, bc, pkt, kind)
 		stop()
 		if err != nil {
-			canRetry := fresh && attempt < info.MaxRetries(rt.Vars.QueryRetriesOnFailure) && info.RetrySafe()
+			var unsent unsentError
+			canRetry := fresh && attempt < info.MaxRetries(rt.Vars.QueryRetriesOnFailure) && (info.RetrySafe() || errors.As(err, &unsent))
 			if err = s.failed(hg, bc, ri, err, canRetry); errors.Is(err, errRetry) {
 				continue
 			}
@@ -246,6 +247,13 @@ func (s *Session) run(rt *runtime.Snapshot, hg int, pkt []byte, kind wire.ReplyK
 		return nil
 	}
 }
+
+// unsentError is a statement the backend connection would not take (the
+// server had closed it, as wait_timeout does, between the pool's liveness
+// check and the write). A server runs a statement only once it has
+// received all of it, so this one did not run, whatever it was: it may be
+// retried on a new connection like a read.
+type unsentError struct{ wire.ServerIOError }
 
 // errRetry tells run's caller loop to try again on a new connection.
 var errRetry = errors.New("retry")
@@ -285,7 +293,7 @@ func (s *Session) roundTrip(rt *runtime.Snapshot, bc *backend.Conn, pkt []byte, 
 	s.setRunning(bc)
 	defer s.setRunning(nil)
 	if err := bc.Send(pkt); err != nil {
-		return wire.Reply{}, wire.ServerIOError{Err: err}
+		return wire.Reply{}, unsentError{wire.ServerIOError{Err: err}}
 	}
 	bc.Server.Queries.Add(1)
 	bc.Server.BytesSent.Add(int64(len(pkt)))
