@@ -236,3 +236,49 @@ func TestClusterWrongCredentials(t *testing.T) {
 		t.Errorf("the refusal was logged %d times, want once per state change:\n%s", n, b.logs)
 	}
 }
+
+// TestClusterDriftView: stats_sqlgate_cluster_drift says, per peer and
+// module, whether it matches, since when it differs and why it does not
+// sync: in sync after converging; differing with the reason when a module's
+// sync is switched off; unreachable with the error when the peer dies.
+func TestClusterDriftView(t *testing.T) {
+	nodes := startCluster(t, buildBinary(t), []string{"coreA", "coreB"}, 2, nil)
+	a, b := nodes[0], nodes[1]
+	converge(t, nodes, "mysql_query_rules", 5*time.Second)
+	drift := func(n *clusterNode, peer *clusterNode, module string) string {
+		return n.must(fmt.Sprintf("SELECT state, reason, differs_since > 0, local_checksum = peer_checksum FROM stats_sqlgate_cluster_drift WHERE port=%d AND name='%s'", peer.admin, module))
+	}
+	waitFor(t, "every module of coreB in sync on coreA", 5*time.Second, func() bool {
+		out := a.must(fmt.Sprintf("SELECT state, COUNT(*) FROM stats_sqlgate_cluster_drift WHERE port=%d GROUP BY state", b.admin))
+		return out == "in sync\t7"
+	})
+
+	// Switch query-rule sync off (admin variables carry it to coreB), then
+	// change the rules on coreA: both sides say they differ and why.
+	a.must("SET admin-cluster_mysql_query_rules_diffs_before_sync=0; LOAD ADMIN VARIABLES TO RUNTIME")
+	converge(t, nodes, "admin_variables", 5*time.Second)
+	a.must("INSERT INTO mysql_query_rules (rule_id, active, match_digest, apply) VALUES (7, 1, '^DRIFT', 1); LOAD MYSQL QUERY RULES TO RUNTIME")
+	want := "differs\tnot syncing: admin-cluster_mysql_query_rules_diffs_before_sync=0\t1\t0"
+	for _, side := range [][2]*clusterNode{{a, b}, {b, a}} {
+		waitFor(t, side[0].name+"'s drift row for "+side[1].name, 5*time.Second, func() bool {
+			return drift(side[0], side[1], "mysql_query_rules") == want
+		})
+	}
+	// The stats user reads it too: it is a stats table.
+	if out, err := b.sqlAs("stats", "stats", fmt.Sprintf("SELECT state FROM stats.stats_sqlgate_cluster_drift WHERE port=%d AND name='mysql_query_rules'", a.admin)); out != "differs" {
+		t.Errorf("the stats user sees %q (%v)", out, err)
+	}
+
+	// Sync on again: the rows match again, and the reason is gone.
+	a.must("SET admin-cluster_mysql_query_rules_diffs_before_sync=3; LOAD ADMIN VARIABLES TO RUNTIME")
+	converge(t, nodes, "mysql_query_rules", 5*time.Second)
+	waitFor(t, "query rules in sync again", 5*time.Second, func() bool {
+		return drift(b, a, "mysql_query_rules") == "in sync\t\t0\t1"
+	})
+
+	// coreB dies: coreA shows every module of it unreachable, with the error.
+	b.kill()
+	waitFor(t, "coreB unreachable in coreA's drift view", 5*time.Second, func() bool {
+		return strings.HasPrefix(drift(a, b, "mysql_query_rules"), "unreachable\tunable to connect")
+	})
+}

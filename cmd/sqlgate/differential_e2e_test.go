@@ -49,8 +49,8 @@ type difference struct {
 // differently; the README's "Where sqlgate differs from ProxySQL" section
 // summarizes it.
 var intentionalDifferences = []difference{
-	{stmt: `(?i)^SHOW TABLES (FROM|IN) stats$`, sqlgate: `^stats_mysql_server_status_changes$`,
-		reason: "sqlgate's own table: every automatic server state change, how often and why (ProxySQL only logs them)"},
+	{stmt: `(?i)^SHOW TABLES (FROM|IN) stats$`, sqlgate: `^stats_(mysql_server_status_changes|sqlgate_cluster_drift)$`,
+		reason: "sqlgate's own tables: every automatic server state change, how often and why (ProxySQL only logs them); per peer and module, whether it matches and why it does not sync"},
 	{stmt: `(?i)^SHOW TABLES FROM disk$`, sqlgate: `^sqlgate_config_(epochs|history)$`,
 		reason: "sqlgate saves each module's checksum epoch with the configuration, so a restarted node tells peers how old its configuration really is, and keeps the history of configuration changes (SQLGATE CONFIG DIFF/RESTORE)"},
 	{stmt: `(?i)^SELECT CONFIG FILE$`, edit: [2]string{`mysql_query_rules_fast_routing:\\n\(\\n.*?\\n\)\\n`, ""},

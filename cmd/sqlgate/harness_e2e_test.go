@@ -216,10 +216,13 @@ func (p *proxy) kill() {
 
 // sql runs statements with the mariadb CLI on the admin port and returns
 // the tab-separated rows.
-func (p *proxy) sql(q string) (string, error) {
+func (p *proxy) sql(q string) (string, error) { return p.sqlAs("admin", "admin", q) }
+
+// sqlAs is sql as another admin-port user (e.g. stats:stats).
+func (p *proxy) sqlAs(user, password, q string) (string, error) {
 	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
 	defer cancel()
-	out, err := exec.CommandContext(ctx, "mariadb", "-h127.0.0.1", "-P"+strconv.Itoa(p.admin), "-uadmin", "-padmin",
+	out, err := exec.CommandContext(ctx, "mariadb", "-h127.0.0.1", "-P"+strconv.Itoa(p.admin), "-u"+user, "-p"+password,
 		"-N", "-B", "-e", q).CombinedOutput()
 	return strings.TrimSpace(string(out)), err
 }

@@ -1,8 +1,6 @@
 package main
 
 import (
-	"os/exec"
-	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -71,9 +69,8 @@ func TestConfigHistoryAcrossTheCluster(t *testing.T) {
 	if got := a.must(history); strings.Count(got, "\n") != 2 {
 		t.Fatalf("coreA history after a restart:\n%s", got)
 	}
-	out, err := exec.Command("mariadb", "-h127.0.0.1", "-P"+strconv.Itoa(a.admin), "-ustats", "-pstats", "-N", "-B",
-		"-e", "SELECT COUNT(*) FROM sqlgate_config_history").CombinedOutput()
-	if err == nil || !strings.Contains(string(out), "no such table") {
+	out, err := a.sqlAs("stats", "stats", "SELECT COUNT(*) FROM sqlgate_config_history")
+	if err == nil || !strings.Contains(out, "no such table") {
 		t.Fatalf("the stats user reads the history: %v %s", err, out)
 	}
 }

@@ -4,6 +4,7 @@ import (
 	"context"
 	"net"
 	"strconv"
+	"strings"
 	"testing"
 	"time"
 )
@@ -30,11 +31,14 @@ func TestBackoff(t *testing.T) {
 	}
 }
 
-// local is this node for the decision tests: only IsSelf matters.
-type local struct{ self string }
+// local is this node for the decision tests: IsSelf and Checksums matter.
+type local struct {
+	self string
+	own  map[string]Value
+}
 
 func (l local) ClusterConfig() Config       { return Config{} }
-func (l local) Checksums() map[string]Value { return nil }
+func (l local) Checksums() map[string]Value { return l.own }
 func (l local) Version() string             { return "" }
 func (l local) NodeUUID() string            { return "" }
 func (l local) AdminIfaces() string         { return "" }
@@ -94,7 +98,7 @@ func TestVersionOneRule(t *testing.T) {
 				cl.nodes[p.addr] = n
 			}
 			n := cl.nodes[c.from]
-			got := cl.versionOne(n, m, c.own, *n.records[m], 3)
+			got, _ := cl.versionOne(n, m, c.own, *n.records[m], 3)
 			switch {
 			case c.want == "" && got != nil:
 				t.Errorf("pulls from %s, want no pull", got.n.peer.addr())
@@ -104,5 +108,75 @@ func TestVersionOneRule(t *testing.T) {
 				t.Errorf("pulls from %s, want %s", got.n.peer.addr(), c.want)
 			}
 		})
+	}
+}
+
+// TestPendingReason: why a module that does not pull stays different.
+func TestPendingReason(t *testing.T) {
+	const m = MySQLQueryRules
+	for _, c := range []struct {
+		name     string
+		own      Value
+		peer     Value
+		diff     uint64
+		conflict string
+		want     string // a substring; "" for none
+	}{
+		{"equal", Value{2, 10, "A"}, Value{3, 10, "A"}, 0, "", ""},
+		{"waiting for diff checks", Value{2, 10, "A"}, Value{3, 20, "B"}, 1, "", "differs for 1 of the 3 checks admin-cluster_mysql_query_rules_diffs_before_sync"},
+		{"boot configuration", Value{2, 10, "A"}, Value{1, 20, "B"}, 5, "version1", "version 1), which is never synced from; run LOAD MYSQL QUERY RULES TO RUNTIME"},
+		{"peer older", Value{2, 30, "A"}, Value{3, 20, "B"}, 5, "", "the peer's epoch 20 is older than ours (30)"},
+		{"tie kept", Value{2, 30, "B"}, Value{3, 30, "A"}, 5, "tie-lost", "ours is kept"},
+		{"tie pulled", Value{2, 30, "A"}, Value{3, 30, "B"}, 5, "tie", "pulling the peer's"},
+	} {
+		got := pendingReason(m, c.own, record{Value: c.peer, diffCheck: c.diff}, 3, c.conflict)
+		if c.want == "" && got != "" || !strings.Contains(got, c.want) {
+			t.Errorf("%s: reason %q, want %q", c.name, got, c.want)
+		}
+	}
+}
+
+// TestDrift: the drift rows of peers in sync, differing and unreachable.
+func TestDrift(t *testing.T) {
+	own := map[string]Value{MySQLQueryRules: {2, 100, "A"}, MySQLUsers: {2, 100, "U"}}
+	cl := &Cluster{local: local{own: own}, nodes: map[string]*node{}}
+	since := time.Unix(1700000000, 0)
+	cl.nodes["h:1"] = &node{peer: Peer{Hostname: "h", Port: 1}, records: map[string]*record{
+		MySQLQueryRules: {Value: Value{3, 200, "B"}, diffCheck: 4, differSince: since, reason: "pull from h:1 failed: boom"},
+		MySQLUsers:      {Value: Value{2, 100, "U"}},
+	}}
+	cl.nodes["h:2"] = &node{peer: Peer{Hostname: "h", Port: 2}, records: map[string]*record{}, status: "unable to connect: refused", statusSince: since}
+	got := cl.Drift()
+	if len(got) != 2+len(Modules) {
+		t.Fatalf("%d rows, want %d: %+v", len(got), 2+len(Modules), got)
+	}
+	if d := got[0]; d.Port != 1 || d.Name != MySQLQueryRules || d.State != DriftDiffers || d.DifferSince != since.Unix() ||
+		d.Reason != "pull from h:1 failed: boom" || d.Local.Checksum != "A" || d.Peer.Checksum != "B" {
+		t.Errorf("differing row: %+v", d)
+	}
+	if d := got[1]; d.Name != MySQLUsers || d.State != DriftInSync || d.Reason != "" || d.DifferSince != 0 {
+		t.Errorf("matching row: %+v", d)
+	}
+	for _, d := range got[2:] {
+		if d.Port != 2 || d.State != DriftUnreachable || d.Reason != "unable to connect: refused" || d.DifferSince != since.Unix() {
+			t.Errorf("unreachable row: %+v", d)
+		}
+	}
+}
+
+// TestRecordCount: differSince starts with the first differing check and
+// ends when the checksums match again.
+func TestRecordCount(t *testing.T) {
+	r := &record{Value: Value{Checksum: "B"}}
+	t0 := time.Unix(100, 0)
+	r.count("A", t0)
+	r.count("A", t0.Add(time.Second))
+	if r.diffCheck != 2 || !r.differSince.Equal(t0) {
+		t.Fatalf("after two differing checks: diffCheck %d since %v", r.diffCheck, r.differSince)
+	}
+	r.reason = "x"
+	r.count("B", t0.Add(2*time.Second))
+	if r.diffCheck != 0 || !r.differSince.IsZero() || r.reason != "" {
+		t.Fatalf("after a match: %+v", r)
 	}
 }

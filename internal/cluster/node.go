@@ -1,6 +1,7 @@
 package cluster
 
 import (
+	"cmp"
 	"context"
 	"fmt"
 	"log/slog"
@@ -86,6 +87,24 @@ type record struct {
 	diffCheck   uint64
 	lastChanged time.Time
 	lastUpdated time.Time
+	// differSince is when the peer's checksum stopped matching this
+	// node's (zero while they match); reason is why the last decision
+	// did not make them match, as the drift view shows it.
+	differSince time.Time
+	reason      string
+}
+
+// count records one more check of r against own: diffCheck counts the
+// checks the two have differed for, and differSince when that began.
+func (r *record) count(own string, now time.Time) {
+	if r.Checksum == own {
+		r.diffCheck, r.differSince, r.reason = 0, time.Time{}, ""
+		return
+	}
+	r.diffCheck++
+	if r.differSince.IsZero() {
+		r.differSince = now
+	}
 }
 
 // node is one peer being monitored.
@@ -301,12 +320,7 @@ func (c *Cluster) update(n *node, rows [][]*string, own map[string]Value, cfg Co
 		// that it differs from the cores even when only it changed.
 		for name, r := range n.records {
 			r.lastUpdated = now
-			switch {
-			case r.Checksum == own[name].Checksum:
-				r.diffCheck = 0
-			default:
-				r.diffCheck++
-			}
+			r.count(own[name].Checksum, now)
 		}
 		return
 	}
@@ -328,7 +342,7 @@ func (c *Cluster) update(n *node, rows [][]*string, own map[string]Value, cfg Co
 		r.lastUpdated = now
 		sum := deref(row[3])
 		if sum != r.Checksum {
-			r.Checksum, r.lastChanged, r.diffCheck = sum, now, 1
+			r.Checksum, r.lastChanged, r.diffCheck = sum, now, 0
 			tail := "Not syncing yet ..."
 			if cfg.Diffs[diffModule(name)] == 0 {
 				tail = fmt.Sprintf("Not syncing due to 'admin-cluster_%s_diffs_before_sync=0'.", diffModule(name))
@@ -339,12 +353,8 @@ func (c *Cluster) update(n *node, rows [][]*string, own map[string]Value, cfg Co
 				c.info(fmt.Sprintf("Cluster: checksum for %s from peer %s:%d matches with local checksum %s , we won't sync.",
 					name, n.peer.Hostname, n.peer.Port, sum))
 			}
-		} else {
-			r.diffCheck++
 		}
-		if sum == own[name].Checksum {
-			r.diffCheck = 0
-		}
+		r.count(own[name].Checksum, now)
 	}
 }
 
@@ -480,14 +490,13 @@ func (c *Cluster) choosePeer(module string, d int) (*candidate, bool) {
 }
 
 // decide runs wantsSync for every module after a peer's records changed, and
-// pulls synchronously (c.mu is held by the caller).
+// pulls synchronously (c.mu is held by the caller). Each module's outcome is
+// recorded on the peer's record as the reason the drift view shows, so the
+// view says what this code decided rather than a guess made beside it.
 func (c *Cluster) decide(n *node, cfg Config) {
 	own := c.local.Checksums()
 	for _, m := range decideOrder {
 		d := cfg.Diffs[diffModule(m)]
-		if d <= 0 {
-			continue
-		}
 		c.dataMu.Lock()
 		r := n.records[m]
 		var p record
@@ -499,7 +508,12 @@ func (c *Cluster) decide(n *node, cfg Config) {
 			continue
 		}
 		o := own[m]
+		if d <= 0 {
+			c.setReason(n, m, fmt.Sprintf("not syncing: admin-cluster_%s_diffs_before_sync=0", diffModule(m)))
+			continue
+		}
 		ok, conflict := wantsSync(o, &p, d)
+		reason := pendingReason(m, o, p, d, conflict)
 		name := m
 		if m == MySQLServersV2 {
 			name = MySQLServers // ProxySQL prints the v2 module this way
@@ -509,7 +523,7 @@ func (c *Cluster) decide(n *node, cfg Config) {
 			conflict = "" // the version-one rule explains itself below
 		}
 		if !ok && cfg.VersionOneRule && p.Version <= 1 && p.Checksum != o.Checksum && p.diffCheck >= uint64(d) {
-			cand = c.versionOne(n, m, o, p, d)
+			cand, reason = c.versionOne(n, m, o, p, d)
 			ok = cand != nil
 		} else if !ok && cfg.VersionOneRule && p.Version > 1 && p.Checksum != o.Checksum && p.diffCheck >= uint64(d) && !c.isCore() && !c.peerHas(m, o.Checksum) {
 			// A satellite follows the cores even when its own configuration
@@ -543,6 +557,7 @@ func (c *Cluster) decide(n *node, cfg Config) {
 			}
 		}
 		if !ok {
+			c.setReason(n, m, reason)
 			continue
 		}
 		if cand == nil {
@@ -550,33 +565,66 @@ func (c *Cluster) decide(n *node, cfg Config) {
 				n.peer.Hostname, n.peer.Port, name, p.Version, p.Epoch, p.diffCheck, o.Version, o.Epoch))
 			var found bool
 			if cand, found = c.choosePeer(m, d); !found {
+				c.setReason(n, m, "sync postponed: a peer with a newer epoch has not yet differed for admin-cluster_"+diffModule(m)+"_diffs_before_sync checks")
 				continue
 			}
 		}
 		c.info(fmt.Sprintf("Cluster: detected peer %s:%d with %s version %d, epoch %d", cand.n.peer.Hostname, cand.n.peer.Port, m, cand.rec.Version, cand.rec.Epoch))
-		if err := c.pull(m, cand, cfg, o); err != nil {
-			c.Pulls.add(m + "/failure")
-			c.setPullErr(cand.n, m, "pull of "+m+" failed: "+err.Error())
-			// As ProxySQL: a failed pull waits a second before the next.
-			c.pause(time.Second)
+		if !c.pullAndRecord(n, m, cand, func() error { return c.pull(m, cand, cfg, o) }) {
 			continue
 		}
-		c.Pulls.add(m + "/success")
-		c.setPullErr(cand.n, m, "")
 		own = c.local.Checksums()
 		if m == ProxySQLServers {
 			return // the peer list may have changed under us
 		}
 	}
 	// Algorithm 1 also follows the peers' runtime servers when v2 agreed.
-	if cfg.algorithm() == 1 && cfg.Diffs[MySQLServers] > 0 {
-		c.decideRuntimeServers(n, cfg, own)
+	c.decideRuntimeServers(n, cfg, own)
+}
+
+// pullAndRecord runs one pull of module m from cand for a decision made on
+// peer n, and records its outcome: the pull counters, the candidate's pull
+// error and n's drift reason. As ProxySQL, a failed pull waits a second
+// before the next.
+func (c *Cluster) pullAndRecord(n *node, m string, cand *candidate, pull func() error) bool {
+	from := cand.n.peer.addr()
+	if err := pull(); err != nil {
+		c.Pulls.add(m + "/failure")
+		c.setPullErr(cand.n, m, "pull of "+m+" failed: "+err.Error())
+		c.setReason(n, m, "pull from "+from+" failed: "+err.Error())
+		c.pause(time.Second)
+		return false
 	}
+	c.Pulls.add(m + "/success")
+	c.setPullErr(cand.n, m, "")
+	c.setReason(n, m, "pulled from "+from+"; the next check compares again")
+	return true
+}
+
+// pendingReason says why a module that wantsSync did not pull stays
+// different from the peer's p; decide overrides it where a sqlgate rule
+// (version one, satellites) or the pull itself decides.
+func pendingReason(m string, o Value, p record, d int, conflict string) string {
+	switch {
+	case p.Checksum == o.Checksum:
+		return ""
+	case p.diffCheck < uint64(d):
+		return fmt.Sprintf("differs for %d of the %d checks admin-cluster_%s_diffs_before_sync waits before a sync", p.diffCheck, d, diffModule(m))
+	case conflict == "tie":
+		return fmt.Sprintf("equal epochs (%d): pulling the peer's, the higher checksum wins ties", p.Epoch)
+	case conflict == "tie-lost":
+		return fmt.Sprintf("equal epochs (%d): ours is kept, the higher checksum wins ties; the peer syncs from this node", p.Epoch)
+	case p.Version <= 1:
+		return fmt.Sprintf("the peer runs its boot configuration (version 1), which is never synced from; run %s on the node whose configuration is right", LoadCommand(m))
+	case o.Version > 1 && p.Epoch < o.Epoch:
+		return fmt.Sprintf("the peer's epoch %d is older than ours (%d): it syncs from a node with the newer configuration", p.Epoch, o.Epoch)
+	}
+	return fmt.Sprintf("differs; no sync rule applies (peer version %d, epoch %d; ours version %d, epoch %d)", p.Version, p.Epoch, o.Version, o.Epoch)
 }
 
 // decideRuntimeServers decides the runtime mysql_servers module on its own,
 // when the mysql_servers_v2 checksums agree (otherwise the v2 pull brings
-// the servers along).
+// the servers along). Only algorithm 1 syncs it.
 func (c *Cluster) decideRuntimeServers(n *node, cfg Config, own map[string]Value) {
 	d := cfg.Diffs[MySQLServers]
 	c.dataMu.Lock()
@@ -587,24 +635,39 @@ func (c *Cluster) decideRuntimeServers(n *node, cfg Config, own map[string]Value
 		p = *r
 	}
 	c.dataMu.Unlock()
-	if r == nil || v2 != nil && v2.Checksum != own[MySQLServersV2].Checksum {
-		return // the v2 pull handles it
+	switch {
+	case r == nil:
+		return
+	case d <= 0:
+		c.setReason(n, MySQLServers, "not syncing: admin-cluster_mysql_servers_diffs_before_sync=0")
+		return
+	case cfg.algorithm() != 1:
+		c.setReason(n, MySQLServers, fmt.Sprintf("not synced on its own with admin-cluster_mysql_servers_sync_algorithm=%d: mysql_servers_v2 carries the configuration, the monitor sets the runtime state", cfg.algorithm()))
+		return
+	case v2 != nil && v2.Checksum != own[MySQLServersV2].Checksum:
+		c.setReason(n, MySQLServers, "synced with mysql_servers_v2, which differs")
+		return
 	}
-	if ok, _ := wantsSync(own[MySQLServers], &p, d); !ok {
+	ok, conflict := wantsSync(own[MySQLServers], &p, d)
+	if !ok {
+		c.setReason(n, MySQLServers, pendingReason(MySQLServers, own[MySQLServers], p, d, conflict))
 		return
 	}
 	cand, found := c.choosePeer(MySQLServers, d)
 	if !found {
+		c.setReason(n, MySQLServers, "sync postponed: a peer with a newer epoch has not yet differed for admin-cluster_mysql_servers_diffs_before_sync checks")
 		return
 	}
-	if err := c.pullRuntimeServers(cand, cfg, own[MySQLServers]); err != nil {
-		c.Pulls.add(MySQLServers + "/failure")
-		c.setPullErr(cand.n, MySQLServers, "pull of mysql_servers failed: "+err.Error())
-		c.pause(time.Second)
-		return
+	c.pullAndRecord(n, MySQLServers, cand, func() error { return c.pullRuntimeServers(cand, cfg, own[MySQLServers]) })
+}
+
+// setReason records why module m still differs from peer n's.
+func (c *Cluster) setReason(n *node, m, reason string) {
+	c.dataMu.Lock()
+	if r := n.records[m]; r != nil {
+		r.reason = reason
 	}
-	c.Pulls.add(MySQLServers + "/success")
-	c.setPullErr(cand.n, MySQLServers, "")
+	c.dataMu.Unlock()
 }
 
 // setStatus records why a peer check or pull fails, logging once per
@@ -681,17 +744,77 @@ func (c *Cluster) Checksums() []PeerChecksum {
 				Epoch: r.Epoch, Checksum: r.Checksum, ChangedAt: unix(r.lastChanged), UpdatedAt: unix(r.lastUpdated), DiffCheck: r.diffCheck})
 		}
 	}
-	sort.Slice(out, func(i, j int) bool {
-		a, b := out[i], out[j]
-		if a.Hostname != b.Hostname {
-			return a.Hostname < b.Hostname
-		}
-		if a.Port != b.Port {
-			return a.Port < b.Port
-		}
-		return a.Name < b.Name
+	slices.SortFunc(out, func(a, b PeerChecksum) int {
+		return byPeerModule(a.Hostname, a.Port, a.Name, b.Hostname, b.Port, b.Name)
 	})
 	return out
+}
+
+// ModuleDrift is one stats_sqlgate_cluster_drift row: how one peer's module
+// compares with this node's, and why it is not syncing.
+type ModuleDrift struct {
+	Hostname    string
+	Port        int
+	Name        string
+	State       string // DriftInSync, DriftDiffers or DriftUnreachable
+	Local, Peer Value
+	DiffCheck   uint64
+	DifferSince int64 // unix seconds; 0 while in sync
+	Reason      string
+}
+
+// The drift states.
+const (
+	DriftInSync      = "in sync"
+	DriftDiffers     = "differs"
+	DriftUnreachable = "unreachable" // the peer's checks fail: its records are stale or absent
+)
+
+// Drift compares every peer's modules with this node's, ordered by peer and
+// module. The reasons are the ones decide recorded; a peer whose checks fail
+// shows why they fail (unreachable, refused login, a different ProxySQL
+// version) for every module.
+func (c *Cluster) Drift() []ModuleDrift {
+	own := c.local.Checksums() // outside dataMu: the admin has its own lock
+	c.dataMu.Lock()
+	defer c.dataMu.Unlock()
+	var out []ModuleDrift
+	for _, n := range c.nodes {
+		for _, m := range Modules {
+			r := n.records[m]
+			if r == nil && n.status == "" {
+				continue // not reported yet
+			}
+			d := ModuleDrift{Hostname: n.peer.Hostname, Port: n.peer.Port, Name: m, Local: own[m]}
+			if r != nil {
+				d.Peer, d.DiffCheck, d.DifferSince, d.Reason = r.Value, r.diffCheck, unix(r.differSince), r.reason
+			}
+			switch {
+			case n.status != "":
+				d.State, d.Reason = DriftUnreachable, n.status
+				if d.DifferSince == 0 {
+					d.DifferSince = unix(n.statusSince)
+				}
+			case r.Checksum == d.Local.Checksum:
+				d.State, d.DifferSince, d.Reason = DriftInSync, 0, ""
+			default:
+				d.State = DriftDiffers
+				if d.Reason == "" {
+					d.Reason = "differs since the last check; the next one decides"
+				}
+			}
+			out = append(out, d)
+		}
+	}
+	slices.SortFunc(out, func(a, b ModuleDrift) int {
+		return byPeerModule(a.Hostname, a.Port, a.Name, b.Hostname, b.Port, b.Name)
+	})
+	return out
+}
+
+// byPeerModule orders per-peer module rows by peer address, then module.
+func byPeerModule(h1 string, p1 int, m1 string, h2 string, p2 int, m2 string) int {
+	return cmp.Or(strings.Compare(h1, h2), cmp.Compare(p1, p2), strings.Compare(m1, m2))
 }
 
 func unix(t time.Time) int64 {
@@ -814,18 +937,18 @@ func peerOrder(a, b Peer) int {
 // versionOne applies Config.VersionOneRule to peer n, whose module m is at
 // version 1 and differs from this node's: it returns the candidate to pull
 // from when n's configuration is the one this node must follow, and nil
-// otherwise, logging why (once, then every 10 × diffs_before_sync checks,
-// as ProxySQL repeats its version-1 warning).
-func (c *Cluster) versionOne(n *node, m string, own Value, p record, d int) *candidate {
+// otherwise, with the reason either way, logging why (once, then every
+// 10 × diffs_before_sync checks, as ProxySQL repeats its version-1 warning).
+func (c *Cluster) versionOne(n *node, m string, own Value, p record, d int) (*candidate, string) {
 	every := uint64(d * 10)
 	report := p.diffCheck == uint64(d) || p.diffCheck%every == 0
-	why := func(reason string) *candidate {
+	why := func(reason string) (*candidate, string) {
 		if report {
 			c.Conflicts.add(m + "/version_one")
 			c.info(fmt.Sprintf("Cluster: peer %s:%d has the boot configuration (version 1) of %s, checksum %s, which differs from ours (version %d, checksum %s); not syncing from it: %s. This message will be repeated every %d checks.",
 				n.peer.Hostname, n.peer.Port, m, p.Checksum, own.Version, own.Checksum, reason, every))
 		}
-		return nil
+		return nil, "the peer runs its boot configuration (version 1); not syncing from it: " + reason
 	}
 	nodes := c.ranked()
 	core := false
@@ -861,7 +984,7 @@ func (c *Cluster) versionOne(n *node, m string, own Value, p record, d int) *can
 		}
 	}
 	if leader == nil {
-		return nil
+		return nil, "the peer runs its boot configuration (version 1) and no core is reachable to follow"
 	}
 	if leader != n {
 		return why(fmt.Sprintf("both run boot configuration; this node follows %s:%d, the first reachable core in proxysql_servers", leader.peer.Hostname, leader.peer.Port))
@@ -878,5 +1001,5 @@ func (c *Cluster) versionOne(n *node, m string, own Value, p record, d int) *can
 		cand.runtime = rt.Value
 	}
 	c.dataMu.Unlock()
-	return cand
+	return cand, "both run boot configuration (version 1): this node is " + role + ", so it takes the peer's"
 }

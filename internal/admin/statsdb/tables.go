@@ -114,6 +114,7 @@ func (t *Tables) Refresh(ctx context.Context, upper string) error {
 		{"STATS_MEMORY_METRICS", t.refreshMemory},
 		{"STATS_MYSQL_SERVER_STATUS_CHANGES", t.refreshTransitions},
 		{"STATS_PROXYSQL_SERVERS", t.refreshClusterStats},
+		{"STATS_SQLGATE_CLUSTER_DRIFT", t.refreshDrift},
 		{"MYSQL_SERVER_CONNECT_LOG", t.refreshMonitorLog("mysql_server_connect_log")},
 		{"MYSQL_SERVER_PING_LOG", t.refreshMonitorLog("mysql_server_ping_log")},
 		{"MYSQL_SERVER_READ_ONLY_LOG", t.refreshMonitorLog("mysql_server_read_only_log")},
@@ -373,6 +374,22 @@ func (t *Tables) refreshClusterStats(ctx context.Context) error {
 	}
 	return t.st.Replace(ctx, "stats.stats_proxysql_servers_status",
 		[]string{"hostname", "port", "weight", "master", "global_version", "check_age_us", "ping_time_us", "checks_OK", "checks_ERR"}, stat)
+}
+
+// refreshDrift fills stats_sqlgate_cluster_drift: per peer and module,
+// whether it matches this node, since when it differs and why it does not
+// sync, as the cluster's decisions recorded it.
+func (t *Tables) refreshDrift(ctx context.Context) error {
+	if t.src.Cluster == nil {
+		return nil
+	}
+	var rows [][]any
+	for _, d := range t.src.Cluster.Drift() {
+		rows = append(rows, []any{d.Hostname, d.Port, d.Name, d.State, d.Local.Version, d.Local.Epoch, d.Local.Checksum,
+			d.Peer.Version, d.Peer.Epoch, d.Peer.Checksum, d.DiffCheck, d.DifferSince, d.Reason})
+	}
+	return t.st.Replace(ctx, "stats.stats_sqlgate_cluster_drift", []string{"hostname", "port", "name", "state",
+		"local_version", "local_epoch", "local_checksum", "peer_version", "peer_epoch", "peer_checksum", "diff_check", "differs_since", "reason"}, rows)
 }
 
 // refreshMonitorLog copies one monitor log from memory into the monitor
