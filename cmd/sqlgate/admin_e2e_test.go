@@ -599,7 +599,7 @@ PROXYSQL RESUME;
 
 // TestRESTAPIMetrics: admin-restapi_enabled serves GET /metrics with
 // ProxySQL's metric names; a busy port fails the LOAD with nothing
-// changed; the web UI, not implemented, is refused.
+// changed, also when the dashboard's port is the busy one.
 func TestRESTAPIMetrics(t *testing.T) {
 	bed := testbed.ForTest(t, testbed.Options{})
 	p := newProxy(t, buildBinary(t), fmt.Sprintf(`mysql_servers = ( { address="127.0.0.1", port=%d, hostgroup=0 } )
@@ -639,7 +639,11 @@ mysql_users = ( { username="app", password="app", default_hostgroup=0 } )`, bed.
 	if _, err := http.Get(fmt.Sprintf("http://127.0.0.1:%d/metrics", port)); err != nil {
 		t.Errorf("a failed LOAD stopped the metrics listener: %v", err)
 	}
-	p.mustFail("SET admin-restapi_port="+strconv.Itoa(port)+"; SET admin-web_enabled='true'; LOAD ADMIN VARIABLES TO RUNTIME", "the web UI is not implemented")
+	p.mustFail("SET admin-restapi_port="+strconv.Itoa(port)+"; SET admin-web_port="+strconv.Itoa(port)+"; SET admin-web_enabled='true'; LOAD ADMIN VARIABLES TO RUNTIME",
+		"admin-web_port: cannot listen on port "+strconv.Itoa(port))
+	if _, err := http.Get(fmt.Sprintf("http://127.0.0.1:%d/metrics", port)); err != nil {
+		t.Errorf("a LOAD that failed on admin-web_port stopped the metrics listener: %v", err)
+	}
 	p.must("SET admin-web_enabled='false'; SET admin-restapi_enabled='false'; LOAD ADMIN VARIABLES TO RUNTIME")
 	if _, err := http.Get(fmt.Sprintf("http://127.0.0.1:%d/metrics", port)); err == nil {
 		t.Error("metrics still served after admin-restapi_enabled=false")

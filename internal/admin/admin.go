@@ -6,9 +6,9 @@
 //
 // Its parts are packages of their own: store (the SQLite database),
 // server (the admin-mysql_ifaces listener and the statement table), codec
-// (rows to and from config structs and files) and statsdb (the views of
-// live state). The admin goroutines own the store; the data path only
-// sees the immutable runtime snapshots the admin publishes.
+// (rows to and from config structs and files), statsdb (the views of live
+// state) and web (the dashboard). The admin goroutines own the store; the
+// data path only sees the immutable runtime snapshots the admin publishes.
 package admin
 
 import (
@@ -31,6 +31,7 @@ import (
 	"sqlgate/internal/admin/server"
 	"sqlgate/internal/admin/statsdb"
 	"sqlgate/internal/admin/store"
+	"sqlgate/internal/admin/web"
 	"sqlgate/internal/backend"
 	"sqlgate/internal/cluster"
 	"sqlgate/internal/config"
@@ -122,6 +123,7 @@ type Admin struct {
 	recorded map[string]string
 
 	srv *server.Server // the admin-mysql_ifaces listeners and their sessions
+	web *web.Server    // the dashboard (admin-web_enabled, admin-web_port)
 }
 
 // Open creates the admin store and brings the configuration up as ProxySQL
@@ -163,10 +165,13 @@ func Open(o Options) (*Admin, error) {
 	}
 	a.cluster = cluster.New(a, o.Log.With("module", "cluster"))
 	a.srv = server.New(adminSessions{a}, o.TLS, o.Log)
+	a.web = web.New(webView{a}, o.TLS, o.Log)
 	a.tables = statsdb.New(st, statsdb.Sources{Stats: o.Stats, Pool: o.Pool, Runtime: o.Runtime, Cluster: a.cluster,
 		Monitor: o.MonitorLogs, Admin: statsView{a}, Started: a.started, Log: o.Log})
 	if err := a.boot(ctx, o, existed); err != nil {
 		a.cluster.Close()
+		a.tables.Close()
+		a.web.Close()
 		st.Close()
 		return nil, err
 	}
@@ -229,6 +234,7 @@ func (a *Admin) boot(ctx context.Context, o Options, existed bool) error {
 func (a *Admin) Close() {
 	a.cluster.Close() // before mu: a pull in progress needs it
 	a.tables.Close()
+	a.web.Close()
 	a.srv.Close()
 	a.mu.Lock()
 	defer a.mu.Unlock()
@@ -424,23 +430,42 @@ func (a *Admin) loadAdminVars(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
-	// Bind first, publish after: a LOAD whose admin-mysql_ifaces cannot
-	// be bound fails and changes nothing, so runtime never shows an
-	// address that is not in force.
+	// Bind first, publish after: a LOAD whose admin-mysql_ifaces,
+	// admin-restapi_port or admin-web_port cannot be bound fails and
+	// changes nothing, so runtime never shows an address that is not in
+	// force. Each listener moved is moved back if a later one fails.
 	old := a.vars.Load()
-	rebound := old != nil && old.MySQLIfaces != v.MySQLIfaces
-	if rebound {
+	var undo []func()
+	fail := func(err error) error {
+		for i := len(undo) - 1; i >= 0; i-- {
+			undo[i]()
+		}
+		return err
+	}
+	if old != nil && old.MySQLIfaces != v.MySQLIfaces {
 		if err := a.srv.Rebind(v.MySQLIfaces, old.MySQLIfaces); err != nil {
 			return fmt.Errorf("global_variables row admin-mysql_ifaces: %w; the admin interface keeps listening on %s", err, old.MySQLIfaces)
 		}
+		undo = append(undo, func() {
+			if err := a.srv.Rebind(old.MySQLIfaces, v.MySQLIfaces); err != nil {
+				a.log.Error("admin-mysql_ifaces: cannot go back to the previous listeners", "ifaces", old.MySQLIfaces, "err", err)
+			}
+		})
+	}
+	var prev map[string]string // the variables in force; none at boot
+	if old != nil {
+		prev = old.Raw
 	}
 	if err := a.tables.ServeMetrics(v.Raw["restapi_enabled"] == "true", atoiOr0(v.Raw["restapi_port"])); err != nil {
-		if rebound {
-			if rerr := a.srv.Rebind(old.MySQLIfaces, v.MySQLIfaces); rerr != nil {
-				a.log.Error("admin-mysql_ifaces: cannot go back to the previous listeners", "ifaces", old.MySQLIfaces, "err", rerr)
-			}
+		return fail(err)
+	}
+	undo = append(undo, func() {
+		if err := a.tables.ServeMetrics(prev["restapi_enabled"] == "true", atoiOr0(prev["restapi_port"])); err != nil {
+			a.log.Error("admin-restapi_port: cannot go back to the previous listener", "port", prev["restapi_port"], "err", err)
 		}
-		return err
+	})
+	if err := a.serveWeb(v.Raw); err != nil {
+		return fail(err)
 	}
 	a.vars.Store(v)
 	a.bump(cluster.AdminVariables, cluster.VariablesChecksum("admin", v.Raw))

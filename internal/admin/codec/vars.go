@@ -141,9 +141,6 @@ func ParseAdminVars(raw map[string]string, version string) (*AdminVars, error) {
 		return nil, fmt.Errorf("global_variables row admin-mysql_ifaces: must not be empty")
 	}
 	v.ReadOnly = v.Raw["read_only"] == "true"
-	if v.Raw["web_enabled"] == "true" {
-		return nil, fmt.Errorf("global_variables row admin-web_enabled: the web UI is not implemented by sqlgate; set it to false (admin-restapi_enabled serves GET /metrics)")
-	}
 	return v, nil
 }
 

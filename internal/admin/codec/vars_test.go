@@ -14,6 +14,9 @@ func TestParseAdminVars(t *testing.T) {
 	if v.Credentials["cluster"] != "secret" || !v.ReadOnly || v.Raw["read_only"] != "true" || v.Raw["version"] != "1.0" {
 		t.Errorf("parsed %+v", v)
 	}
+	if v, err := ParseAdminVars(map[string]string{"web_enabled": "1", "web_port": "6081"}, "1.0"); err != nil || v.Raw["web_enabled"] != "true" {
+		t.Errorf("admin-web_enabled=1: %v, %v", v, err)
+	}
 	for _, bad := range []map[string]string{
 		{"no_such": "1"},
 		{"cluster_check_interval_ms": "5"},
@@ -22,6 +25,9 @@ func TestParseAdminVars(t *testing.T) {
 		{"cluster_username": "cluster", "cluster_password": "x"},
 		{"stats_credentials": "admin:x"},
 		{"read_only": "maybe"},
+		{"web_enabled": "maybe"},
+		{"web_port": "0"},
+		{"web_port": "70000"},
 	} {
 		if _, err := ParseAdminVars(bad, "1.0"); err == nil {
 			t.Errorf("ParseAdminVars(%v) accepted", bad)
