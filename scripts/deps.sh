@@ -6,7 +6,9 @@
 #   scripts/deps.sh lab   what `make lab` needs
 # keepalived and iproute2 (the VIP failover tests, the lab's network
 # namespaces) are only needed as root: without root neither can be used;
-# nor can systemd-analyze and logrotate (the .deb install test).
+# nor can systemd-analyze and logrotate (the .deb install test). chromium
+# (the dashboard test, which skips itself without it outside CI) is
+# installed only as root too.
 set -euo pipefail
 mode=${1:-all}
 case $mode in all | lab) ;; *)
@@ -29,6 +31,9 @@ if [ "$mode" = all ]; then
 	if [ "$(id -u)" = 0 ]; then # the .deb install test (packaging/): unit check, log rotation
 		have systemd-analyze || need+=(systemd)
 		have logrotate || need+=(logrotate)
+		# The dashboard test drives a headless Chromium; without root it
+		# skips itself when chromium is missing (and fails under CI).
+		have chromium || need+=(chromium)
 	fi
 fi
 [ ${#need[@]} -eq 0 ] && exit 0
