@@ -284,15 +284,16 @@ func authResponse(plugin string, cred wire.Credential, salt []byte, tls bool) ([
 	}
 }
 
-// Send writes one command packet (sequence 0) and flushes it. An I/O error
-// marks the connection broken.
+// Send writes one command packet (sequence 0) that has a reply, flushes
+// it and returns once the reply can be read (wire.Conn.FlushAwait). An I/O
+// error marks the connection broken.
 func (c *Conn) Send(p []byte) error {
 	c.Seq = 0
 	if err := c.WritePacket(p); err != nil {
 		c.Broken = true
 		return err
 	}
-	if err := c.Flush(); err != nil {
+	if err := c.FlushAwait(); err != nil {
 		c.Broken = true
 		return err
 	}

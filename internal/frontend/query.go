@@ -228,7 +228,7 @@ func (s *Session) currentHG() int {
 // another connection if it is safe to run twice (mysql-query_retries_on_failure).
 func (s *Session) run(rt *runtime.Snapshot, hg int, pkt []byte, kind wire.ReplyKind, info *stmt.Info) error {
 	for attempt := 0; ; attempt++ {
-		bc, fresh, err := s.backendFor(rt, hg, info.NewConn)
+		bc, fresh, err := s.backendFor(rt, hg, info)
 		if err != nil {
 			return err
 		}
@@ -333,7 +333,11 @@ func (s *Session) score(bc *backend.Conn) int { return s.state.Score(bc, s.user.
 // attached one, or one from the pool. Either way its state is brought in
 // line with the session first. fresh is true for a connection that was not
 // attached before.
-func (s *Session) backendFor(rt *runtime.Snapshot, hg int, newConn bool) (*backend.Conn, bool, error) {
+//
+// info, when not nil, is the statement the connection is for: its rules may
+// ask for a new connection, and a statement that is retried on failure
+// lets the pool skip a liveness check (backend.Want.Retryable).
+func (s *Session) backendFor(rt *runtime.Snapshot, hg int, info *stmt.Info) (*backend.Conn, bool, error) {
 	if bc := s.backend[hg]; bc != nil {
 		if err := s.state.Sync(bc); err != nil {
 			if bc.Broken {
@@ -350,8 +354,11 @@ func (s *Session) backendFor(rt *runtime.Snapshot, hg int, newConn bool) (*backe
 		},
 		Score: s.score, Perfect: sessionstate.PerfectScore, Stale: rt.Superseded(),
 	}
-	if newConn {
-		w.Score = refuseAll
+	if info != nil {
+		w.Retryable = info.RetrySafe() && info.MaxRetries(rt.Vars.QueryRetriesOnFailure) > 0
+		if info.NewConn {
+			w.Score = refuseAll
+		}
 	}
 	bc, err := s.srv.pool.Acquire(context.Background(), hg, &w)
 	if err != nil {
@@ -463,7 +470,7 @@ func (s *Session) initDB(rt *runtime.Snapshot, db string) error {
 	old := s.state.Schema
 	s.state.Schema = db
 	hg := s.currentHG()
-	bc, _, err := s.backendFor(rt, hg, false)
+	bc, _, err := s.backendFor(rt, hg, nil)
 	if err != nil {
 		s.state.Schema = old
 		return err

@@ -188,7 +188,7 @@ func (s *Session) handshake(rt *runtime.Snapshot) error {
 // reached the login succeeds (as in ProxySQL) and statements report it.
 func (s *Session) checkConnectSchema(rt *runtime.Snapshot) error {
 	hg := s.currentHG()
-	bc, _, err := s.backendFor(rt, hg, false)
+	bc, _, err := s.backendFor(rt, hg, nil)
 	if err != nil {
 		var we *wire.Error
 		if errors.As(err, &we) && (we.Code == 1049 || we.Code == 1044) {

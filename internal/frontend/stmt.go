@@ -28,7 +28,7 @@ func (s *Session) comStmtPrepare(rt *runtime.Snapshot, p []byte) error {
 	if e == nil {
 		info, dtext, comment := stmt.Classify(q, rt.Vars.KeepMultiplexingVariables)
 		hg, _ := s.route(rt, q, dtext, comment, &info)
-		bc, _, err := s.backendFor(rt, hg, false)
+		bc, _, err := s.backendFor(rt, hg, nil)
 		if err != nil {
 			return err
 		}
@@ -125,7 +125,7 @@ func (s *Session) comStmtExecute(rt *runtime.Snapshot, p []byte) error {
 		}
 	}()
 	for attempt := 0; ; attempt++ {
-		bc, fresh, err := s.backendFor(rt, hg, info.NewConn)
+		bc, fresh, err := s.backendFor(rt, hg, &info)
 		if err != nil {
 			return err
 		}

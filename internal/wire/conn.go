@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"io"
 	"net"
+	"os"
 	"syscall"
 )
 
@@ -31,15 +32,36 @@ type Conn struct {
 	Seq uint8
 
 	buf []byte // reused payload buffer for packets that do not fit br
+
+	// rc is the socket of a plain TCP or Unix connection (nil over TLS or
+	// for other conns), for FlushAwait; await tells sink.Write that the
+	// flush in progress is FlushAwait's.
+	rc    syscall.RawConn
+	await bool
 }
 
 // NewConn wraps c with buffered packet I/O.
 func NewConn(c net.Conn) *Conn {
-	return &Conn{
-		Conn: c,
-		br:   bufio.NewReaderSize(c, BufferSize),
-		bw:   bufio.NewWriterSize(c, BufferSize),
+	wc := &Conn{Conn: c, br: bufio.NewReaderSize(c, BufferSize)}
+	wc.bw = bufio.NewWriterSize(sink{wc}, BufferSize)
+	if sc, ok := c.(syscall.Conn); ok {
+		if rc, err := sc.SyscallConn(); err == nil {
+			wc.rc = rc
+		}
 	}
+	return wc
+}
+
+// sink is what the write buffer flushes into: the connection, or during
+// FlushAwait a write that also waits for the reply.
+type sink struct{ c *Conn }
+
+func (s sink) Write(p []byte) (int, error) {
+	if s.c.await {
+		s.c.await = false
+		return s.c.writeAwait(p)
+	}
+	return s.c.Conn.Write(p)
 }
 
 // UpgradeTLS runs a TLS handshake on the connection (as the server or the
@@ -62,7 +84,7 @@ func (c *Conn) UpgradeTLS(cfg *tls.Config, server bool) error {
 	}
 	c.Conn = tc
 	c.br = bufio.NewReaderSize(tc, BufferSize)
-	c.bw.Reset(tc)
+	c.rc = nil // FlushAwait's raw write would bypass TLS
 	return nil
 }
 
@@ -201,6 +223,67 @@ func (c *Conn) WritePacket(p []byte) error {
 
 // Flush sends buffered packets.
 func (c *Conn) Flush() error { return c.bw.Flush() }
+
+// FlushAwait is Flush for a request whose reply is read next: when the
+// request is in the write buffer (anything up to BufferSize), it also waits
+// until the reply can be read, saving the read that would otherwise find
+// nothing yet (EAGAIN) and park. A server takes tens of microseconds to
+// answer, so that read fails almost every time: one syscall in six per
+// proxied statement.
+//
+// The wait must be armed before the request goes out. Go's poller clears a
+// socket's readiness when a read starts (edge-triggered epoll reports data
+// once), so a read that only waited would sleep through a reply that came
+// in first. FlushAwait therefore writes from inside the read's callback,
+// after the poller was reset. It must only be used when the peer sends
+// nothing unless asked (a server, not a pipelining client), and with
+// nothing left in the read buffer; otherwise, and over TLS, it is Flush.
+func (c *Conn) FlushAwait() error {
+	if c.rc == nil || c.br.Buffered() > 0 {
+		return c.bw.Flush()
+	}
+	c.await = true
+	err := c.bw.Flush()
+	c.await = false
+	return err
+}
+
+// writeAwait writes p from inside a read of the socket and returns once the
+// socket is readable (see FlushAwait). What a full socket buffer (EAGAIN)
+// leaves unwritten goes out with an ordinary write. A failure of the wait
+// itself (a deadline, a closed connection) is left to the read that follows.
+func (c *Conn) writeAwait(p []byte) (int, error) {
+	n, sent := 0, false
+	var werr error
+	c.rc.Read(func(fd uintptr) bool {
+		if sent {
+			return true // readable: the reply, EOF or an error is there
+		}
+		for n < len(p) {
+			m, err := syscall.Write(int(fd), p[n:])
+			switch {
+			case err == syscall.EINTR:
+				continue
+			case err == syscall.EAGAIN:
+				return true
+			case err != nil:
+				werr = err
+				return true
+			}
+			n += m
+		}
+		sent = true
+		return false // wait until readable
+	})
+	if werr != nil {
+		return n, &net.OpError{Op: "write", Net: c.LocalAddr().Network(), Source: c.LocalAddr(), Addr: c.RemoteAddr(), Err: os.NewSyscallError("write", werr)}
+	}
+	if n < len(p) {
+		m, err := c.Conn.Write(p[n:])
+		return n + m, err
+	}
+	return n, nil
+}
 
 // Readable reports whether nc (a raw socket, not TLS) has data waiting to
 // be read, with one non-blocking recv with MSG_PEEK. A closed peer or a
