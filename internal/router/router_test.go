@@ -200,3 +200,29 @@ func TestParseAnnotations(t *testing.T) {
 		t.Errorf("min_epoch_ms 2 s ago: max_lag_ms %d", a.MaxLagMs)
 	}
 }
+
+// BenchmarkEvaluate: the cost per statement of the rules `make bench`
+// loads (n rules whose match_digest no sysbench statement matches).
+func BenchmarkEvaluate(b *testing.B) {
+	q := "SELECT c FROM sbtest1 WHERE id=5012"
+	d, _ := digest.Of(q)
+	in := Input{Username: "app", Schema: "sbtest", Query: q, DigestText: d, Digest: digest.Hash(d)}
+	for _, n := range []int{0, 1000} {
+		var rules []Rule
+		for i := range n {
+			p := fmt.Sprintf("^SELECT c FROM nomatch_%d WHERE", i)
+			hg := 1
+			rules = append(rules, Rule{RuleID: i + 1, Active: true, MatchDigest: &p, DestinationHostgroup: &hg, Apply: true})
+		}
+		r, err := Compile(rules, nil)
+		if err != nil {
+			b.Fatal(err)
+		}
+		b.Run(fmt.Sprint(n), func(b *testing.B) {
+			b.ReportAllocs()
+			for b.Loop() {
+				r.Evaluate(in)
+			}
+		})
+	}
+}
