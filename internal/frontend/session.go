@@ -99,6 +99,7 @@ func (s *Session) serve() {
 		s.srv.unregister(s)
 		s.srv.clients.Add(-1)
 		s.c.Conn.Close()
+		s.c.Release() // only this goroutine uses s.c, and it is done
 	}()
 	rt := s.srv.Store.Load()
 	if !s.srv.handshakes.Enter(rt.Vars.ConnectTimeoutClient) {

@@ -162,3 +162,25 @@ func TestFlushAwaitWithoutSocket(t *testing.T) {
 		t.Fatal("FlushAwait waited for a reply on a conn without a socket")
 	}
 }
+
+// TestReleaseReusesBuffers: a released connection's buffers serve the next
+// one with nothing of the old connection left in them.
+func TestReleaseReusesBuffers(t *testing.T) {
+	cn, sn := connPair(t, false)
+	c := NewConn(cn)
+	c.WritePacket([]byte("left behind")) // buffered, never flushed
+	c.Release()
+	d := NewConn(sn)
+	if n := d.bw.Buffered(); n != 0 {
+		t.Fatalf("a new connection starts with %d buffered bytes", n)
+	}
+	go func() {
+		w := NewConn(cn)
+		w.WritePacket([]byte("fresh"))
+		w.Flush()
+	}()
+	p, err := d.ReadPacket(0)
+	if err != nil || string(p) != "fresh" {
+		t.Fatalf("read %q, %v", p, err)
+	}
+}

@@ -304,7 +304,10 @@ func (c *Conn) Accept(g *Greeting, tlsConf *tls.Config, noTLS *Error) (hr *Hands
 	if err := c.WritePacket(g.Append(nil)); err != nil {
 		return nil, false, err
 	}
-	if err := c.Flush(); err != nil {
+	// A client speaks only after the greeting (one that speaks first
+	// waits for the caller's deadline), so the wait for its answer can
+	// be armed with the write.
+	if err := c.FlushAwait(); err != nil {
 		return nil, false, err
 	}
 	p, err := c.ReadPacket(MaxHandshakePacket)

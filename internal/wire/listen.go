@@ -28,7 +28,12 @@ func ListenAll(name, ifaces string) ([]net.Listener, error) {
 		// socket filter on its listener (frontend's quiesce), which an
 		// MPTCP socket refuses with EOPNOTSUPP. ProxySQL listens with
 		// plain TCP as well.
-		var lc net.ListenConfig
+		// Accepted connections get TCP_NODELAY (Go's default) and
+		// keep-alive probes after 120 s idle, as ProxySQL's clients do,
+		// set by accept itself: three setsockopt calls a connection.
+		// Go's defaults overridden by hand after accept were eight, the
+		// most frequent syscall of a connection storm.
+		lc := net.ListenConfig{KeepAliveConfig: net.KeepAliveConfig{Enable: true, Idle: 120 * time.Second, Interval: -1, Count: -1}}
 		lc.SetMultipathTCP(false)
 		ln, err := lc.Listen(context.Background(), network, addr)
 		if err != nil {

@@ -99,7 +99,10 @@ func (c *Conn) verifyLogin(cred Credential, salt []byte, plugin string, respp *[
 // mysql_native_password over salt (an AuthSwitchRequest) and returns its
 // answer, a copy of at most 4 KiB.
 func (c *Conn) SwitchToNative(salt []byte) ([]byte, error) {
-	if err := c.writeFlush(AppendAuthSwitch(nil, NativePassword, salt)); err != nil {
+	if err := c.WritePacket(AppendAuthSwitch(nil, NativePassword, salt)); err != nil {
+		return nil, err
+	}
+	if err := c.FlushAwait(); err != nil { // the client answers only this request
 		return nil, err
 	}
 	r, err := c.ReadPacket(4096)

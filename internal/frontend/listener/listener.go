@@ -82,12 +82,7 @@ func (g *Group) Serve(ln net.Listener) error {
 			return err
 		}
 		delay = 0
-		if tc, ok := nc.(*net.TCPConn); ok {
-			tc.SetNoDelay(true)
-			tc.SetKeepAlive(true)
-			tc.SetKeepAlivePeriod(120 * time.Second)
-		}
-		g.handle(nc)
+		g.handle(nc) // TCP_NODELAY and keep-alive are set by accept (wire.ListenAll)
 	}
 }
 
