@@ -32,6 +32,7 @@ import (
 	"os/signal"
 	"path/filepath"
 	"runtime"
+	"slices"
 	"strconv"
 	"strings"
 	"syscall"
@@ -55,6 +56,7 @@ var allSections = []string{"sysbench", "idle", "storm", "rules", "monitor", "clu
 
 type options struct {
 	duration, warmup   int
+	rounds             int // sysbench rounds per row (see -rounds)
 	workloads, threads []string
 	protocols          []string
 	targets            []string
@@ -102,8 +104,9 @@ func run() error {
 	var o options
 	flag.IntVar(&o.duration, "duration", 6, "seconds measured per sysbench run (after -warmup)")
 	flag.IntVar(&o.duration, "time", 6, "alias of -duration")
+	flag.IntVar(&o.rounds, "rounds", 2, "sysbench rows are measured in this many rounds of -duration/rounds seconds, the targets in order, then in reverse")
 	flag.IntVar(&o.warmup, "warmup", 1, "seconds of each sysbench run before the measurement (sysbench --report-checkpoints)")
-	quick := flag.Bool("quick", false, "smoke test: -duration 1 -warmup 0 -threads 1,4 -idle-conns 1000 -storm-time 1s unless given, 2 s monitor windows, 2 cluster trials")
+	quick := flag.Bool("quick", false, "smoke test: -duration 1 -warmup 0 -rounds 1 -threads 1,4 -idle-conns 1000 -storm-time 1s unless given, 2 s monitor windows, 2 cluster trials")
 	workloads := flag.String("workloads", "point_select,read_only,read_write", "sysbench workloads (oltp_ prefix optional)")
 	threads := flag.String("threads", "1,4,32,128", "client thread counts")
 	protocols := flag.String("protocols", "text,ps", "text (--db-ps-mode=disable) and/or ps (server-side prepared statements)")
@@ -142,6 +145,9 @@ func run() error {
 		}
 		if !set["warmup"] {
 			o.warmup = 0
+		}
+		if !set["rounds"] {
+			o.rounds = 1
 		}
 		if !set["threads"] {
 			*threads = "1,4"
@@ -213,7 +219,7 @@ func run() error {
 	defer stop()
 	started := time.Now()
 	res := &report.Results{Meta: report.Meta{Date: started.UTC().Format(time.RFC3339), Args: o.args,
-		SecondsPerRun: o.duration, WarmupSeconds: o.warmup, Tables: 4, TableSize: 10000,
+		SecondsPerRun: o.duration, WarmupSeconds: o.warmup, Rounds: max(1, o.rounds), Tables: 4, TableSize: 10000,
 		ProxyThreads: o.proxyThreads, GOMAXPROCS: o.gomaxprocs, Targets: o.targets, Sections: o.sections,
 		RuleDigest: o.rulePattern}}
 	res.Meta.Machine = machineInfo()
@@ -271,12 +277,26 @@ func run() error {
 			for _, th := range o.threads {
 				n, _ := strconv.Atoi(th)
 				for _, p := range o.protocols {
-					for _, name := range o.targets {
-						if ctx.Err() != nil {
-							return ctx.Err()
+					// The targets run in order, then in reverse, and so
+					// on: a drift of the machine during the row weighs on
+					// each target alike.
+					runs := map[string][]report.SysbenchRow{}
+					secs := report.RoundSeconds(o.duration, o.rounds)
+					for r := range max(1, o.rounds) {
+						order := slices.Clone(o.targets)
+						if r%2 == 1 {
+							slices.Reverse(order)
 						}
-						fmt.Fprintf(os.Stderr, "%s %d threads %s via %s...\n", w, n, p, name)
-						res.Sysbench = append(res.Sysbench, sb.run(ctx, tg[name], w, n, p))
+						for _, name := range order {
+							if ctx.Err() != nil {
+								return ctx.Err()
+							}
+							fmt.Fprintf(os.Stderr, "%s %d threads %s via %s (round %d)...\n", w, n, p, name, r+1)
+							runs[name] = append(runs[name], sb.run(ctx, tg[name], w, n, p, secs))
+						}
+					}
+					for _, name := range o.targets {
+						res.Sysbench = append(res.Sysbench, report.MergeRounds(runs[name]))
 					}
 				}
 			}
@@ -391,7 +411,9 @@ func estimate(o options) time.Duration {
 	var d time.Duration
 	per := time.Duration(o.duration+o.warmup)*time.Second + 300*time.Millisecond
 	if has(o.sections, "sysbench") {
-		d += time.Duration(len(o.workloads)*len(o.threads)*len(o.protocols)*len(o.targets)) * per
+		rounds := max(1, o.rounds)
+		round := time.Duration(report.RoundSeconds(o.duration, rounds)+o.warmup)*time.Second + 300*time.Millisecond
+		d += time.Duration(len(o.workloads)*len(o.threads)*len(o.protocols)*len(o.targets)*rounds) * round
 	}
 	proxies := 0
 	for _, t := range o.targets {

@@ -42,7 +42,7 @@ func rulesBench(ctx context.Context, sb *sysbencher, t *target, o options) ([]re
 	var out []report.RulesRow
 	measure := func(rules, fast int) {
 		fmt.Fprintf(os.Stderr, "point_select %d threads via %s with %d rules, %d fast-routing entries...\n", o.rulesThreads, t.name, rules, fast)
-		r := sb.run(ctx, t, "point_select", o.rulesThreads, "text")
+		r := sb.run(ctx, t, "point_select", o.rulesThreads, "text", o.duration)
 		out = append(out, report.RulesRow{Target: t.name, Threads: o.rulesThreads, Rules: rules, FastRouting: fast,
 			QPS: r.QPS, P50ms: r.P50ms, CPUusPerQ: r.CPUusPerQ, Failed: r.Failed})
 	}

@@ -43,7 +43,9 @@ func (s *sysbencher) cleanup(ctx context.Context, port int) {
 // run runs one sysbench measurement through t. The first -warmup seconds
 // are cut off with --report-checkpoints (sysbench 1.0 resets its counters
 // and histogram there); the proxy's CPU is read at the same moment.
-func (s *sysbencher) run(ctx context.Context, t *target, workload string, threads int, protocol string) report.SysbenchRow {
+// run runs one sysbench workload through t, measured for dur seconds
+// after the warm-up.
+func (s *sysbencher) run(ctx context.Context, t *target, workload string, threads int, protocol string, dur int) report.SysbenchRow {
 	r := report.SysbenchRow{Workload: workload, Threads: threads, Protocol: protocol, Target: t.name}
 	if la := loadavg(); len(la) > 0 {
 		r.Load1 = la[0]
@@ -52,7 +54,7 @@ func (s *sysbencher) run(ctx context.Context, t *target, workload string, thread
 	if protocol == "ps" {
 		ps = "auto"
 	}
-	warm, dur := s.o.warmup, s.o.duration
+	warm := s.o.warmup
 	// sysbench's default --mysql-ignore-errors (1213,1020,1205) is kept:
 	// oltp_read_write deadlocks on MariaDB itself at high concurrency;
 	// they are counted in the errors column.

@@ -27,6 +27,7 @@ const (
 // Round1 and Round2 round to one and two decimals for the results file.
 func Round1(v float64) float64 { return float64(int64(v*10+0.5)) / 10 }
 func Round2(v float64) float64 { return float64(int64(v*100+0.5)) / 100 }
+func Round3(v float64) float64 { return float64(int64(v*1000+0.5)) / 1000 }
 
 // Machine is where a run ran.
 type Machine struct {
@@ -40,11 +41,15 @@ type Machine struct {
 }
 
 type Meta struct {
-	Date           string             `json:"date"`
-	Args           []string           `json:"args"`
-	WallSeconds    float64            `json:"wall_seconds"`
-	SecondsPerRun  int                `json:"seconds_per_run"`
-	WarmupSeconds  int                `json:"warmup_seconds"`
+	Date          string   `json:"date"`
+	Args          []string `json:"args"`
+	WallSeconds   float64  `json:"wall_seconds"`
+	SecondsPerRun int      `json:"seconds_per_run"`
+	WarmupSeconds int      `json:"warmup_seconds"`
+	// Rounds is how many runs a sysbench row is made of: the targets in
+	// order, then in reverse, and so on, each measured for
+	// SecondsPerRun/Rounds (0 in files written before rounds: one run).
+	Rounds         int                `json:"rounds,omitempty"`
 	Tables         int                `json:"tables"`
 	TableSize      int                `json:"table_size"`
 	ProxyThreads   int                `json:"proxy_threads"`
@@ -268,8 +273,67 @@ func header(w io.Writer, r *Results) {
 		m.Date, m.Machine.NProc, m.Machine.CPU, m.Machine.MemGiB, m.Machine.Kernel, fmtLoad(m.Machine.LoadBefore), fmtLoad(m.Machine.LoadAfter))
 	fmt.Fprintf(w, "%s (GOMAXPROCS=%d) | %s (mysql-threads=%d) | %s | %s | %s\n",
 		v["sqlgate"], m.GOMAXPROCS, orNone(v["proxysql"], "no ProxySQL"), m.ProxyThreads, v["haproxy"], v["mariadb"], v["sysbench"])
-	fmt.Fprintf(w, "%d s measured per run after %d s warm-up; sysbench %d tables x %d rows; text = --db-ps-mode=disable, ps = auto\n",
-		m.SecondsPerRun, m.WarmupSeconds, m.Tables, m.TableSize)
+	fmt.Fprintf(w, "%s; sysbench %d tables x %d rows; text = --db-ps-mode=disable, ps = auto\n",
+		m.measured(), m.Tables, m.TableSize)
+}
+
+// measured says how long a sysbench row was measured.
+func (m Meta) measured() string {
+	if m.Rounds > 1 {
+		return fmt.Sprintf("%d s measured per row, in %d rounds of %d s with the targets in alternating order (drift between a row's targets cancels), each after %d s of warm-up",
+			m.Rounds*RoundSeconds(m.SecondsPerRun, m.Rounds), m.Rounds, RoundSeconds(m.SecondsPerRun, m.Rounds), m.WarmupSeconds)
+	}
+	return fmt.Sprintf("%d s measured per row after %d s of warm-up", m.SecondsPerRun, m.WarmupSeconds)
+}
+
+// RoundSeconds is how long each of rounds runs of a row is measured.
+func RoundSeconds(seconds, rounds int) int {
+	if rounds <= 1 {
+		return seconds
+	}
+	return max(1, (seconds+rounds-1)/rounds)
+}
+
+// MergeRounds makes one row of the rounds of one target's run: the
+// counts add up, QPS and TPS are over the total time, CPU per query is
+// over all queries, and the latency percentiles are the rounds' mean
+// (sysbench reports no histogram to merge).
+func MergeRounds(rs []SysbenchRow) SysbenchRow {
+	if len(rs) == 0 {
+		return SysbenchRow{}
+	}
+	m := rs[0]
+	if len(rs) == 1 {
+		return m
+	}
+	var secs, tx, cpu, p50, p95, p99, other float64
+	var queries int64
+	m.Errors, m.Reconnects = 0, 0
+	for _, r := range rs {
+		if m.Failed == "" {
+			m.Failed = r.Failed
+		}
+		secs += r.Seconds
+		tx += r.TPS * r.Seconds
+		queries += r.Queries
+		cpu += r.CPUusPerQ * float64(r.Queries)
+		p50, p95, p99 = p50+r.P50ms, p95+r.P95ms, p99+r.P99ms
+		other += r.OtherCPU
+		m.Errors += r.Errors
+		m.Reconnects += r.Reconnects
+		m.RSSMB = max(m.RSSMB, r.RSSMB)
+	}
+	n := float64(len(rs))
+	m.Seconds, m.Queries = Round2(secs), queries
+	if secs > 0 {
+		m.QPS, m.TPS = Round1(float64(queries)/secs), Round1(tx/secs)
+	}
+	if queries > 0 && m.CPUusPerQ > 0 {
+		m.CPUusPerQ = Round1(cpu / float64(queries))
+	}
+	m.P50ms, m.P95ms, m.P99ms = Round3(p50/n), Round3(p95/n), Round3(p99/n)
+	m.OtherCPU = Round2(other / n)
+	return m
 }
 
 func orNone(s, none string) string {
@@ -466,8 +530,7 @@ func readmeTables(w io.Writer, r *Results, path string) {
 		fmtLoad(m.Machine.LoadBefore), fmtLoad(m.Machine.LoadAfter))
 	fmt.Fprintf(w, "%s (GOMAXPROCS=%d), %s, both `mysql-threads=%d` from the same proxysql.cnf, %s, %s, %s;\n",
 		v["sqlgate"], m.GOMAXPROCS, orNone(v["proxysql"], "no ProxySQL"), m.ProxyThreads, v["haproxy"], v["mariadb"], v["sysbench"])
-	fmt.Fprintf(w, "%d s measured per row after %d s of warm-up. Client, MariaDB and proxy share the CPUs: compare within this run.\n",
-		m.SecondsPerRun, m.WarmupSeconds)
+	fmt.Fprintf(w, "%s. Client, MariaDB and proxy share the CPUs: compare within this run.\n", m.measured())
 	if len(m.Args) > 0 {
 		fmt.Fprintf(w, "Run with `%s` (not the full default run).\n", strings.Join(m.Args, " "))
 	}

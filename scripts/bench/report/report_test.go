@@ -28,3 +28,23 @@ func TestEvaluateReproducesCommittedTargets(t *testing.T) {
 		t.Errorf("%s: Evaluate gives\n%+v\nthe file holds\n%+v", path, got, stored)
 	}
 }
+
+// TestMergeRounds: one row from two rounds of one target.
+func TestMergeRounds(t *testing.T) {
+	a := SysbenchRow{Target: "sqlgate", Seconds: 3, QPS: 1000, TPS: 100, Queries: 3000, P50ms: 0.1, P95ms: 0.2, P99ms: 0.4,
+		Errors: 1, CPUusPerQ: 30, RSSMB: 20, OtherCPU: 0.1}
+	b := SysbenchRow{Target: "sqlgate", Seconds: 3, QPS: 2000, TPS: 200, Queries: 6000, P50ms: 0.3, P95ms: 0.4, P99ms: 0.6,
+		Errors: 2, Reconnects: 1, CPUusPerQ: 60, RSSMB: 25, OtherCPU: 0.3, Failed: "x"}
+	got := MergeRounds([]SysbenchRow{a, b})
+	want := SysbenchRow{Target: "sqlgate", Seconds: 6, QPS: 1500, TPS: 150, Queries: 9000, P50ms: 0.2, P95ms: 0.3, P99ms: 0.5,
+		Errors: 3, Reconnects: 1, CPUusPerQ: 50, RSSMB: 25, OtherCPU: 0.2, Failed: "x"}
+	if got != want {
+		t.Errorf("MergeRounds:\n got %+v\nwant %+v", got, want)
+	}
+	if one := MergeRounds([]SysbenchRow{a}); one != a {
+		t.Errorf("one round changed: %+v", one)
+	}
+	if RoundSeconds(6, 2) != 3 || RoundSeconds(1, 2) != 1 || RoundSeconds(7, 2) != 4 || RoundSeconds(6, 1) != 6 {
+		t.Error("RoundSeconds")
+	}
+}
