@@ -26,7 +26,7 @@ test: deps build vet
 	SQLGATE_TEST_RACE=1 $(GO) test -count=1 -timeout 30m ./cmd/sqlgate
 
 # bench: direct MariaDB, HAProxy, ProxySQL and sqlgate side by side (about
-# 15 minutes); writes bench/results/<date>.json and regenerates README.md's
+# 16 minutes); writes bench/results/<date>.json and regenerates README.md's
 # Performance table from it. `make bench BENCHFLAGS="-duration 2 -only sysbench"`.
 BENCHFLAGS ?=
 bench: deps build
