@@ -112,3 +112,44 @@ func TestWebReadsAsTheAdminInterface(t *testing.T) {
 		}
 	}
 }
+
+// TestWebReplayIsStale: a request whose nonce count was already used (a
+// replay, or a browser's parallel requests arriving out of order) gets a
+// 401 with stale=true, which a browser answers with a fresh nonce instead
+// of asking its user for the password again.
+func TestWebReplayIsStale(t *testing.T) {
+	dir := t.TempDir()
+	tlsConf, err := certs.LoadOrCreate(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	a, err := Open(Options{Datadir: dir, TLS: tlsConf, Version: "test", Log: slog.New(slog.NewTextHandler(io.Discard, nil)),
+		Config: &config.Config{AdminVariables: map[string]string{"mysql_ifaces": "127.0.0.1:0"}}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer a.Close()
+	h := a.web.Handler()
+	serve := func(auth string) *httptest.ResponseRecorder {
+		req := httptest.NewRequest("GET", "/api/state", nil)
+		req.RemoteAddr = "127.0.0.1:40000"
+		if auth != "" {
+			req.Header.Set("Authorization", auth)
+		}
+		w := httptest.NewRecorder()
+		h.ServeHTTP(w, req)
+		return w
+	}
+	first := serve("")
+	if c := first.Header().Get("WWW-Authenticate"); first.Code != http.StatusUnauthorized || strings.Contains(c, "stale=true") {
+		t.Fatalf("no credentials: %d %q", first.Code, c)
+	}
+	auth := digestHeader(t, first.Header().Get("WWW-Authenticate"), "stats", "stats", "/api/state")
+	if w := serve(auth); w.Code != http.StatusOK {
+		t.Fatalf("first use of the nonce: %d", w.Code)
+	}
+	w := serve(auth)
+	if c := w.Header().Get("WWW-Authenticate"); w.Code != http.StatusUnauthorized || !strings.Contains(c, "stale=true") {
+		t.Errorf("the same request again: %d %q, want 401 with stale=true", w.Code, c)
+	}
+}

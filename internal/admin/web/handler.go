@@ -85,7 +85,13 @@ func (s *Server) authenticate(next http.Handler) http.Handler {
 			default:
 				s.log.Debug("dashboard request refused", "client", r.RemoteAddr, "err", err)
 			}
-			h.Set("WWW-Authenticate", s.auth.challenge(errors.Is(err, errStale)))
+			// A nonce count at or below one already accepted is a replay,
+			// or a browser's parallel requests arriving out of order (the
+			// page, its script and style sheet over one HTTP/2
+			// connection): stale=true makes the browser retry with a fresh
+			// nonce instead of asking its user. A replayer gains nothing
+			// from a new nonce without the password.
+			h.Set("WWW-Authenticate", s.auth.challenge(errors.Is(err, errStale) || errors.Is(err, errReplay)))
 			h.Set("Content-Type", "text/html; charset=utf-8")
 			w.WriteHeader(http.StatusUnauthorized)
 			w.Write([]byte("<html><head><title>ProxySQL status page</title></head><body>Access denied</body></html>"))
