@@ -131,18 +131,29 @@ func (s *Server) servePage(w http.ResponseWriter, r *http.Request) {
 		s.log.Warn("dashboard: cannot read the state", "err", err)
 		st = &State{Node: NodeInfo{Version: s.adm.Version(), User: who.name, Admin: who.admin}, Error: err.Error()}
 	}
-	data, err := json.Marshal(st)
+	page, err := renderPage(st)
 	if err != nil {
 		http.Error(w, err.Error(), http.StatusInternalServerError)
 		return
 	}
-	var buf bytes.Buffer
-	if err := pageTmpl.Execute(&buf, map[string]any{"State": st, "JSON": template.JS(data)}); err != nil {
-		http.Error(w, err.Error(), http.StatusInternalServerError)
-		return
-	}
 	w.Header().Set("Content-Type", "text/html; charset=utf-8")
-	w.Write(buf.Bytes())
+	w.Write(page)
+}
+
+// renderPage is the page with st in it as JSON.
+func renderPage(st *State) ([]byte, error) {
+	data, err := json.Marshal(st)
+	if err != nil {
+		return nil, err
+	}
+	var buf bytes.Buffer
+	// template.JS inserts data as it is: safe because json.Marshal escapes
+	// <, > and &, so no value (a digest text, an error message) can close
+	// the script element it sits in.
+	if err := pageTmpl.Execute(&buf, map[string]any{"State": st, "JSON": template.JS(data)}); err != nil {
+		return nil, err
+	}
+	return buf.Bytes(), nil
 }
 
 // serveState is the JSON the page polls.

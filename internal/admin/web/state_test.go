@@ -167,3 +167,31 @@ func TestMonitorErrorsDigestsHistory(t *testing.T) {
 		t.Errorf("history %+v", h)
 	}
 }
+
+// TestPageEscapesState: what clients send ends up in the page (a digest
+// text, a user name); it must not close the script element the state sits
+// in, and the page's script reads it back unchanged.
+func TestPageEscapesState(t *testing.T) {
+	hostile := `SELECT '</script><script>alert(1)</script><!--'`
+	st := &State{Node: NodeInfo{User: `<b>x</b>`}, Digests: []Digest{{Text: hostile}}}
+	page, err := renderPage(st)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if strings.Contains(string(page), "alert(1)</script>") || strings.Contains(string(page), "<b>x</b>") {
+		t.Fatalf("client text is in the page unescaped:\n%s", page)
+	}
+	start := strings.Index(string(page), `<script id="initial-state" type="application/json">`)
+	if start < 0 {
+		t.Fatal("no initial state in the page")
+	}
+	rest := string(page)[start:]
+	rest = rest[strings.IndexByte(rest, '>')+1:]
+	var back State
+	if err := json.Unmarshal([]byte(rest[:strings.Index(rest, "</script>")]), &back); err != nil {
+		t.Fatal(err)
+	}
+	if back.Digests[0].Text != hostile || back.Node.User != `<b>x</b>` {
+		t.Errorf("the page's state reads back as %+v", back)
+	}
+}
