@@ -20,7 +20,7 @@ type webView struct{ a *Admin }
 func (v webView) Login(user string) (string, bool, bool) { return adminSessions(v).Login(user) }
 func (v webView) Version() string                        { return v.a.version }
 func (v webView) IsSelf(host string, port int) bool {
-	return v.a.IsSelf(cluster.Peer{Hostname: host, Port: port})
+	return v.a.cluster.IsSelf(cluster.Peer{Hostname: host, Port: port}) // cached by the cluster
 }
 
 func (v webView) Reader(ctx context.Context, admin bool) (web.Reader, error) {

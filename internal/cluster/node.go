@@ -872,8 +872,13 @@ func moduleTitle(m string) string {
 const selfTTL = 10 * time.Second
 
 // isSelf reports whether the peer entry n is this node, cached.
-func (c *Cluster) isSelf(n *node) bool {
-	k := n.peer.addr()
+func (c *Cluster) isSelf(n *node) bool { return c.IsSelf(n.peer) }
+
+// IsSelf reports whether the proxysql_servers entry p is this node
+// (Local.IsSelf, which may resolve a host name), with the answer reused
+// for selfTTL.
+func (c *Cluster) IsSelf(p Peer) bool {
+	k := p.addr()
 	c.selfMu.Lock()
 	if time.Since(c.selfAt) > selfTTL {
 		c.selfSeen, c.selfAt = map[string]bool{}, time.Now()
@@ -883,7 +888,7 @@ func (c *Cluster) isSelf(n *node) bool {
 	if ok {
 		return v
 	}
-	v = c.local.IsSelf(n.peer)
+	v = c.local.IsSelf(p)
 	c.selfMu.Lock()
 	c.selfSeen[k] = v
 	c.selfMu.Unlock()

@@ -202,7 +202,7 @@ func (s *Server) build(ctx context.Context, admin bool) (*State, error) {
 	st.Cluster.Nodes = clusterNodes(peers)
 	for i := range st.Cluster.Nodes {
 		n := &st.Cluster.Nodes[i]
-		n.Self = s.self.is(n.Host, n.Port, s.adm.IsSelf)
+		n.Self = s.adm.IsSelf(n.Host, n.Port)
 	}
 	drift, err := q(qDrift)
 	if err != nil {
@@ -391,34 +391,6 @@ func history(r *store.Result) []Revision {
 			Version: num(row[4]), Epoch: num(row[5]), Checksum: str(row[6])})
 	}
 	return out
-}
-
-// selfCache remembers which peers are this node for selfTTL: the test
-// may resolve a host name.
-type selfCache struct {
-	mu  sync.Mutex
-	at  time.Time
-	ans map[string]bool
-}
-
-const selfTTL = 10 * time.Second
-
-func (c *selfCache) is(host string, port int, test func(string, int) bool) bool {
-	k := host + ":" + strconv.Itoa(port)
-	c.mu.Lock()
-	if time.Since(c.at) > selfTTL {
-		c.ans, c.at = map[string]bool{}, time.Now()
-	}
-	v, ok := c.ans[k]
-	c.mu.Unlock()
-	if ok {
-		return v
-	}
-	v = test(host, port)
-	c.mu.Lock()
-	c.ans[k] = v
-	c.mu.Unlock()
-	return v
 }
 
 // series keeps the last samples of the statement counters, taken when a

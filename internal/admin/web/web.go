@@ -44,7 +44,8 @@ type Admin interface {
 	Version() string
 	// IsSelf reports whether the proxysql_servers entry host:port is
 	// this node (the cluster's own test: the admin port, and the host
-	// resolving to a local address).
+	// resolving to a local address), answered from a cache: it may
+	// resolve a host name, and the page asks every second.
 	IsSelf(host string, port int) bool
 }
 
@@ -77,7 +78,6 @@ type Server struct {
 
 	states [2]stateCache // [0] stats users, [1] admin users
 	series series
-	self   selfCache
 
 	mu   sync.Mutex // guards port, srv, ln
 	port int
