@@ -34,24 +34,32 @@ func digestHeader(t *testing.T, challenge, user, password, uri string) string {
 		user, realm, nonce, uri, resp, param("opaque"))
 }
 
-// TestWebReadsAsTheAdminInterface: the dashboard's reads have the rights
-// of the admin SQL interface: a stats user's run in the stats sandbox and
-// cannot read the configuration history; the page and the JSON of a stats
-// user have no history, an admin's have it; the users named admin and
-// stats are refused from a remote address, other users are not.
-func TestWebReadsAsTheAdminInterface(t *testing.T) {
+// openWebAdmin opens an admin in a temporary datadir with the admin
+// variables vars, closed when the test ends.
+func openWebAdmin(t *testing.T, vars map[string]string) *Admin {
+	t.Helper()
 	dir := t.TempDir()
 	tlsConf, err := certs.LoadOrCreate(dir)
 	if err != nil {
 		t.Fatal(err)
 	}
 	a, err := Open(Options{Datadir: dir, TLS: tlsConf, Version: "test", Log: slog.New(slog.NewTextHandler(io.Discard, nil)),
-		Config: &config.Config{AdminVariables: map[string]string{"admin_credentials": "admin:admin;radmin:rpw",
-			"stats_credentials": "stats:stats;viewer:vpw", "mysql_ifaces": "127.0.0.1:0"}}})
+		Config: &config.Config{AdminVariables: vars}})
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer a.Close()
+	t.Cleanup(func() { a.Close() })
+	return a
+}
+
+// TestWebReadsAsTheAdminInterface: the dashboard's reads have the rights
+// of the admin SQL interface: a stats user's run in the stats sandbox and
+// cannot read the configuration history; the page and the JSON of a stats
+// user have no history, an admin's have it; the users named admin and
+// stats are refused from a remote address, other users are not.
+func TestWebReadsAsTheAdminInterface(t *testing.T) {
+	a := openWebAdmin(t, map[string]string{"admin_credentials": "admin:admin;radmin:rpw",
+		"stats_credentials": "stats:stats;viewer:vpw", "mysql_ifaces": "127.0.0.1:0"})
 	ctx := context.Background()
 
 	r, err := webView{a}.Reader(ctx, false)
@@ -118,17 +126,7 @@ func TestWebReadsAsTheAdminInterface(t *testing.T) {
 // 401 with stale=true, which a browser answers with a fresh nonce instead
 // of asking its user for the password again.
 func TestWebReplayIsStale(t *testing.T) {
-	dir := t.TempDir()
-	tlsConf, err := certs.LoadOrCreate(dir)
-	if err != nil {
-		t.Fatal(err)
-	}
-	a, err := Open(Options{Datadir: dir, TLS: tlsConf, Version: "test", Log: slog.New(slog.NewTextHandler(io.Discard, nil)),
-		Config: &config.Config{AdminVariables: map[string]string{"mysql_ifaces": "127.0.0.1:0"}}})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer a.Close()
+	a := openWebAdmin(t, map[string]string{"mysql_ifaces": "127.0.0.1:0"})
 	h := a.web.Handler()
 	serve := func(auth string) *httptest.ResponseRecorder {
 		req := httptest.NewRequest("GET", "/api/state", nil)
