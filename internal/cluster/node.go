@@ -509,7 +509,7 @@ func (c *Cluster) decide(n *node, cfg Config) {
 		}
 		o := own[m]
 		if d <= 0 {
-			c.setReason(n, m, fmt.Sprintf("not syncing: admin-cluster_%s_diffs_before_sync=0", diffModule(m)))
+			c.setReason(n, m, syncOffReason(m))
 			continue
 		}
 		ok, conflict := wantsSync(o, &p, d)
@@ -565,7 +565,7 @@ func (c *Cluster) decide(n *node, cfg Config) {
 				n.peer.Hostname, n.peer.Port, name, p.Version, p.Epoch, p.diffCheck, o.Version, o.Epoch))
 			var found bool
 			if cand, found = c.choosePeer(m, d); !found {
-				c.setReason(n, m, "sync postponed: a peer with a newer epoch has not yet differed for admin-cluster_"+diffModule(m)+"_diffs_before_sync checks")
+				c.setReason(n, m, postponedReason(m))
 				continue
 			}
 		}
@@ -599,6 +599,17 @@ func (c *Cluster) pullAndRecord(n *node, m string, cand *candidate, pull func() 
 	c.setPullErr(cand.n, m, "")
 	c.setReason(n, m, "pulled from "+from+"; the next check compares again")
 	return true
+}
+
+// syncOffReason and postponedReason are the drift reasons of a module whose
+// sync is switched off, and of one whose pull waits for a newer peer
+// (choosePeer).
+func syncOffReason(m string) string {
+	return fmt.Sprintf("not syncing: admin-cluster_%s_diffs_before_sync=0", diffModule(m))
+}
+
+func postponedReason(m string) string {
+	return fmt.Sprintf("sync postponed: a peer with a newer epoch has not yet differed for admin-cluster_%s_diffs_before_sync checks", diffModule(m))
 }
 
 // pendingReason says why a module that wantsSync did not pull stays
@@ -639,7 +650,7 @@ func (c *Cluster) decideRuntimeServers(n *node, cfg Config, own map[string]Value
 	case r == nil:
 		return
 	case d <= 0:
-		c.setReason(n, MySQLServers, "not syncing: admin-cluster_mysql_servers_diffs_before_sync=0")
+		c.setReason(n, MySQLServers, syncOffReason(MySQLServers))
 		return
 	case cfg.algorithm() != 1:
 		c.setReason(n, MySQLServers, fmt.Sprintf("not synced on its own with admin-cluster_mysql_servers_sync_algorithm=%d: mysql_servers_v2 carries the configuration, the monitor sets the runtime state", cfg.algorithm()))
@@ -655,7 +666,7 @@ func (c *Cluster) decideRuntimeServers(n *node, cfg Config, own map[string]Value
 	}
 	cand, found := c.choosePeer(MySQLServers, d)
 	if !found {
-		c.setReason(n, MySQLServers, "sync postponed: a peer with a newer epoch has not yet differed for admin-cluster_mysql_servers_diffs_before_sync checks")
+		c.setReason(n, MySQLServers, postponedReason(MySQLServers))
 		return
 	}
 	c.pullAndRecord(n, MySQLServers, cand, func() error { return c.pullRuntimeServers(cand, cfg, own[MySQLServers]) })
