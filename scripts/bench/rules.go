@@ -17,7 +17,7 @@ import (
 // tested against all of them; the fast-routing entries are for other
 // schemas. The 0-rule run comes first and again last. Everything is
 // removed again at the end.
-func rulesBench(ctx context.Context, sb *sysbencher, t *target, o options) ([]report.RulesRow, error) {
+func rulesBench(ctx context.Context, sb *sysbencher, t *target, o options) (out []report.RulesRow, err error) {
 	admin, err := t.admin()
 	if err != nil {
 		return nil, err
@@ -39,7 +39,6 @@ func rulesBench(ctx context.Context, sb *sysbencher, t *target, o options) ([]re
 		return nil
 	}
 	defer clear()
-	var out []report.RulesRow
 	measure := func(rules, fast int) {
 		fmt.Fprintf(os.Stderr, "point_select %d threads via %s with %d rules, %d fast-routing entries...\n", o.rulesThreads, t.name, rules, fast)
 		r := sb.run(ctx, t, "point_select", o.rulesThreads, "text", o.duration)
@@ -49,7 +48,8 @@ func rulesBench(ctx context.Context, sb *sysbencher, t *target, o options) ([]re
 	// The 0-rule baseline is measured first and again last, and the
 	// others are compared with the mean of the two: on a shared machine
 	// the QPS drifts by more than 1,000 rules cost (65 ns a statement in
-	// BenchmarkEvaluate), and one baseline made the ratio that drift.
+	// BenchmarkEvaluate), and one baseline made the ratio that drift. The
+	// ratios are filled in on every return, an early error's included.
 	defer func() {
 		if len(out) < 2 || out[0].QPS == 0 {
 			return
