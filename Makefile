@@ -3,7 +3,7 @@ GO      ?= go
 VERSION ?= $(shell git describe --tags --always --dirty 2>/dev/null || echo dev)
 LDFLAGS := -X main.version=$(VERSION)
 
-.PHONY: all build test vet deps bench fuzz lab lab-status lab-failover lab-promote lab-down clean deb
+.PHONY: all build test vet deps bench bench-design fuzz lab lab-status lab-failover lab-promote lab-down clean deb
 
 all: build
 
@@ -31,6 +31,13 @@ test: deps build vet
 BENCHFLAGS ?=
 bench: deps build
 	scripts/bench.sh $(BENCHFLAGS)
+
+# bench-design: does the I/O design cost the CPU? point_select through
+# HAProxy, ProxySQL, sqlgate and two bare relays that parse nothing, one on
+# goroutines and one on epoll loops (about 5 minutes); writes
+# bench/results/design/<date>.json and README.md's design table.
+bench-design: deps build
+	scripts/bench.sh -design $(BENCHFLAGS)
 
 # fuzz runs every fuzz target for FUZZTIME, one after another (they use
 # all cores each). `make fuzz FUZZTIME=10m`; `go test ./...` runs only the

@@ -50,6 +50,11 @@ const (
 	tHAProxy  = report.HAProxy
 	tProxySQL = report.ProxySQL
 	tSqlgate  = report.Sqlgate
+	// The design check's bare relays (scripts/bench/relay), not in the
+	// default targets: the CPU a goroutine design and an epoll design
+	// cost with no MySQL work at all.
+	tGoRelay    = report.GoRelay
+	tEpollRelay = report.EpollRelay
 )
 
 var allSections = []string{"sysbench", "idle", "storm", "rules", "monitor", "cluster"}
@@ -62,6 +67,7 @@ type options struct {
 	targets            []string
 	sections           []string
 	bin, proxysqlBin   string
+	relayBin           string // built into the run's temp dir when a relay is a target
 	proxyThreads       int
 	gomaxprocs         int
 	idleConns          int
@@ -106,6 +112,7 @@ func run() error {
 	flag.IntVar(&o.duration, "time", 6, "alias of -duration")
 	flag.IntVar(&o.rounds, "rounds", 2, "sysbench rows are measured in this many rounds of -duration/rounds seconds, the targets in order, then in reverse")
 	flag.IntVar(&o.warmup, "warmup", 1, "seconds of each sysbench run before the measurement (sysbench --report-checkpoints)")
+	design := flag.Bool("design", false, "design check: point_select text at 1, 4, 32 threads through direct, HAProxy, ProxySQL, sqlgate and two bare relays (goroutines, epoll), 4 rounds of 3 s, into bench/results/design, unless given")
 	quick := flag.Bool("quick", false, "smoke test: -duration 1 -warmup 0 -rounds 1 -threads 1,4 -idle-conns 1000 -storm-time 1s unless given, 2 s monitor windows, 2 cluster trials")
 	workloads := flag.String("workloads", "point_select,read_only,read_write", "sysbench workloads (oltp_ prefix optional)")
 	threads := flag.String("threads", "1,4,32,128", "client thread counts")
@@ -134,12 +141,31 @@ func run() error {
 			o.args = append(o.args, a)
 		}
 	}
+	set := map[string]bool{}
+	flag.Visit(func(f *flag.Flag) { set[f.Name] = true })
+	if *design { // flags given explicitly win
+		defaults := map[string]func(){
+			"only": func() { *only = "sysbench" },
+			"targets": func() {
+				*targets = strings.Join([]string{tDirect, tHAProxy, tGoRelay, tEpollRelay, tProxySQL, tSqlgate}, ",")
+			},
+			"workloads": func() { *workloads = "point_select" },
+			"protocols": func() { *protocols = "text" },
+			"threads":   func() { *threads = "1,4,32" },
+			"rounds":    func() { o.rounds = 4 },
+			"duration":  func() { o.duration = 12 },
+			"out":       func() { o.out = "bench/results/design" },
+		}
+		for name, set1 := range defaults {
+			if !set[name] && !(name == "duration" && set["time"]) {
+				set1()
+			}
+		}
+	}
 	if *readme {
 		return report.WriteReadme(o.out, o.readme)
 	}
 	if *quick { // flags given explicitly win
-		set := map[string]bool{}
-		flag.Visit(func(f *flag.Flag) { set[f.Name] = true })
 		if !set["duration"] && !set["time"] {
 			o.duration = 1
 		}
@@ -170,7 +196,7 @@ func run() error {
 		}
 	}
 	for _, t := range o.targets {
-		if !contains([]string{tDirect, tHAProxy, tProxySQL, tSqlgate}, t) {
+		if !contains([]string{tDirect, tHAProxy, tProxySQL, tSqlgate, tGoRelay, tEpollRelay}, t) {
 			return fmt.Errorf("-targets: unknown target %q", t)
 		}
 	}
@@ -242,6 +268,12 @@ func run() error {
 		return err
 	}
 	defer os.RemoveAll(tmp)
+	if contains(o.targets, tGoRelay) || contains(o.targets, tEpollRelay) {
+		o.relayBin = filepath.Join(tmp, "relay")
+		if out, err := exec.CommandContext(ctx, "go", "build", "-o", o.relayBin, "./scripts/bench/relay").CombinedOutput(); err != nil {
+			return fmt.Errorf("building the relay (run the bench from the repository): %v\n%s", err, out)
+		}
+	}
 
 	tg := map[string]*target{tDirect: {name: tDirect, port: bed.Primary.Port}}
 	needProxies := has(o.sections, "sysbench", "idle", "storm", "rules")
@@ -307,7 +339,7 @@ func run() error {
 	}
 	if has(o.sections, "idle") {
 		for _, name := range o.targets {
-			if name == tDirect || name == tHAProxy {
+			if name == tDirect || name == tHAProxy || name == tGoRelay || name == tEpollRelay {
 				continue // no multiplexing: each client is a MariaDB connection
 			}
 			fmt.Fprintf(os.Stderr, "%d idle connections to %s...\n", o.idleConns, name)

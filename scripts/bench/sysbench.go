@@ -86,11 +86,11 @@ func (s *sysbencher) run(ctx context.Context, t *target, workload string, thread
 	// (every thread connected; the clock starts) or, after a warm-up, the
 	// checkpoint report; the final report's first line ends it. A timer
 	// stands in if the output never shows them.
-	var cpu0, cpu1 float64
+	var cpu0, cpu1 cpuSample
 	var t0, t1 time.Time
 	out := &markWriter{checkpoint: warm > 0,
-		start: func() { cpu0, t0 = cpuSeconds(t.pid), time.Now() },
-		end:   func() { cpu1, t1 = cpuSeconds(t.pid), time.Now() }}
+		start: func() { cpu0, t0 = sampleCPU(t.pid), time.Now() },
+		end:   func() { cpu1, t1 = sampleCPU(t.pid), time.Now() }}
 	cmd.Stdout, cmd.Stderr = out, out
 	busy0, _ := machineCPU()
 	own0 := others()
@@ -102,16 +102,16 @@ func (s *sysbencher) run(ctx context.Context, t *target, workload string, thread
 	waited := make(chan error, 1)
 	go func() { waited <- cmd.Wait() }()
 	var err error
-	var timerCPU float64
+	var timerCPU cpuSample
 	var timerT time.Time
 	select {
 	case err = <-waited:
 		waited <- err
 	case <-time.After(time.Duration(warm) * time.Second):
-		timerCPU, timerT = cpuSeconds(t.pid), time.Now()
+		timerCPU, timerT = sampleCPU(t.pid), time.Now()
 	}
 	err = <-waited
-	exitCPU, exitT := cpuSeconds(t.pid), time.Now()
+	exitCPU, exitT := sampleCPU(t.pid), time.Now()
 	out.mu.Lock()
 	if t0.IsZero() || t1.IsZero() {
 		cpu0, t0, cpu1, t1 = timerCPU, timerT, exitCPU, exitT
@@ -138,11 +138,22 @@ func (s *sysbencher) run(ctx context.Context, t *target, workload string, thread
 		fmt.Fprintf(os.Stderr, "sysbench %s via %s: %s\n", workload, t.name, r.Failed)
 	}
 	if t.pid > 0 && r.Queries > 0 {
-		r.CPUusPerQ = report.Round1((cpu1 - cpu0) * 1e6 / float64(r.Queries))
+		r.CPUusPerQ = report.Round1((cpu1.total() - cpu0.total()) * 1e6 / float64(r.Queries))
+		r.SysUsPerQ = report.Round1((cpu1.sys - cpu0.sys) * 1e6 / float64(r.Queries))
 		r.RSSMB = report.Round1(rssKiB(t.pid) / 1024)
 	}
 	return r
 }
+
+// cpuSample is a process's user and kernel CPU seconds at one moment.
+type cpuSample struct{ user, sys float64 }
+
+func sampleCPU(pid int) cpuSample {
+	u, k := cpuTimes(pid)
+	return cpuSample{u, k}
+}
+
+func (c cpuSample) total() float64 { return c.user + c.sys }
 
 func sysbenchCmd(ctx context.Context, limit time.Duration, args ...string) (string, error) {
 	ctx, cancel := context.WithTimeout(ctx, limit)

@@ -98,6 +98,14 @@ listen mysql
 		}
 		bin, _ := lookPath("haproxy")
 		cmd = exec.Command(bin, "-db", "-f", cfg)
+	case tGoRelay, tEpollRelay:
+		mode := "go"
+		if name == tEpollRelay {
+			mode = "epoll"
+		}
+		cmd = exec.Command(o.relayBin, "-mode", mode, "-loops", strconv.Itoa(o.proxyThreads),
+			"-listen", fmt.Sprintf("127.0.0.1:%d", port), "-backend", fmt.Sprintf("127.0.0.1:%d", backendPort))
+		cmd.Env = append(os.Environ(), fmt.Sprintf("GOMAXPROCS=%d", o.gomaxprocs))
 	case tProxySQL, tSqlgate:
 		if t.adminPort, err = testbed.FreePort(); err != nil {
 			return nil, err
@@ -227,21 +235,29 @@ func orphanKill(cmd *exec.Cmd) {
 
 // cpuSeconds reads utime+stime of pid from /proc (0 for pid 0).
 func cpuSeconds(pid int) float64 {
+	u, k := cpuTimes(pid)
+	return u + k
+}
+
+// cpuTimes reads utime and stime of pid from /proc, in seconds (0 for pid
+// 0). stime is the kernel's share: for a proxy, mostly the socket
+// syscalls, which any proxy pays for each byte it reads and writes.
+func cpuTimes(pid int) (user, sys float64) {
 	if pid == 0 {
-		return 0
+		return 0, 0
 	}
 	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", pid))
 	if err != nil {
-		return 0
+		return 0, 0
 	}
 	s := string(b)
 	f := strings.Fields(s[strings.LastIndexByte(s, ')')+2:])
 	if len(f) < 13 {
-		return 0
+		return 0, 0
 	}
 	ut, _ := strconv.ParseFloat(f[11], 64)
 	st, _ := strconv.ParseFloat(f[12], 64)
-	return (ut + st) / 100 // USER_HZ is 100 on Linux
+	return ut / 100, st / 100 // USER_HZ is 100 on Linux
 }
 
 // rssKiB is VmRSS of pid.

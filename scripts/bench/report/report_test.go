@@ -32,12 +32,12 @@ func TestEvaluateReproducesCommittedTargets(t *testing.T) {
 // TestMergeRounds: one row from two rounds of one target.
 func TestMergeRounds(t *testing.T) {
 	a := SysbenchRow{Target: "sqlgate", Seconds: 3, QPS: 1000, TPS: 100, Queries: 3000, P50ms: 0.1, P95ms: 0.2, P99ms: 0.4,
-		Errors: 1, CPUusPerQ: 30, RSSMB: 20, OtherCPU: 0.1}
+		Errors: 1, CPUusPerQ: 30, SysUsPerQ: 24, RSSMB: 20, OtherCPU: 0.1}
 	b := SysbenchRow{Target: "sqlgate", Seconds: 3, QPS: 2000, TPS: 200, Queries: 6000, P50ms: 0.3, P95ms: 0.4, P99ms: 0.6,
-		Errors: 2, Reconnects: 1, CPUusPerQ: 60, RSSMB: 25, OtherCPU: 0.3, Failed: "x"}
+		Errors: 2, Reconnects: 1, CPUusPerQ: 60, SysUsPerQ: 45, RSSMB: 25, OtherCPU: 0.3, Failed: "x"}
 	got := MergeRounds([]SysbenchRow{a, b})
 	want := SysbenchRow{Target: "sqlgate", Seconds: 6, QPS: 1500, TPS: 150, Queries: 9000, P50ms: 0.2, P95ms: 0.3, P99ms: 0.5,
-		Errors: 3, Reconnects: 1, CPUusPerQ: 50, RSSMB: 25, OtherCPU: 0.2, Failed: "x"}
+		Errors: 3, Reconnects: 1, CPUusPerQ: 50, SysUsPerQ: 38, RSSMB: 25, OtherCPU: 0.2, Failed: "x"}
 	if got != want {
 		t.Errorf("MergeRounds:\n got %+v\nwant %+v", got, want)
 	}
