@@ -33,8 +33,8 @@ bench: deps build
 	scripts/bench.sh $(BENCHFLAGS)
 
 # bench-design: does the I/O design cost the CPU? point_select through
-# HAProxy, ProxySQL, sqlgate and two bare relays that parse nothing, one on
-# goroutines and one on epoll loops (about 5 minutes); writes
+# HAProxy, ProxySQL, sqlgate and three bare relays that parse nothing, on
+# goroutines, epoll loops and io_uring loops (about 6 minutes); writes
 # bench/results/design/<date>.json and README.md's design table.
 bench-design: deps build
 	scripts/bench.sh -design $(BENCHFLAGS)

@@ -51,10 +51,11 @@ const (
 	tProxySQL = report.ProxySQL
 	tSqlgate  = report.Sqlgate
 	// The design check's bare relays (scripts/bench/relay), not in the
-	// default targets: the CPU a goroutine design and an epoll design
-	// cost with no MySQL work at all.
+	// default targets: the CPU a goroutine design, an epoll design and an
+	// io_uring design cost with no MySQL work at all.
 	tGoRelay    = report.GoRelay
 	tEpollRelay = report.EpollRelay
+	tURingRelay = report.URingRelay
 )
 
 var allSections = []string{"sysbench", "idle", "storm", "rules", "monitor", "cluster"}
@@ -112,7 +113,7 @@ func run() error {
 	flag.IntVar(&o.duration, "time", 6, "alias of -duration")
 	flag.IntVar(&o.rounds, "rounds", 2, "sysbench rows are measured in this many rounds of -duration/rounds seconds, the targets in order, then in reverse")
 	flag.IntVar(&o.warmup, "warmup", 1, "seconds of each sysbench run before the measurement (sysbench --report-checkpoints)")
-	design := flag.Bool("design", false, "design check: point_select text at 1, 4, 32 threads through direct, HAProxy, ProxySQL, sqlgate and two bare relays (goroutines, epoll), 4 rounds of 3 s, into bench/results/design, unless given")
+	design := flag.Bool("design", false, "design check: point_select text at 1, 4, 32 threads through direct, HAProxy, ProxySQL, sqlgate and three bare relays (goroutines, epoll, io_uring), 4 rounds of 3 s, into bench/results/design, unless given")
 	quick := flag.Bool("quick", false, "smoke test: -duration 1 -warmup 0 -rounds 1 -threads 1,4 -idle-conns 1000 -storm-time 1s unless given, 2 s monitor windows, 2 cluster trials")
 	workloads := flag.String("workloads", "point_select,read_only,read_write", "sysbench workloads (oltp_ prefix optional)")
 	threads := flag.String("threads", "1,4,32,128", "client thread counts")
@@ -147,7 +148,7 @@ func run() error {
 		defaults := map[string]func(){
 			"only": func() { *only = "sysbench" },
 			"targets": func() {
-				*targets = strings.Join([]string{tDirect, tHAProxy, tGoRelay, tEpollRelay, tProxySQL, tSqlgate}, ",")
+				*targets = strings.Join([]string{tDirect, tHAProxy, tGoRelay, tEpollRelay, tURingRelay, tProxySQL, tSqlgate}, ",")
 			},
 			"workloads": func() { *workloads = "point_select" },
 			"protocols": func() { *protocols = "text" },
@@ -196,7 +197,7 @@ func run() error {
 		}
 	}
 	for _, t := range o.targets {
-		if !contains([]string{tDirect, tHAProxy, tProxySQL, tSqlgate, tGoRelay, tEpollRelay}, t) {
+		if !contains([]string{tDirect, tHAProxy, tProxySQL, tSqlgate, tGoRelay, tEpollRelay, tURingRelay}, t) {
 			return fmt.Errorf("-targets: unknown target %q", t)
 		}
 	}
@@ -268,7 +269,7 @@ func run() error {
 		return err
 	}
 	defer os.RemoveAll(tmp)
-	if contains(o.targets, tGoRelay) || contains(o.targets, tEpollRelay) {
+	if contains(o.targets, tGoRelay) || contains(o.targets, tEpollRelay) || contains(o.targets, tURingRelay) {
 		o.relayBin = filepath.Join(tmp, "relay")
 		if out, err := exec.CommandContext(ctx, "go", "build", "-o", o.relayBin, "./scripts/bench/relay").CombinedOutput(); err != nil {
 			return fmt.Errorf("building the relay (run the bench from the repository): %v\n%s", err, out)
@@ -339,7 +340,7 @@ func run() error {
 	}
 	if has(o.sections, "idle") {
 		for _, name := range o.targets {
-			if name == tDirect || name == tHAProxy || name == tGoRelay || name == tEpollRelay {
+			if name == tDirect || name == tHAProxy || name == tGoRelay || name == tEpollRelay || name == tURingRelay {
 				continue // no multiplexing: each client is a MariaDB connection
 			}
 			fmt.Fprintf(os.Stderr, "%d idle connections to %s...\n", o.idleConns, name)

@@ -98,11 +98,8 @@ listen mysql
 		}
 		bin, _ := lookPath("haproxy")
 		cmd = exec.Command(bin, "-db", "-f", cfg)
-	case tGoRelay, tEpollRelay:
-		mode := "go"
-		if name == tEpollRelay {
-			mode = "epoll"
-		}
+	case tGoRelay, tEpollRelay, tURingRelay:
+		mode := map[string]string{tGoRelay: "go", tEpollRelay: "epoll", tURingRelay: "uring"}[name]
 		cmd = exec.Command(o.relayBin, "-mode", mode, "-loops", strconv.Itoa(o.proxyThreads),
 			"-listen", fmt.Sprintf("127.0.0.1:%d", port), "-backend", fmt.Sprintf("127.0.0.1:%d", backendPort))
 		cmd.Env = append(os.Environ(), fmt.Sprintf("GOMAXPROCS=%d", o.gomaxprocs))

@@ -7,8 +7,11 @@
 //	-mode epoll  -loops OS threads, each one epoll_wait loop over its
 //	             clients' sockets: the design of ProxySQL's MySQL_Thread
 //	             and HAProxy
+//	-mode uring  -loops OS threads, each one io_uring whose single
+//	             io_uring_enter per round submits the round's sends and
+//	             receives and waits for the next completions
 //
-// Both copy through a 16 KiB buffer with read and write (no splice), as a
+// All copy through a 16 KiB buffer with read and write (no splice), as a
 // MySQL proxy must to see the packets.
 package main
 
@@ -22,18 +25,22 @@ import (
 )
 
 func main() {
-	mode := flag.String("mode", "go", "go or epoll")
+	mode := flag.String("mode", "go", "go, epoll or uring")
 	listen := flag.String("listen", "127.0.0.1:0", "address to listen on")
 	backend := flag.String("backend", "", "address to relay each client to")
-	loops := flag.Int("loops", 2, "epoll loops (OS threads) in -mode epoll")
+	loops := flag.Int("loops", 2, "event loops (OS threads) in -mode epoll and uring")
 	flag.Parse()
-	if *backend == "" || (*mode != "go" && *mode != "epoll") || *loops < 1 {
-		fmt.Fprintln(os.Stderr, "relay: need -backend, -mode go|epoll and -loops >= 1")
+	if *backend == "" || (*mode != "go" && *mode != "epoll" && *mode != "uring") || *loops < 1 {
+		fmt.Fprintln(os.Stderr, "relay: need -backend, -mode go|epoll|uring and -loops >= 1")
 		os.Exit(2)
 	}
 	ln, err := net.Listen("tcp", *listen)
 	if err != nil {
 		fmt.Fprintln(os.Stderr, "relay:", err)
+		os.Exit(1)
+	}
+	if *mode == "uring" {
+		fmt.Fprintln(os.Stderr, "relay:", runURing(ln, *backend, *loops))
 		os.Exit(1)
 	}
 	var pick func() *epollLoop

@@ -48,3 +48,24 @@ func TestMergeRounds(t *testing.T) {
 		t.Error("RoundSeconds")
 	}
 }
+
+// TestIsDesign: a run with any bare relay among its targets is a design
+// check, whose results and README table are kept apart from make bench's.
+func TestIsDesign(t *testing.T) {
+	for _, tc := range []struct {
+		targets []string
+		want    bool
+	}{
+		{[]string{Direct, HAProxy, ProxySQL, Sqlgate}, false},
+		{[]string{Direct, GoRelay, Sqlgate}, true},
+		{[]string{Direct, EpollRelay}, true},
+		{[]string{Direct, URingRelay}, true},
+		{nil, false},
+	} {
+		r := Results{}
+		r.Meta.Targets = tc.targets
+		if got := r.IsDesign(); got != tc.want {
+			t.Errorf("IsDesign(%v) = %v, want %v", tc.targets, got, tc.want)
+		}
+	}
+}
