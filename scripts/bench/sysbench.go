@@ -141,16 +141,26 @@ func (s *sysbencher) run(ctx context.Context, t *target, workload string, thread
 		r.CPUusPerQ = report.Round1((cpu1.total() - cpu0.total()) * 1e6 / float64(r.Queries))
 		r.SysUsPerQ = report.Round1((cpu1.sys - cpu0.sys) * 1e6 / float64(r.Queries))
 		r.RSSMB = report.Round1(rssKiB(t.pid) / 1024)
+		if cpu0.movesOK && cpu1.movesOK && cpu1.moves >= cpu0.moves {
+			v := report.Round2(float64(cpu1.moves-cpu0.moves) / float64(r.Queries))
+			r.MovesPerQ = &v
+		}
 	}
 	return r
 }
 
-// cpuSample is a process's user and kernel CPU seconds at one moment.
-type cpuSample struct{ user, sys float64 }
+// cpuSample is a process's user and kernel CPU seconds at one moment, and
+// how many times the kernel had moved its threads to another CPU.
+type cpuSample struct {
+	user, sys float64
+	moves     int64
+	movesOK   bool
+}
 
 func sampleCPU(pid int) cpuSample {
 	u, k := cpuTimes(pid)
-	return cpuSample{u, k}
+	m, ok := cpuMoves(pid)
+	return cpuSample{u, k, m, ok}
 }
 
 func (c cpuSample) total() float64 { return c.user + c.sys }

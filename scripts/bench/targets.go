@@ -257,6 +257,47 @@ func cpuTimes(pid int) (user, sys float64) {
 	return ut / 100, st / 100 // USER_HZ is 100 on Linux
 }
 
+// cpuMoves sums se.nr_migrations, the times the kernel moved a thread to
+// another CPU, over pid's threads. The file exists where the kernel has
+// scheduler debugging (CONFIG_SCHED_DEBUG, the default of most
+// distributions); ok is false where it does not. A thread that exits takes
+// its count with it, so a drop between two samples means "unknown".
+func cpuMoves(pid int) (n int64, ok bool) {
+	if pid == 0 {
+		return 0, false
+	}
+	tasks, err := os.ReadDir(fmt.Sprintf("/proc/%d/task", pid))
+	if err != nil {
+		return 0, false
+	}
+	for _, t := range tasks {
+		b, err := os.ReadFile(fmt.Sprintf("/proc/%d/task/%s/sched", pid, t.Name()))
+		if err != nil {
+			continue // the thread exited
+		}
+		v, found := schedField(string(b), "se.nr_migrations")
+		if !found {
+			return 0, false
+		}
+		n, ok = n+v, true
+	}
+	return n, ok
+}
+
+// schedField is the integer value of the line "name : value" in a
+// /proc/<pid>/sched file.
+func schedField(s, name string) (int64, bool) {
+	for line := range strings.Lines(s) {
+		k, v, ok := strings.Cut(line, ":")
+		if !ok || strings.TrimSpace(k) != name {
+			continue
+		}
+		n, err := strconv.ParseInt(strings.TrimSpace(v), 10, 64)
+		return n, err == nil
+	}
+	return 0, false
+}
+
 // rssKiB is VmRSS of pid.
 func rssKiB(pid int) float64 {
 	if pid == 0 {

@@ -317,8 +317,8 @@ func MergeRounds(rs []SysbenchRow) SysbenchRow {
 	if len(rs) == 1 {
 		return m
 	}
-	var secs, tx, cpu, sys, p50, p95, p99, other float64
-	var queries int64
+	var secs, tx, cpu, sys, moves, p50, p95, p99, other float64
+	var queries, movesQueries int64
 	m.Errors, m.Reconnects = 0, 0
 	for _, r := range rs {
 		if m.Failed == "" {
@@ -329,6 +329,10 @@ func MergeRounds(rs []SysbenchRow) SysbenchRow {
 		queries += r.Queries
 		cpu += r.CPUusPerQ * float64(r.Queries)
 		sys += r.SysUsPerQ * float64(r.Queries)
+		if r.MovesPerQ != nil {
+			moves += *r.MovesPerQ * float64(r.Queries)
+			movesQueries += r.Queries
+		}
 		p50, p95, p99 = p50+r.P50ms, p95+r.P95ms, p99+r.P99ms
 		other += r.OtherCPU
 		m.Errors += r.Errors
@@ -343,6 +347,11 @@ func MergeRounds(rs []SysbenchRow) SysbenchRow {
 	if queries > 0 && m.CPUusPerQ > 0 {
 		m.CPUusPerQ = Round1(cpu / float64(queries))
 		m.SysUsPerQ = Round1(sys / float64(queries))
+	}
+	m.MovesPerQ = nil
+	if movesQueries > 0 {
+		v := Round2(moves / float64(movesQueries))
+		m.MovesPerQ = &v
 	}
 	m.P50ms, m.P95ms, m.P99ms = Round3(p50/n), Round3(p95/n), Round3(p99/n)
 	m.OtherCPU = Round2(other / n)
@@ -372,8 +381,8 @@ func PrintAll(w io.Writer, r *Results) {
 	header(w, r)
 	if len(r.Sysbench) > 0 {
 		fmt.Fprintln(w)
-		fmt.Fprintf(w, "%-12s %3s %-4s %-8s | %8s %7s %7s %7s %7s | %7s %5s %6s | %5s %5s | %5s %5s | %5s %5s %s\n",
-			"workload", "thr", "prot", "target", "QPS", "p50ms", "p95ms", "p99ms", "+p50us", "cpuus/q", "sys", "rssMB",
+		fmt.Fprintf(w, "%-12s %3s %-4s %-8s | %8s %7s %7s %7s %7s | %7s %5s %5s %6s | %5s %5s | %5s %5s | %5s %5s %s\n",
+			"workload", "thr", "prot", "target", "QPS", "p50ms", "p95ms", "p99ms", "+p50us", "cpuus/q", "sys", "mv/q", "rssMB",
 			"q/PS", "c/PS", "q/HA", "c/HA", "load", "other", "errors")
 		prev := ""
 		for _, s := range r.Sysbench {
@@ -381,12 +390,15 @@ func PrintAll(w io.Writer, r *Results) {
 				fmt.Fprintln(w)
 			}
 			prev = rowKey(s)
-			cpu, sys, rss, added := "-", "-", "-", "-"
+			cpu, sys, moves, rss, added := "-", "-", "-", "-", "-"
 			if s.CPUusPerQ > 0 {
 				cpu, rss = fmt.Sprintf("%.1f", s.CPUusPerQ), fmt.Sprintf("%.1f", s.RSSMB)
 			}
 			if s.SysUsPerQ > 0 {
 				sys = fmt.Sprintf("%.1f", s.SysUsPerQ)
+			}
+			if s.MovesPerQ != nil {
+				moves = fmt.Sprintf("%.2f", *s.MovesPerQ)
 			}
 			if s.AddedP50us != nil {
 				added = fmt.Sprintf("%+.0f", *s.AddedP50us)
@@ -395,13 +407,14 @@ func PrintAll(w io.Writer, r *Results) {
 			if s.Failed != "" {
 				errs = "FAILED"
 			}
-			fmt.Fprintf(w, "%-12s %3d %-4s %-8s | %8.0f %7.3f %7.3f %7.3f %7s | %7s %5s %6s | %5s %5s | %5s %5s | %5.2f %5.2f %s\n",
-				s.Workload, s.Threads, s.Protocol, s.Target, s.QPS, s.P50ms, s.P95ms, s.P99ms, added, cpu, sys, rss,
+			fmt.Fprintf(w, "%-12s %3d %-4s %-8s | %8.0f %7.3f %7.3f %7.3f %7s | %7s %5s %5s %6s | %5s %5s | %5s %5s | %5.2f %5.2f %s\n",
+				s.Workload, s.Threads, s.Protocol, s.Target, s.QPS, s.P50ms, s.P95ms, s.P99ms, added, cpu, sys, moves, rss,
 				fmtRatio(s.QPSvsProxySQL), fmtRatio(s.CPUvsProxySQL), fmtRatio(s.QPSvsHAProxy), fmtRatio(s.CPUvsHAProxy),
 				s.Load1, s.OtherCPU, errs)
 		}
 		fmt.Fprintln(w, "\np50/p95/p99 per sysbench event (one query for point_select, a transaction otherwise); +p50us over direct;")
-		fmt.Fprintln(w, "cpuus/q: the proxy's CPU (/proc utime+stime) per query, sys: the kernel's part of it (stime); q/PS, c/PS, q/HA, c/HA: QPS and CPU per query against")
+		fmt.Fprintln(w, "cpuus/q: the proxy's CPU (/proc utime+stime) per query, sys: the kernel's part of it (stime); mv/q: times per query the kernel moved")
+		fmt.Fprintln(w, "a proxy thread to another CPU (se.nr_migrations); q/PS, c/PS, q/HA, c/HA: QPS and CPU per query against")
 		fmt.Fprintln(w, "ProxySQL's and HAProxy's in the same row; load: 1-minute load average at the start; other: CPUs busy outside")
 		fmt.Fprintln(w, "sysbench, MariaDB and the proxies during the run (other users of the machine); errors: ignored errors + reconnects.")
 	}
@@ -571,7 +584,7 @@ func designTable(w io.Writer, r *Results, path string) {
 			cols = append(cols, t)
 		}
 	}
-	fmt.Fprintln(w, "\npoint_select, text protocol: proxy CPU µs per query (of it in the kernel), added p50 µs over direct:")
+	fmt.Fprintln(w, "\npoint_select, text protocol: proxy CPU µs per query (of it in the kernel), added p50 µs over direct, and where measured how often per query the kernel moved one of the proxy's threads to another CPU:")
 	fmt.Fprintln(w)
 	fmt.Fprint(w, "| threads |")
 	for _, c := range cols {
@@ -603,7 +616,11 @@ func designTable(w io.Writer, r *Results, path string) {
 				if s.AddedP50us != nil {
 					added = fmt.Sprintf("%+.0f", *s.AddedP50us)
 				}
-				fmt.Fprintf(w, " %.1f (%.1f), %s |", s.CPUusPerQ, s.SysUsPerQ, added)
+				moves := ""
+				if s.MovesPerQ != nil {
+					moves = fmt.Sprintf(", %.2f moves", *s.MovesPerQ)
+				}
+				fmt.Fprintf(w, " %.1f (%.1f), %s%s |", s.CPUusPerQ, s.SysUsPerQ, added, moves)
 			}
 		}
 		fmt.Fprintln(w)
@@ -790,9 +807,15 @@ type SysbenchRow struct {
 	CPUusPerQ  float64 `json:"proxy_cpu_us_per_query,omitempty"`
 	SysUsPerQ  float64 `json:"proxy_sys_us_per_query,omitempty"` // the kernel's part of CPUusPerQ (/proc stime)
 	RSSMB      float64 `json:"proxy_rss_mb,omitempty"`
-	Load1      float64 `json:"load1"`      // 1-minute load average when the run started
-	OtherCPU   float64 `json:"other_cpus"` // CPUs busy outside sysbench, MariaDB and the proxies during the run
-	Failed     string  `json:"failed,omitempty"`
+	// MovesPerQ: how often per query the kernel moved one of the proxy's
+	// threads to another CPU (se.nr_migrations in /proc/<pid>/task/*/sched,
+	// summed), nil where the kernel does not expose it. A thread moved at
+	// each wake-up runs on a cold cache: at one client thread this is
+	// where sqlgate's CPU per query differs from ProxySQL's on some kernels.
+	MovesPerQ *float64 `json:"proxy_cpu_moves_per_query,omitempty"`
+	Load1     float64  `json:"load1"`      // 1-minute load average when the run started
+	OtherCPU  float64  `json:"other_cpus"` // CPUs busy outside sysbench, MariaDB and the proxies during the run
+	Failed    string   `json:"failed,omitempty"`
 	// Filled in by evaluate: this row against ProxySQL's and HAProxy's.
 	QPSvsProxySQL float64  `json:"qps_vs_proxysql,omitempty"`
 	CPUvsProxySQL float64  `json:"cpu_vs_proxysql,omitempty"`
